@@ -1,0 +1,52 @@
+"""Create, list, revoke and check API keys. Only a SHA-256 of a key is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.errors import Forbidden, NotFound
+from open311.models import ApiKey
+from open311.models.base import utcnow
+
+PREFIX_LENGTH = 8
+
+
+def hash_key(plaintext: str) -> str:
+    return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, name: str) -> tuple[ApiKey, str]:
+    """A new key for a partner; the plaintext is returned once and never stored."""
+    plaintext = secrets.token_urlsafe(32)
+    api_key = ApiKey(name=name, key_hash=hash_key(plaintext), prefix=plaintext[:PREFIX_LENGTH])
+    session.add(api_key)
+    session.flush()
+    return api_key, plaintext
+
+
+def list_keys(session: Session) -> Sequence[ApiKey]:
+    return session.scalars(sa.select(ApiKey).order_by(ApiKey.id)).all()
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    api_key = session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound(f"No API key with id {key_id}.")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    return api_key
+
+
+def authenticate(session: Session, plaintext: str | None) -> ApiKey:
+    """The live key matching `plaintext`; Forbidden (403) otherwise."""
+    if not plaintext:
+        raise Forbidden("api_key is required to create a service request.")
+    api_key = session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
+    if api_key is None or api_key.revoked_at is not None:
+        raise Forbidden("Invalid api_key received -- can't proceed with create_request.")
+    return api_key

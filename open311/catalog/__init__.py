@@ -1,0 +1,1 @@
+"""The service catalogue: loading it from data files, reading it, checking answers."""

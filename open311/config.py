@@ -1,0 +1,53 @@
+"""Defaults, then instance/config.py, then OPEN311_* environment variables.
+
+`OPEN311_DATABASE_URL=postgresql+psycopg://…` sets SQLALCHEMY_DATABASE_URI;
+every other `OPEN311_<KEY>` sets `<KEY>` (Flask's prefixed environment).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Final
+
+from flask import Flask
+
+PACKAGE_DIR: Final = Path(__file__).resolve().parent
+PROJECT_DIR: Final = PACKAGE_DIR.parent
+
+DEFAULTS: Final[Mapping[str, Any]] = {
+    # Relative SQLite paths are resolved against the instance folder.
+    "SQLALCHEMY_DATABASE_URI": "sqlite:///open311.sqlite",
+    "SECRET_KEY": "dev-only-change-me",
+    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    "JURISDICTION_ID": "cityofchicago.org",
+    "JURISDICTION_NAME": "City of Chicago",
+    "TIME_ZONE": "America/Chicago",
+    "REQUEST_NUMBER_PREFIX": "SR",
+    "CITY_BOUNDARY": str(PACKAGE_DIR / "demo" / "data" / "city_boundary.geojson"),
+    "CATALOG_DIR": str(PROJECT_DIR / "services_catalog" / "chicago"),
+    "SCHEMAS_DIR": str(PROJECT_DIR / "schemas"),
+    "MEDIA_ROOT": "media",
+    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    "CONTACT": "CHI 311: call 311 (or 312-744-5000 from outside Chicago)",
+    "KEY_SERVICE": "Partners ask the City's 311 team for an API key; "
+    "keys are issued with `flask open311 create-key`.",
+    "ENDPOINT_TYPE": "production",
+    # A retried POST with the same key and content inside this window
+    # returns the original request instead of filing a second one.
+    "REPLAY_WINDOW_SECONDS": 24 * 3600,
+    "DEFAULT_PAGE_SIZE": 1000,
+    "MAX_PAGE_SIZE": 1000,
+}
+
+
+def load(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("OPEN311")
+        if url := os.environ.get("OPEN311_DATABASE_URL"):
+            app.config["SQLALCHEMY_DATABASE_URI"] = url
+    else:
+        app.config.from_mapping(test_config)

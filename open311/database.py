@@ -1,0 +1,108 @@
+"""Engine set-up for the two supported backends.
+
+PostgreSQL + PostGIS needs nothing special. SQLite needs three things:
+a driver that can load extensions (sqlean.py, whatever Python the user has),
+SpatiaLite loaded on every connection (GeoAlchemy2's plugin does it), and
+write transactions that take the write lock up front (BEGIN IMMEDIATE), so
+that several gunicorn workers queue for the lock instead of failing with
+"database is locked" when a read transaction tries to become a write one.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, request
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from open311.extensions import db
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+IMMEDIATE = {"open311_sqlite_begin": "BEGIN IMMEDIATE"}
+SQLITE_PRAGMAS = (
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA synchronous=NORMAL",
+)
+
+
+class SpatiaLiteUnavailable(RuntimeError):
+    """mod_spatialite could not be loaded; the message says how to install it."""
+
+
+def configure(app: Flask) -> None:
+    """Fill SQLALCHEMY_ENGINE_OPTIONS for the configured URL (before db.init_app)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    options: dict[str, Any] = {"plugins": ["geoalchemy2"]}
+    if url.get_backend_name() == "sqlite":
+        import sqlean  # type: ignore[import-untyped]
+
+        os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
+        options["module"] = sqlean
+        if "geoalchemy2_connect_sqlite_init_mode" not in url.query:
+            # WGS84 only: initialising every EPSG SRID takes seconds per new file.
+            url = url.update_query_dict({"geoalchemy2_connect_sqlite_init_mode": "WGS84"})
+            app.config["SQLALCHEMY_DATABASE_URI"] = url.render_as_string(hide_password=False)
+    else:
+        options["pool_pre_ping"] = True
+    options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                _tune_sqlite(engine)
+
+    @app.before_request
+    def _begin_writes_immediately() -> None:
+        if request.method not in SAFE_METHODS:
+            begin_write(db.session())
+
+
+def begin_write(session: Session) -> None:
+    """Open the session's transaction as a write transaction (SQLite: BEGIN IMMEDIATE).
+
+    Call it before the first statement of a transaction that will write;
+    PostgreSQL ignores the option.
+    """
+    session.connection(execution_options=IMMEDIATE)
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves (see _on_begin).
+        dbapi_connection.isolation_level = None
+        for pragma in SQLITE_PRAGMAS:
+            dbapi_connection.execute(pragma)
+        if engine.url.database not in (None, "", ":memory:"):
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        options = connection.get_execution_options()
+        connection.exec_driver_sql(options.get("open311_sqlite_begin", "BEGIN"))
+
+
+def alembic_config(connection: sa.Connection) -> Any:
+    from alembic.config import Config
+
+    from open311.config import PROJECT_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(PROJECT_DIR / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def upgrade_schema(app: Flask) -> None:
+    """Bring the database to the newest migration (both backends)."""
+    from alembic import command
+
+    with app.app_context(), db.engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")

@@ -1,0 +1,1 @@
+"""Wire formats: W3C datetimes, the JSON/XML renderer."""

@@ -1,0 +1,38 @@
+"""One payload, two renderings: the format comes from the URL suffix."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from flask import Response, request
+
+from open311.formats.xml import to_xml
+
+CONTENT_TYPES = {
+    "json": "application/json; charset=utf-8",
+    "xml": "text/xml; charset=utf-8",
+}
+_JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,3}$")
+
+
+def response_format() -> str:
+    """JSON for a .json path; XML, the spec's required format, for anything else."""
+    return "json" if request.path.rstrip("/").endswith(".json") else "xml"
+
+
+def document(root_tag: str, payload: Any, status: int = 200) -> Response:
+    """Render a payload: a bare JSON value, or <root_tag>…</root_tag>."""
+    if response_format() == "xml":
+        return Response(to_xml(root_tag, payload), status=status, content_type=CONTENT_TYPES["xml"])
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    callback = request.args.get("callback", "")
+    if callback and request.method == "GET" and _JSONP_CALLBACK.match(callback):
+        # JSONP, as Chicago offered on every GET.
+        return Response(f"/**/{callback}({body});", status=status, content_type="application/javascript; charset=utf-8")
+    return Response(body, status=status, content_type=CONTENT_TYPES["json"])
+
+
+def errors(pairs: list[tuple[int, str]], status: int) -> Response:
+    return document("errors", [{"code": c, "description": d} for c, d in pairs], status=status)

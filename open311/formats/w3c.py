@@ -1,0 +1,49 @@
+"""W3C datetimes: emitted strictly, parsed leniently (reference 4.7)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+# 2026-05-01T10:00:00-05:00, with the variants real clients send: a space for
+# the T, fractional seconds, Z, ±HH:MM, ±HHMM, and a "+" that arrived as a
+# space because the client did not encode it in the query string.
+_W3C = re.compile(
+    r"""^\s*(?P<date>\d{4}-\d{2}-\d{2})
+    (?:[T\s](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)
+    \s*(?P<zone>Z|z|[+\-\s]\d{2}:?\d{2})?)?\s*$""",
+    re.VERBOSE,
+)
+
+
+def format_w3c(moment: datetime, time_zone: ZoneInfo) -> str:
+    """2026-05-01T10:00:00-05:00: local offset, no fractional seconds."""
+    return moment.astimezone(time_zone).replace(microsecond=0).isoformat()
+
+
+def parse_w3c(text: str, time_zone: ZoneInfo) -> datetime:
+    """Parse a client's datetime into an aware UTC datetime.
+
+    A datetime without an offset, or a date alone, is read as local time in
+    the jurisdiction (documented in the README). Raises ValueError.
+    """
+    match = _W3C.match(text)
+    if match is None:
+        raise ValueError(f"{text!r} is not a W3C datetime such as 2026-05-01T10:00:00-05:00")
+    time = (match["time"] or "00:00").replace(",", ".")
+    zone = _normalise_zone(match["zone"])
+    parsed = datetime.fromisoformat(f"{match['date']}T{time}{zone}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=time_zone)
+    return parsed.astimezone(UTC)
+
+
+def _normalise_zone(zone: str | None) -> str:
+    if not zone:
+        return ""
+    if zone in ("Z", "z"):
+        return "+00:00"
+    sign = "+" if zone[0] in "+ " else "-"
+    digits = zone[1:].replace(":", "")
+    return f"{sign}{digits[:2]}:{digits[2:]}"

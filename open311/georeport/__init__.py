@@ -1,0 +1,23 @@
+"""GeoReport v2 API: /open311/discovery and /open311/v2/…"""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from open311.georeport.errors import PREFIX, register_error_handlers
+from open311.georeport.paths import TolerantPaths
+from open311.georeport.views import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)
+    register_error_handlers(app)
+    app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
+    app.after_request(_allow_any_origin)
+
+
+def _allow_any_origin(response: Response) -> Response:
+    """Browser clients read the API from other origins (reference 4.20)."""
+    if request.path.startswith(PREFIX):
+        response.headers["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -1,0 +1,34 @@
+"""Every error under /open311 answers in the caller's format, as <errors> or a JSON array."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import HTTPException
+
+from open311.errors import Open311Error
+from open311.extensions import db
+from open311.formats import render
+
+PREFIX = "/open311/"
+
+
+def register_error_handlers(app: Flask) -> None:
+    # App-level, not bp.errorhandler: 404s and 405s from routing never reach a blueprint.
+    @app.errorhandler(Open311Error)
+    def domain_error(error: Open311Error) -> Response:
+        db.session.rollback()  # nothing a failed request did is kept
+        return render.errors([(error.code, d) for d in error.descriptions], status=error.code)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException) -> Response | HTTPException:
+        if not request.path.startswith(PREFIX):
+            return error
+        code = error.code or 500
+        return render.errors([(code, error.description or error.name)], status=code)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception) -> Response:
+        # A bug, not the client's fault: log it, keep nothing, answer in format.
+        current_app.logger.exception("unhandled error on %s", request.path)
+        db.session.rollback()
+        return render.errors([(500, "Internal error; the request was not stored.")], status=500)

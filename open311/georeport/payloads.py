@@ -1,0 +1,114 @@
+"""Model → GeoReport v2 dict. The only place that knows the wire names."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from open311.formats.w3c import format_w3c
+from open311.models import Service, ServiceRequest, ServiceType
+
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+FORMATS = ["text/xml", "application/json"]
+COORDINATE_DECIMALS = 7  # ~1 cm; FixMyStreet sends 6
+
+
+def discovery(config: Mapping[str, Any], changeset: str, endpoint_url: str) -> dict[str, Any]:
+    return {
+        "changeset": changeset,
+        "contact": config["CONTACT"],
+        "key_service": config["KEY_SERVICE"],
+        "endpoints": [
+            {
+                "specification": SPECIFICATION,
+                "url": endpoint_url,
+                "changeset": changeset,
+                "type": config["ENDPOINT_TYPE"],
+                "formats": FORMATS,
+            }
+        ],
+    }
+
+
+def service(entry: Service) -> dict[str, Any]:
+    return {
+        "service_code": entry.code,
+        "service_name": entry.name,
+        "description": entry.description,
+        "metadata": entry.has_metadata,
+        "type": entry.type.value,
+        "keywords": entry.keywords or None,
+        "group": entry.group,
+    }
+
+
+def service_definition(entry: Service) -> dict[str, Any]:
+    return {
+        "service_code": entry.code,
+        "attributes": [_attribute(a) for a in sorted(entry.attributes, key=lambda a: a["order"])],
+    }
+
+
+def _attribute(attribute: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "variable": attribute["variable"],
+        "code": attribute["code"],
+        "datatype": attribute["datatype"],
+        "required": attribute["required"],
+        "datatype_description": attribute.get("datatype_description"),
+        "order": attribute["order"],
+        "description": attribute["description"],
+        "values": [{"key": v["key"], "name": v["name"]} for v in attribute.get("values", [])],
+    }
+
+
+def post_reply(filed: ServiceRequest, entry: Service) -> dict[str, Any]:
+    """The POST reply: an id, a token (batch) or neither (blackbox), never both."""
+    reply: dict[str, Any] = {}
+    if entry.type is ServiceType.REALTIME:
+        reply["service_request_id"] = filed.number
+    elif entry.type is ServiceType.BATCH:
+        reply["token"] = filed.token
+    reply["service_notice"] = filed.service_notice
+    reply["account_id"] = filed.account_id
+    return reply
+
+
+def token(filed: ServiceRequest, accepted: bool) -> dict[str, Any]:
+    """A token's request: the id appears once the city has accepted the request."""
+    if accepted:
+        return {"service_request_id": filed.number, "token": filed.token}
+    return {"token": filed.token}
+
+
+def service_request(row: Any, time_zone: ZoneInfo) -> dict[str, Any]:
+    """One public request. `row` has queries.PUBLIC_COLUMNS; private fields are not in it."""
+    return {
+        "service_request_id": row.number,
+        "status": row.status.value,
+        "status_notes": row.status_notes,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "description": row.description,
+        "agency_responsible": row.agency_responsible,
+        "service_notice": row.service_notice,
+        "requested_datetime": format_w3c(row.requested_at, time_zone),
+        "updated_datetime": format_w3c(row.updated_at, time_zone),
+        "expected_datetime": _optional_time(row.expected_at, time_zone),
+        "address": row.address,
+        "address_id": row.address_id,
+        "zipcode": row.zipcode,
+        "lat": round(row.lat, COORDINATE_DECIMALS),
+        "long": round(row.long, COORDINATE_DECIMALS),
+        "media_url": row.media_url,
+    }
+
+
+def service_requests(rows: Sequence[Any], time_zone: ZoneInfo) -> list[dict[str, Any]]:
+    return [service_request(row, time_zone) for row in rows]
+
+
+def _optional_time(moment: datetime | None, time_zone: ZoneInfo) -> str | None:
+    return None if moment is None else format_w3c(moment, time_zone)

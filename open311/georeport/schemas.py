@@ -1,0 +1,169 @@
+"""Input at the edge: the POST form and the GET /requests query, validated.
+
+Both follow GeoReport's rule that an empty parameter equals an absent one.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from werkzeug.datastructures import MultiDict
+
+from open311.errors import InvalidRequest
+from open311.formats.w3c import parse_w3c
+from open311.models import Status
+from open311.service_requests.actions import Submission
+from open311.service_requests.queries import RequestFilter
+
+DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
+# Control characters other than tab, CR and LF: illegal in XML, pasted in by phones.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# attribute[C], attribute[C][], attribute[C][0]: three of the four encodings
+# of reference 4.6 (the fourth, a comma list, is split by the answer checker).
+_ATTRIBUTE = re.compile(r"^attribute\[(?P<code>[^\[\]]+)\](?:\[\d*\])?$")
+
+
+class ServiceRequestForm(Schema):
+    """POST /requests: application/x-www-form-urlencoded or multipart fields."""
+
+    class Meta:
+        unknown = EXCLUDE  # api_key, jurisdiction_id, attribute[…], files
+
+    service_code = fields.String(required=True, validate=validate.Length(1, 64))
+    lat = fields.Float(validate=validate.Range(-90, 90))
+    long = fields.Float(validate=validate.Range(-180, 180))
+    address_string = fields.String(validate=validate.Length(max=500))
+    address_id = fields.String(validate=validate.Length(max=64))
+    email = fields.Email(validate=validate.Length(max=254))
+    device_id = fields.String(validate=validate.Length(max=200))
+    account_id = fields.String(validate=validate.Length(max=200))
+    first_name = fields.String(validate=validate.Length(max=100))
+    last_name = fields.String(validate=validate.Length(max=100))
+    phone = fields.String(validate=validate.Length(max=40))
+    description = fields.String(validate=validate.Length(max=4000))
+    media_url = fields.Url(
+        schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2048)
+    )
+
+    @validates_schema
+    def _lat_and_long_together(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if ("lat" in data) != ("long" in data):
+            raise ValidationError("lat and long must be sent together.", "lat")
+
+
+_form = ServiceRequestForm()
+
+
+def submission(params: MultiDict[str, str]) -> Submission:
+    """A Submission from merged query and body parameters; InvalidRequest otherwise."""
+    present = {key: _clean(params[key]) for key in _form.fields if params.get(key, "").strip()}
+    try:
+        data = _form.load(present)
+    except ValidationError as error:
+        raise InvalidRequest(*_describe(error.normalized_messages())) from error
+    return Submission(**data, attributes=attribute_answers(params))
+
+
+def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
+    """attribute[CODE]=v, attribute[CODE][]=v, attribute[CODE][0]=v → {"CODE": [v, …]}."""
+    found: dict[str, list[str]] = {}
+    for key in params:
+        if match := _ATTRIBUTE.match(key):
+            found.setdefault(match["code"], []).extend(_clean(v) for v in params.getlist(key))
+    return found
+
+
+def request_filter(
+    args: Mapping[str, str], time_zone: ZoneInfo, now: datetime, max_page_size: int
+) -> RequestFilter:
+    """GET /requests arguments → RequestFilter; see the README for the rules."""
+    problems: list[str] = []
+    dates = {
+        key: _parse_date(args, key, time_zone, problems)
+        for key in ("start_date", "end_date", "updated_after", "updated_before")
+    }
+    statuses = _parse_statuses(args.get("status", ""), problems)
+    page = _parse_int(args, "page", 1, problems)
+    page_size = _parse_int(args, "page_size", max_page_size, problems)
+    start, end = _window(dates, now)
+    if start and end and start >= end:
+        problems.append("start_date must be earlier than end_date.")
+    if problems:
+        raise InvalidRequest(*problems)
+    return RequestFilter(
+        numbers=_comma_list(args.get("service_request_id", "")),
+        service_codes=_comma_list(args.get("service_code", "")),
+        statuses=statuses,
+        start=start,
+        end=end,
+        updated_after=dates["updated_after"],
+        updated_before=dates["updated_before"],
+        page=page,
+        page_size=min(page_size, max_page_size),  # clamped, as the README says
+    )
+
+
+def _window(dates: dict[str, datetime | None], now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The requested_datetime range: 90 days unless the client gave both ends."""
+    start, end = dates["start_date"], dates["end_date"]
+    if start and not end:
+        return start, start + DEFAULT_WINDOW
+    if end and not start:
+        return end - DEFAULT_WINDOW, end
+    if start or dates["updated_after"] or dates["updated_before"]:
+        return start, end
+    return now - DEFAULT_WINDOW, None
+
+
+def _parse_date(args: Mapping[str, str], key: str, tz: ZoneInfo, problems: list[str]) -> datetime | None:
+    value = args.get(key, "").strip()
+    if not value:
+        return None
+    try:
+        return parse_w3c(value, tz)
+    except ValueError as error:
+        problems.append(f"{key}: {error}")
+        return None
+
+
+def _parse_statuses(value: str, problems: list[str]) -> tuple[Status, ...]:
+    statuses = []
+    for name in _comma_list(value.lower()):
+        if name in Status.__members__.values():
+            statuses.append(Status(name))
+        else:
+            problems.append(f"status: {name!r} is not open or closed.")
+    return tuple(statuses)
+
+
+def _parse_int(args: Mapping[str, str], key: str, default: int, problems: list[str]) -> int:
+    value = args.get(key, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        problems.append(f"{key}: {value!r} is not a whole number of 1 or more.")
+        return default
+    return int(value)
+
+
+def _comma_list(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+
+
+def _clean(value: str) -> str:
+    return _CONTROL.sub("", value)
+
+
+def _describe(messages: Mapping[str, Any]) -> list[str]:
+    """marshmallow's {field: [message]} as 'field: message' lines."""
+    lines = []
+    for field, field_messages in messages.items():
+        name = "request" if field == "_schema" else field
+        for message in field_messages if isinstance(field_messages, list) else [field_messages]:
+            lines.append(f"{name}: {message}")
+    return lines

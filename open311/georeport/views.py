@@ -1,0 +1,117 @@
+"""GeoReport v2 at /open311: thin views (load → call → commit → render)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
+
+from open311.accounts.keys import authenticate
+from open311.catalog import queries as catalog_queries
+from open311.errors import NotFound
+from open311.extensions import db
+from open311.formats import render
+from open311.formats.w3c import format_w3c
+from open311.georeport import payloads, schemas
+from open311.georeport.openapi import load_openapi
+from open311.jurisdiction import Jurisdiction
+from open311.models import Intake
+from open311.models.base import utcnow
+from open311.service_requests import actions, queries
+
+bp = Blueprint("georeport", __name__, url_prefix="/open311")
+FMT = "<any(json, xml):fmt>"
+
+
+def jurisdiction() -> Jurisdiction:
+    return current_app.extensions["open311.jurisdiction"]  # type: ignore[no-any-return]
+
+
+def merged_params() -> MultiDict[str, str]:
+    """Query and body together; where both have a key, the body wins (reference 4.11)."""
+    return CombinedMultiDict([request.form, request.args])  # type: ignore[return-value]
+
+
+def api_key_param() -> str | None:
+    """api_key from the body, the query, or an Authorization: Bearer header."""
+    bearer = request.headers.get("Authorization", "")
+    if bearer.lower().startswith("bearer "):
+        return bearer[7:].strip()
+    return merged_params().get("api_key", "").strip() or None
+
+
+@bp.before_request
+def _check_jurisdiction() -> None:
+    """One jurisdiction: jurisdiction_id is optional, but must be ours when sent."""
+    given = merged_params().get("jurisdiction_id", "").strip()
+    if given and given != jurisdiction().jurisdiction_id:
+        raise NotFound(f"jurisdiction_id must be {jurisdiction().jurisdiction_id}, not {given!r}.")
+
+
+@bp.get(f"/discovery.{FMT}")
+def discovery(fmt: str) -> Response:
+    changed = catalog_queries.last_changed(db.session()) or utcnow()
+    changeset = format_w3c(changed, jurisdiction().time_zone)
+    endpoint = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/open311/v2/"
+    return render.document("discovery", payloads.discovery(current_app.config, changeset, endpoint))
+
+
+@bp.get(f"/v2/services.{FMT}")
+def list_services(fmt: str) -> Response:
+    services = catalog_queries.active_services(db.session())
+    return render.document("services", [payloads.service(s) for s in services])
+
+
+@bp.get(f"/v2/services/<service_code>.{FMT}")
+@bp.get(f"/v2/service/<service_code>.{FMT}")
+def service_definition(service_code: str, fmt: str) -> Response:
+    service = catalog_queries.active_service(db.session(), service_code)
+    return render.document("service_definition", payloads.service_definition(service))
+
+
+@bp.post(f"/v2/requests.{FMT}")
+def create_request(fmt: str) -> Response:
+    params = merged_params()
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    filed = actions.submit_request(
+        session,
+        schemas.submission(params),
+        jurisdiction=jurisdiction(),
+        api_key=api_key,
+        replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
+        idempotency_key=request.headers.get("Idempotency-Key") or None,
+    )
+    db.session.commit()
+    reply = payloads.post_reply(filed.service_request, filed.service)
+    return render.document("service_requests", [reply])
+
+
+@bp.get(f"/v2/tokens/<token>.{FMT}")
+def token(token: str, fmt: str) -> Response:
+    filed = queries.find_by_token(db.session(), token)
+    reply = payloads.token(filed, accepted=filed.intake is Intake.ACCEPTED)
+    return render.document("service_requests", [reply])
+
+
+@bp.get(f"/v2/requests.{FMT}")
+def list_requests(fmt: str) -> Response:
+    where = schemas.request_filter(
+        request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+    )
+    rows = queries.search_requests(db.session(), where)
+    return render.document("service_requests", payloads.service_requests(rows, jurisdiction().time_zone))
+
+
+@bp.get(f"/v2/requests/<service_request_id>.{FMT}")
+@bp.get(f"/v2/request/<service_request_id>.{FMT}")
+def get_request(service_request_id: str, fmt: str) -> Response:
+    row = queries.get_request(db.session(), service_request_id)
+    return render.document("service_requests", [payloads.service_request(row, jurisdiction().time_zone)])
+
+
+@bp.get("/v2/openapi.json")
+def openapi() -> Response:
+    return jsonify(load_openapi(Path(current_app.config["SCHEMAS_DIR"])))

@@ -1,0 +1,100 @@
+"""Service requests, their numbers, and the guards that make POST idempotent."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from geoalchemy2 import Geometry, WKBElement
+from sqlalchemy.orm import Mapped, mapped_column
+
+from open311.models.base import Base, intpk
+
+
+class Status(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Intake(enum.StrEnum):
+    """Whether the city has taken the request in; only accepted ones are public."""
+
+    ACCEPTED = "accepted"
+    PENDING_REVIEW = "pending_review"
+    REJECTED = "rejected"
+
+
+def _str_enum(kind: type[enum.StrEnum], length: int) -> sa.Enum:
+    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class ServiceRequest(Base):
+    """A resident's report: one row per service_request_id."""
+
+    __tablename__ = "service_request"
+    __table_args__ = (
+        # The default GET window: newest first within a date range.
+        sa.Index("ix_service_request_requested_at_id", "requested_at", "id"),
+        sa.Index("ix_service_request_updated_at_id", "updated_at", "id"),
+    )
+
+    id: Mapped[intpk]
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    intake: Mapped[Intake] = mapped_column(_str_enum(Intake, 16), default=Intake.ACCEPTED)
+    service_code: Mapped[str] = mapped_column(sa.ForeignKey("service.code"), index=True)
+    status: Mapped[Status] = mapped_column(_str_enum(Status, 8), default=Status.OPEN)
+    status_notes: Mapped[str | None] = mapped_column(sa.Text)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    agency_responsible: Mapped[str | None] = mapped_column(sa.String(200))
+    service_notice: Mapped[str | None] = mapped_column(sa.String(500))
+    requested_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    expected_at: Mapped[datetime | None]
+    address: Mapped[str] = mapped_column(sa.String(500))
+    address_id: Mapped[str | None] = mapped_column(sa.String(64))
+    zipcode: Mapped[str | None] = mapped_column(sa.String(10))
+    lat: Mapped[float]
+    long: Mapped[float]
+    location: Mapped[WKBElement] = mapped_column(Geometry("POINT", srid=4326, spatial_index=True))
+    media_url: Mapped[str | None] = mapped_column(sa.String(2048))
+    attributes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    channel: Mapped[str | None] = mapped_column(sa.String(40))
+    # Who filed it. Private: never in a public response.
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
+    first_name: Mapped[str | None] = mapped_column(sa.String(100))
+    last_name: Mapped[str | None] = mapped_column(sa.String(100))
+    device_id: Mapped[str | None] = mapped_column(sa.String(200))
+    account_id: Mapped[str | None] = mapped_column(sa.String(200))
+    duplicate_of: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class RequestNumberCounter(Base):
+    """The last request number handed out in each year (SR26-00000001, …)."""
+
+    __tablename__ = "request_number_counter"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class ReplayGuard(Base):
+    """One row per (api key, submission fingerprint or Idempotency-Key).
+
+    The primary key makes two concurrent copies of one POST collide in the
+    database, so exactly one request is filed and the other gets its id.
+    """
+
+    __tablename__ = "replay_guard"
+
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_key.id"), primary_key=True)
+    guard: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(sa.String(64))
+    service_request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_request.id"))
+    created_at: Mapped[datetime]
+
+

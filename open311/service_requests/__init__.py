@@ -1,0 +1,1 @@
+"""Service requests: filing them (actions) and finding them (queries)."""

@@ -1,0 +1,218 @@
+"""Writes for service requests. Callers own the transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from open311.catalog import queries as catalog_queries
+from open311.catalog.answers import Answer, check_answers
+from open311.errors import Conflict, InvalidRequest, NotFound
+from open311.jurisdiction import Jurisdiction
+from open311.models import ApiKey, Intake, ReplayGuard, Service, ServiceRequest, ServiceType, Status
+from open311.models.base import utcnow
+from open311.service_requests import numbers, places
+from open311.spatial import point
+
+
+# Who filed a request: stored, never shown in a public response.
+PRIVATE_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Submission:
+    """A POST /requests after validation at the edge (georeport/schemas.py)."""
+
+    service_code: str
+    lat: float | None = None
+    long: float | None = None
+    address_string: str | None = None
+    address_id: str | None = None
+    email: str | None = None
+    device_id: str | None = None
+    account_id: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    phone: str | None = None
+    description: str | None = None
+    media_url: str | None = None
+    attributes: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What a POST reply needs: the request, and whether this POST was a replay."""
+
+    service_request: ServiceRequest
+    service: Service
+    replayed: bool
+
+
+def submit_request(
+    session: Session,
+    submission: Submission,
+    *,
+    jurisdiction: Jurisdiction,
+    api_key: ApiKey,
+    replay_window: timedelta,
+    idempotency_key: str | None = None,
+) -> Filed:
+    """File a request, or return the one an earlier copy of this POST filed.
+
+    Raises NotFound for an unknown service and InvalidRequest for bad input;
+    nothing is written in either case.
+    """
+    service = catalog_queries.active_service(session, submission.service_code)
+    lon, lat, address = _place(submission, jurisdiction)
+    answers = check_answers(service.attributes, submission.attributes, jurisdiction.time_zone)
+    fingerprint = _fingerprint(submission, answers)
+    guards = _guard_names(fingerprint, idempotency_key)
+    now = utcnow()
+    earlier = _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+    if earlier is not None:
+        return Filed(earlier, service, replayed=True)
+    try:
+        with session.begin_nested():
+            service_request = _new_request(session, service, submission, jurisdiction, now)
+            service_request.location = point(lon, lat)
+            service_request.lat, service_request.long, service_request.address = lat, lon, address
+            service_request.attributes = answers
+            service_request.api_key_id = api_key.id
+            session.add(service_request)
+            session.flush()
+            _add_guards(session, api_key, guards, fingerprint, service_request, now)
+    except IntegrityError:
+        # A concurrent copy of this POST won the race: answer with its request.
+        earlier = _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+        if earlier is None:
+            raise
+        return Filed(earlier, service, replayed=True)
+    return Filed(service_request, service, replayed=False)
+
+
+def _place(submission: Submission, jurisdiction: Jurisdiction) -> tuple[float, float, str]:
+    """(lon, lat, address) of a submission, or InvalidRequest naming the problem."""
+    if submission.lat is None or submission.long is None:
+        raise InvalidRequest(places.MISSING_LOCATION)
+    lon, lat = submission.long, submission.lat
+    if lat == 0 and lon == 0:
+        raise InvalidRequest("lat/long: 0,0 is not a location (a client sent no coordinates).")
+    if not jurisdiction.boundary.contains(lon, lat):
+        raise InvalidRequest(f"lat/long: {lat},{lon} is outside {jurisdiction.name}.")
+    address = submission.address_string or places.grid_address(lon, lat)
+    return lon, lat, address
+
+
+def _new_request(
+    session: Session,
+    service: Service,
+    submission: Submission,
+    jurisdiction: Jurisdiction,
+    now: datetime,
+) -> ServiceRequest:
+    service_request = ServiceRequest(
+        number=numbers.next_number(session, jurisdiction.number_prefix, now, jurisdiction.time_zone),
+        service_code=service.code,
+        status=Status.OPEN,
+        description=submission.description,
+        agency_responsible=service.agency_responsible,
+        service_notice=service.service_notice,
+        requested_at=now,
+        updated_at=now,
+        expected_at=now + timedelta(days=service.target_days) if service.target_days else None,
+        address_id=submission.address_id,
+        media_url=submission.media_url,
+        channel="api",
+        **{key: getattr(submission, key) for key in PRIVATE_FIELDS},
+    )
+    if service.type is ServiceType.BATCH:
+        service_request.token = secrets.token_hex(16)
+    if service.review:
+        service_request.intake = Intake.PENDING_REVIEW
+    return service_request
+
+
+def _fingerprint(submission: Submission, answers: dict[str, Answer]) -> str:
+    """A hash of what the resident said, so a retried POST can be recognised."""
+    content = asdict(submission)
+    content["attributes"] = answers
+    for coordinate in ("lat", "long"):
+        if content[coordinate] is not None:
+            content[coordinate] = round(content[coordinate], 5)  # about a metre
+    if content["description"]:
+        content["description"] = " ".join(content["description"].split())
+    canonical = json.dumps(content, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _guard_names(fingerprint: str, idempotency_key: str | None) -> list[str]:
+    guards = [fingerprint]
+    if idempotency_key:
+        guards.append(hashlib.sha256(f"Idempotency-Key:{idempotency_key}".encode()).hexdigest())
+    return guards
+
+
+def _earlier_copy(
+    session: Session,
+    api_key: ApiKey,
+    guards: list[str],
+    fingerprint: str,
+    window_start: datetime,
+) -> ServiceRequest | None:
+    """The request an earlier copy of this POST filed, if any is still guarded."""
+    rows = session.scalars(
+        sa.select(ReplayGuard).where(ReplayGuard.api_key_id == api_key.id, ReplayGuard.guard.in_(guards))
+    ).all()
+    for guard in rows:
+        if guard.guard != fingerprint and guard.fingerprint != fingerprint:
+            raise Conflict("Idempotency-Key was already used for a different request.")
+    live = [g for g in rows if g.guard != fingerprint or g.created_at >= window_start]
+    for guard in rows:
+        if guard not in live:
+            session.delete(guard)  # an old fingerprint: this is a new report
+    session.flush()
+    if not live:
+        return None
+    return session.get(ServiceRequest, live[0].service_request_id)
+
+
+def _add_guards(
+    session: Session,
+    api_key: ApiKey,
+    guards: list[str],
+    fingerprint: str,
+    service_request: ServiceRequest,
+    now: datetime,
+) -> None:
+    for guard in guards:
+        session.add(
+            ReplayGuard(
+                api_key_id=api_key.id,
+                guard=guard,
+                fingerprint=fingerprint,
+                service_request_id=service_request.id,
+                created_at=now,
+            )
+        )
+    session.flush()
+
+
+def review_request(session: Session, number: str, *, accept: bool, note: str | None = None) -> ServiceRequest:
+    """The city accepts or rejects a request that waits for review."""
+    service_request = session.scalar(sa.select(ServiceRequest).where(ServiceRequest.number == number))
+    if service_request is None or service_request.intake is not Intake.PENDING_REVIEW:
+        raise NotFound(f"No request {number!r} is waiting for review.")
+    service_request.intake = Intake.ACCEPTED if accept else Intake.REJECTED
+    service_request.updated_at = utcnow()
+    if note:
+        service_request.status_notes = note
+    if not accept:
+        service_request.status = Status.CLOSED
+    return service_request

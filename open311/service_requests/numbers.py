@@ -1,0 +1,58 @@
+"""Request numbers like Chicago's SR26-00012345: a counter per year.
+
+The counter row is updated in the caller's transaction, so two concurrent
+POSTs serialise on it (a row lock on PostgreSQL, the write lock on SQLite)
+and never get the same number.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from open311.models import RequestNumberCounter
+
+DIGITS = 8
+
+
+def next_number(session: Session, prefix: str, moment: datetime, time_zone: ZoneInfo) -> str:
+    year = moment.astimezone(time_zone).year
+    value = _increment(session, year)
+    if value is None:
+        _create_counter(session, year)
+        value = _increment(session, year)
+    assert value is not None  # the row exists now
+    return f"{prefix}{year % 100:02d}-{value:0{DIGITS}d}"
+
+
+def raise_counter(session: Session, year: int, at_least: int) -> None:
+    """Make sure numbers handed out later in `year` start above `at_least`."""
+    if session.get(RequestNumberCounter, year) is None:
+        _create_counter(session, year)
+    session.execute(
+        sa.update(RequestNumberCounter)
+        .where(RequestNumberCounter.year == year, RequestNumberCounter.last_value < at_least)
+        .values(last_value=at_least)
+    )
+
+
+def _increment(session: Session, year: int) -> int | None:
+    stmt = (
+        sa.update(RequestNumberCounter)
+        .where(RequestNumberCounter.year == year)
+        .values(last_value=RequestNumberCounter.last_value + 1)
+        .returning(RequestNumberCounter.last_value)
+    )
+    return session.execute(stmt).scalar_one_or_none()
+
+
+def _create_counter(session: Session, year: int) -> None:
+    try:
+        with session.begin_nested():
+            session.add(RequestNumberCounter(year=year, last_value=0))
+    except IntegrityError:
+        pass  # another transaction created it first

@@ -1,0 +1,121 @@
+"""Fixtures: every test that takes `app` runs on SpatiaLite, and on PostGIS too
+when OPEN311_TEST_POSTGIS_URL is set (.ci/run sets it and fails if PostGIS is down).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from open311 import create_app
+from open311.accounts.keys import create_key
+from open311.catalog.loader import load_catalog, read_catalog
+from open311.config import PROJECT_DIR
+from open311.database import begin_write, upgrade_schema
+from open311.extensions import db
+from open311.models import Base
+from tests.contracts import wire
+
+POSTGIS_URL = os.environ.get("OPEN311_TEST_POSTGIS_URL", "")
+FIXTURE_CATALOG = Path(__file__).parent / "fixtures" / "catalog"
+BACKENDS = ["spatialite", "postgis"] if POSTGIS_URL else ["spatialite"]
+
+
+class CheckedClient(FlaskClient):
+    """A test client that validates every GeoReport response against schemas/."""
+
+    def open(self, *args: Any, **kwargs: Any) -> TestResponse:
+        response = super().open(*args, **kwargs)
+        request = response.request
+        wire.check(request.method, request.path, response.status_code, response.content_type or "", response.data)
+        return response
+
+
+def make_app(database_url: str, **overrides: object) -> Flask:
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    app.test_client_class = CheckedClient
+    return app
+
+
+@pytest.fixture(scope="session")
+def spatialite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SpatiaLite file, copied for each test (much faster than migrating each time)."""
+    path = tmp_path_factory.mktemp("template") / "open311.sqlite"
+    app = make_app(f"sqlite:///{path}")
+    upgrade_schema(app)
+    with app.app_context():
+        db.engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgis_schema() -> str:
+    """The PostGIS test database, migrated once per session."""
+    app = make_app(POSTGIS_URL)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            Base.metadata.drop_all(connection)
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.engine.dispose()
+    upgrade_schema(app)
+    return POSTGIS_URL
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "spatialite":
+        path = tmp_path / "open311.sqlite"
+        shutil.copy(request.getfixturevalue("spatialite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgis_schema")
+        yield url
+        _empty_postgis(url)
+
+
+def _empty_postgis(url: str) -> None:
+    engine = sa.create_engine(url)
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    engine.dispose()
+
+
+@pytest.fixture
+def app(database_url: str) -> Iterator[Flask]:
+    """An app on a fresh database holding the test catalogue."""
+    app = make_app(database_url, CATALOG_DIR=str(FIXTURE_CATALOG))
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
+        db.session.commit()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def api_key(app: Flask) -> str:
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        _, plaintext = create_key(session, "Test partner")
+        db.session.commit()
+    return plaintext

@@ -1,0 +1,5 @@
+"""gunicorn 'wsgi:app'"""
+
+from open311 import create_app
+
+app = create_app()
