@@ -25,7 +25,7 @@ DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # attribute[C], attribute[C][], attribute[C][0]: three of the four encodings
 # of reference 4.6 (the fourth, a comma list, is split by the answer checker).
-_ATTRIBUTE = re.compile(r"^attribute\[(?P<code>[^\[\]]+)\](?:\[\d*\])?$")
+_ATTRIBUTE = re.compile(r"^attribute\[(?P<code>[^\[\]]+)\](?:\[(?P<index>\d*)\])?$")
 
 
 class ServiceRequestForm(Schema):
@@ -71,10 +71,12 @@ def submission(params: MultiDict[str, str]) -> Submission:
 
 def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
     """attribute[CODE]=v, attribute[CODE][]=v, attribute[CODE][0]=v → {"CODE": [v, …]}."""
+    matches = [m for key in params if (m := _ATTRIBUTE.match(key))]
+    # Indexed keys (attribute[C][0], [1], …) keep their index order.
+    matches.sort(key=lambda m: int(m["index"]) if m["index"] else -1)
     found: dict[str, list[str]] = {}
-    for key in params:
-        if match := _ATTRIBUTE.match(key):
-            found.setdefault(match["code"], []).extend(_clean(v) for v in params.getlist(key))
+    for match in matches:
+        found.setdefault(match["code"], []).extend(_clean(v) for v in params.getlist(match.string))
     return found
 
 
@@ -93,6 +95,8 @@ def request_filter(
     start, end = _window(dates, now)
     if start and end and start >= end:
         problems.append("start_date must be earlier than end_date.")
+    elif start and end and end - start > DEFAULT_WINDOW:
+        problems.append("start_date to end_date may not span more than 90 days (spec); page through shorter windows.")
     if problems:
         raise InvalidRequest(*problems)
     return RequestFilter(

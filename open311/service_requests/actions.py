@@ -173,7 +173,7 @@ def _earlier_copy(
     for guard in rows:
         if guard.guard != fingerprint and guard.fingerprint != fingerprint:
             raise Conflict("Idempotency-Key was already used for a different request.")
-    live = [g for g in rows if g.guard != fingerprint or g.created_at >= window_start]
+    live = [g for g in rows if g.guard != fingerprint or g.created_at > window_start]
     for guard in rows:
         if guard not in live:
             session.delete(guard)  # an old fingerprint: this is a new report

@@ -27,10 +27,10 @@ def grid_address(lon: float, lat: float) -> str:
     miles_per_degree_lon = MILES_PER_DEGREE_LAT * math.cos(math.radians(MADISON_ST_LAT))
     north = (lat - MADISON_ST_LAT) * MILES_PER_DEGREE_LAT * NUMBERS_PER_MILE
     east = (lon - STATE_ST_LONG) * miles_per_degree_lon * NUMBERS_PER_MILE
-    ns = f"{_block(north)} {'N' if north >= 0 else 'S'}"
-    ew = f"{_block(east)} {'E' if east >= 0 else 'W'}"
-    return f"Near {ns} {ew}, CHICAGO, IL"
+    return f"Near {_on_axis(north, 'N', 'S')} {_on_axis(east, 'E', 'W')}, CHICAGO, IL"
 
 
-def _block(numbers: float) -> int:
-    return int(round(abs(numbers) / 100.0)) * 100
+def _on_axis(numbers: float, positive: str, negative: str) -> str:
+    """'1600 W': the distance rounded to a block of 100, with its direction."""
+    block = int(round(abs(numbers) / 100.0)) * 100
+    return f"{block} {negative if numbers < 0 and block else positive}"

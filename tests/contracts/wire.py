@@ -56,6 +56,9 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
     name = contract_for(method, path, status)
     if name is None:
         return
+    if content_type.startswith("application/javascript"):  # JSONP: /**/callback([...]);
+        body = body[body.index(b"(") + 1 : body.rindex(b")")]
+        content_type = "application/json"
     if content_type.startswith("application/json"):
         json_validator(name).validate(json.loads(body))
     elif content_type.startswith("text/xml"):
