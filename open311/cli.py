@@ -17,6 +17,7 @@ from open311.service_requests.actions import review_request
 
 open311_cli = AppGroup("open311", help="Open311 server maintenance.")
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
+DEMO_REQUESTS = Path(__file__).parent / "demo" / "data" / "chicago_requests_2021.csv.gz"
 
 
 @open311_cli.command("init-db")
@@ -104,3 +105,27 @@ def review(number: str, accept: bool, note: str | None) -> None:
         raise click.ClickException(" ".join(error.descriptions)) from error
     db.session.commit()
     click.echo(f"{number} {'accepted' if accept else 'rejected'}")
+
+
+@open311_cli.command("load-demo")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+def load_demo(path: Path | None) -> None:
+    """Load real Chicago requests (the first of 2021) into the store; idempotent."""
+    from open311.demo.load import load_demo_requests
+
+    path = path or DEMO_REQUESTS
+    session = db.session()
+    begin_write(session)
+    added = load_demo_requests(session, path, current_app.extensions["open311.jurisdiction"].time_zone)
+    db.session.commit()
+    click.echo(f"{added} demo requests loaded from {path.name}")
+
+
+@open311_cli.command("derive-chicago")
+@click.argument("source", type=DIRECTORY)
+def derive_chicago_command(source: Path) -> None:
+    """Regenerate services_catalog/chicago and open311/demo/data from SOURCE (shared/chicago311)."""
+    from open311.demo.derive import derive_chicago
+
+    counts = derive_chicago(source, Path(current_app.config["CATALOG_DIR"]), DEMO_REQUESTS.parent)
+    click.echo(", ".join(f"{value} {key}" for key, value in counts.items()))

@@ -21,6 +21,7 @@ ITEM_TAGS = {
     "service_request_updates": "request_update",
 }
 
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 # XML 1.0 forbids most control characters; phones paste them in.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -28,7 +29,8 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 def to_xml(root_tag: str, payload: Any) -> bytes:
     root = etree.Element(root_tag)
     _fill(root, payload)
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    # Written by hand so it uses double quotes, the form clients match on.
+    return XML_DECLARATION + etree.tostring(root, encoding="UTF-8")
 
 
 def _fill(element: etree._Element, value: Any) -> None:
