@@ -40,7 +40,7 @@ demo-db:
 	$(VENV)/bin/flask open311 load-demo
 
 lint:
-	$(VENV)/bin/ruff check open311 tests bench
+	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311
 
 typecheck:
 	$(VENV)/bin/mypy

@@ -108,7 +108,9 @@ def review(number: str, accept: bool, note: str | None) -> None:
 
 
 @open311_cli.command("load-demo")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.argument(
+    "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
+)
 def load_demo(path: Path | None) -> None:
     """Load real Chicago requests (the first of 2021) into the store; idempotent."""
     from open311.demo.load import load_demo_requests
@@ -116,7 +118,9 @@ def load_demo(path: Path | None) -> None:
     path = path or DEMO_REQUESTS
     session = db.session()
     begin_write(session)
-    added = load_demo_requests(session, path, current_app.extensions["open311.jurisdiction"].time_zone)
+    added = load_demo_requests(
+        session, path, current_app.extensions["open311.jurisdiction"].time_zone
+    )
     db.session.commit()
     click.echo(f"{added} demo requests loaded from {path.name}")
 

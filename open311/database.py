@@ -38,7 +38,7 @@ def configure(app: Flask) -> None:
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     options: dict[str, Any] = {"plugins": ["geoalchemy2"]}
     if url.get_backend_name() == "sqlite":
-        import sqlean  # type: ignore[import-untyped]
+        import sqlean
 
         os.environ.setdefault("SPATIALITE_LIBRARY_PATH", "mod_spatialite")
         options["module"] = sqlean

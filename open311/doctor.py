@@ -7,7 +7,7 @@ import sys
 
 
 def check_spatialite() -> str:
-    import sqlean  # type: ignore[import-untyped]
+    import sqlean
 
     connection = sqlean.connect(":memory:")
     connection.enable_load_extension(True)

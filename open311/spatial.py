@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import shapely
 from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape
-import shapely
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 

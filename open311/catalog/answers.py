@@ -30,7 +30,11 @@ def check_answers(
 ) -> dict[str, Answer]:
     """Validated answers; raises InvalidRequest listing every problem."""
     questions = {a["code"]: a for a in definition if a.get("variable", True)}
-    problems = [f"attribute[{code}] is not a question of this service" for code in raw if code not in questions]
+    problems = [
+        f"attribute[{code}] is not a question of this service"
+        for code in raw
+        if code not in questions
+    ]
     answers: dict[str, Answer] = {}
     for code, question in questions.items():
         values = [v for v in _flatten(raw.get(code, ())) if v.strip()]

@@ -77,7 +77,7 @@ def load_catalog(session: Session, services: Sequence[Mapping[str, Any]]) -> Loa
 def _validator(schemas_dir: Path) -> jsonschema.protocols.Validator:
     schema = json.loads((schemas_dir / SCHEMA_FILE).read_text(encoding="utf-8"))
     validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema)  # type: ignore[no-any-return]
+    return validator_class(schema)
 
 
 def _read_file(path: Path, validator: jsonschema.protocols.Validator) -> dict[str, Any]:

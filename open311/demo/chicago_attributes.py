@@ -111,8 +111,7 @@ ABANDONED_VEHICLE = (
         description="What is the license plate number, if you can see it?",
         required=False,
         max_length=20,
-        source=f"code FQSKA4 with a plate number in {OPEN311_2014}; legacy column "
-        "'License Plate'",
+        source=f"code FQSKA4 with a plate number in {OPEN311_2014}; legacy column 'License Plate'",
     ),
     Question(
         code="HOWMANYD",
@@ -390,9 +389,7 @@ NO_HEAT = (
     Question(
         code="ENTRYNOT",
         datatype="text",
-        description=(
-            "How can the inspector get in? For example: call first, door bell broken."
-        ),
+        description=("How can the inspector get in? For example: call first, door bell broken."),
         required=False,
         max_length=500,
         source="ours: the most common resident notes in "

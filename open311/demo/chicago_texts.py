@@ -19,9 +19,7 @@ FORMER_NAMES: Final[dict[str, str]] = {  # README §2, the renamed types
     "Consumer Retail Business Complaint": "Consumer Retail Store Complaint",
     "Public Vehicle/Valet Complaint": "Public Vehicle Complaint",
     "Tree Removal Inspection": "Tree Removal Request",
-    "Bungalow/Vintage Home Information Request": (
-        "Bungalow Rehab/Purchase Information Request"
-    ),
+    "Bungalow/Vintage Home Information Request": ("Bungalow Rehab/Purchase Information Request"),
 }
 
 # Departments we infer from a type's name alone, where no source records the
@@ -68,9 +66,7 @@ SERVICE_NAMES: Final[dict[str, str]] = {
 
 # type and review, where a service is not plain realtime.
 BATCH: Final[frozenset[str]] = frozenset({"SCB", "BBA"})
-REVIEWED: Final[frozenset[str]] = frozenset(
-    {"BBA"}
-)  # the city accepts each one by hand
+REVIEWED: Final[frozenset[str]] = frozenset({"BBA"})  # the city accepts each one by hand
 # Types the City says it no longer accepts (the SR_TYPE name says so).
 INACTIVE: Final[frozenset[str]] = frozenset({"SEF"})
 
@@ -124,12 +120,10 @@ DESCRIPTION_SOURCES: Final[dict[str, str]] = {
     "311IOC": "the share of all SRs: README §1",
     "NO_HEAT": "the department: samples/no_heat_complaints_2020_foia.csv",
     "GRAF": (
-        "the 2024 median of 1.0 day: "
-        "aggregates/top5_types_yearly_resolution_days_2019-2026.csv"
+        "the 2024 median of 1.0 day: aggregates/top5_types_yearly_resolution_days_2019-2026.csv"
     ),
     "SKA": (
-        "the 7-day notice: 'Place 7 Day Sticker' in "
-        "legacy/legacy_abandoned-vehicles_sample.csv"
+        "the 7-day notice: 'Place 7 Day Sticker' in legacy/legacy_abandoned-vehicles_sample.csv"
     ),
     "PHF": "the 7 days are a City statement quoted in README §2",
     "SFA": "the duplicate rule is the City's, quoted in README §2",
@@ -152,10 +146,7 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "Report a stray dog or cat loose in the neighborhood so Animal Care and "
         "Control can pick it up."
     ),
-    "EAF": (
-        "Report a dog or other animal that has attacked or is threatening people or "
-        "animals."
-    ),
+    "EAF": ("Report a dog or other animal that has attacked or is threatening people or animals."),
     "EAQ": "Report an injured animal on public property that needs help.",
     "EBD": "Ask for an animal caught in a trap to be collected.",
     "PET": (
@@ -174,35 +165,24 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "breaks its permit."
     ),
     "CSF": "Report a business that misled or cheated you as a customer.",
-    "CST": (
-        "Report a problem with a retail business, such as refused refunds or unclear "
-        "prices."
-    ),
+    "CST": ("Report a problem with a retail business, such as refused refunds or unclear prices."),
     "DISCRIMINATION_ASSISTANCE": (
         "Ask for help if you were treated unfairly in housing, work or public places "
         "because of who you are."
     ),
     "FPC": "Report a gas pump that charges for more fuel than it delivers.",
     "GAS_STATION_STORAGE_TANK": (
-        "Report a concern at a gas station or a fuel storage tank, such as leaks or "
-        "fuel smells."
+        "Report a concern at a gas station or a fuel storage tank, such as leaks or fuel smells."
     ),
     "INR": "Report a shop scale that weighs goods wrongly.",
-    "OCC": (
-        "Report a problem with your cable TV company, such as billing or service "
-        "faults."
-    ),
+    "OCC": ("Report a problem with your cable TV company, such as billing or service faults."),
     "ODM": "Report food or medicine sold past its expiry date.",
     "PSL": "Report an employer that denies the paid sick leave the City requires.",
-    "RBL": (
-        "Report a business breaking license rules, for example trading without a "
-        "license."
-    ),
+    "RBL": ("Report a business breaking license rules, for example trading without a license."),
     "WAGE": "Report an employer that pays less than the minimum wage or withholds pay.",
     # Disabilities
     "ACCESSIBLE_HOME_MODIFICATIONS_DISABILITIES": (
-        "Ask about help to adapt a home for a person with a disability, such as ramps "
-        "or grab bars."
+        "Ask about help to adapt a home for a person with a disability, such as ramps or grab bars."
     ),
     "BENEFIT_ACCESS_ASSISTANCE_DISABILITIES": (
         "Ask for help applying for benefits available to people with disabilities."
@@ -248,25 +228,16 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "Report smoke, strong odours or dust coming from a business or site."
     ),
     "ASBESTOS": "Report asbestos being removed or disturbed unsafely.",
-    "CORNVEND": (
-        "Report a pushcart food vendor selling food unsafely or without a license."
-    ),
+    "CORNVEND": ("Report a pushcart food vendor selling food unsafely or without a license."),
     "HDF": (
-        "Ask for a home to be inspected for lead paint hazards, for example where a "
-        "child lives."
+        "Ask for a home to be inspected for lead paint hazards, for example where a child lives."
     ),
-    "HFB": (
-        "Report a food safety problem at a restaurant, such as pests or unsafe food "
-        "handling."
-    ),
+    "HFB": ("Report a food safety problem at a restaurant, such as pests or unsafe food handling."),
     "HFF": "Report smokeless tobacco being used at a sports venue where it is banned.",
     "MOSQUITO_SPRAYING_INQUIRIES": (
-        "Ask about mosquito spraying in your area, formerly handled as West Nile Virus "
-        "inquiries."
+        "Ask about mosquito spraying in your area, formerly handled as West Nile Virus inquiries."
     ),
-    "PETCO": (
-        "Report petroleum coke or other bulk material dust blowing from a storage site."
-    ),
+    "PETCO": ("Report petroleum coke or other bulk material dust blowing from a storage site."),
     "SCB": (
         "Report breaches of the sanitation code, such as overflowing dumpsters or "
         "garbage left in an alley or yard."
@@ -276,20 +247,13 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "area and bait burrows."
     ),
     "TANNING_BODY_ART": (
-        "Report unsafe or unlicensed practice at a tanning salon, tattoo or piercing "
-        "shop."
+        "Report unsafe or unlicensed practice at a tanning salon, tattoo or piercing shop."
     ),
-    "WCA": (
-        "Report a concern about the quality of your tap water, such as color, taste or"
-        " smell."
-    ),
+    "WCA": ("Report a concern about the quality of your tap water, such as color, taste or smell."),
     "WCA2": "Ask for a free kit to test your home's drinking water for lead.",
     "WCA3": "Ask for a City visit to take a water sample for lead testing.",
     # Home and Buildings
-    "AAF": (
-        "Report water coming into your basement from the sewer, for example after heavy"
-        " rain."
-    ),
+    "AAF": ("Report water coming into your basement from the sewer, for example after heavy rain."),
     "BBA": (
         "Report a building that breaks the building code, such as unsafe stairs, broken"
         " windows or missing smoke detectors. Each complaint is reviewed before it is "
@@ -300,13 +264,9 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "work or leaking drains."
     ),
     "BBD": "Report building or demolition work done without a permit.",
-    "BBK": (
-        "Report a vacant or abandoned building that is open, unsafe or not maintained."
-    ),
+    "BBK": ("Report a vacant or abandoned building that is open, unsafe or not maintained."),
     "BPI": "Ask for a porch to be inspected when it looks unsafe.",
-    "BUILDINGS_BOILER_VIOLATION": (
-        "Report an unsafe or uninspected boiler in a building."
-    ),
+    "BUILDINGS_BOILER_VIOLATION": ("Report an unsafe or uninspected boiler in a building."),
     "BUILDINGS_ELECTRICAL_VIOLATION": (
         "Report unsafe electrical wiring or equipment in a building."
     ),
@@ -333,26 +293,18 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "or too many guests."
     ),
     "WBK": "Report low water pressure at your home.",
-    "WM3": (
-        "Ask Water Management to check for a water leak, for example a leaking service "
-        "pipe."
-    ),
+    "WM3": ("Ask Water Management to check for a water leak, for example a leaking service pipe."),
     # Parks, Trees and Environment
     "NAA": (
-        "Borrow tools and supplies for a neighborhood clean-up through the Clean and "
-        "Green program."
+        "Borrow tools and supplies for a neighborhood clean-up through the Clean and Green program."
     ),
     "SCP": "Ask for overgrown weeds to be cut on a vacant lot or public land.",
     "SCT": "Ask for a vacant lot to be cleaned of trash and debris.",
     "SEC": (
-        "Report a fallen tree or a large broken branch that blocks a street or "
-        "endangers people."
+        "Report a fallen tree or a large broken branch that blocks a street or endangers people."
     ),
     "SED": "Ask for a new tree to be planted on the parkway in front of your home.",
-    "SEE": (
-        "Ask for a parkway tree that may be dead or dangerous to be inspected for "
-        "removal."
-    ),
+    "SEE": ("Ask for a parkway tree that may be dead or dangerous to be inspected for removal."),
     "SEF": (
         "Ask for a parkway tree to be trimmed. The City no longer accepts this type; "
         "older requests keep it."
@@ -370,8 +322,7 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "Ask the Fire Department to inspect a commercial building for fire safety."
     ),
     "EQUIPMENT_NOISE": (
-        "Report loud noise from machinery or equipment, such as generators or air "
-        "conditioners."
+        "Report loud noise from machinery or equipment, such as generators or air conditioners."
     ),
     "GRAF": (
         "Ask for graffiti to be removed from a building, garage, fence or street "
@@ -395,15 +346,10 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     ),
     # Transportation and Streets
     "AAD": "Report a hole or sinking ground that may be caused by a broken sewer.",
-    "AAE": (
-        "Report water running or pooling on the street, for example from a broken main."
-    ),
-    "AAI": (
-        "Ask for the sewer in an alley to be inspected, for example when it is blocked."
-    ),
+    "AAE": ("Report water running or pooling on the street, for example from a broken main."),
+    "AAI": ("Ask for the sewer in an alley to be inspected, for example when it is blocked."),
     "ACCESSIBLE_PEDESTRIAN_SIGNAL": (
-        "Report an accessible pedestrian signal that does not work, such as a silent "
-        "push button."
+        "Report an accessible pedestrian signal that does not work, such as a silent push button."
     ),
     "CHECKFOR": (
         "Ask for a street sewer or catch basin to be inspected and cleaned, for example"
@@ -415,9 +361,7 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "or valet parking."
     ),
     "DBPC": "Report a Divvy bike parked where it blocks the sidewalk or street.",
-    "E_SCOOTER_PARKING": (
-        "Report an e-scooter parked where it blocks the sidewalk or street."
-    ),
+    "E_SCOOTER_PARKING": ("Report an e-scooter parked where it blocks the sidewalk or street."),
     "FINANCE_PARKING_CODE_ENFORCEMENT_REVIEW": (
         "Ask the Department of Finance to review parking enforcement at a location."
     ),
@@ -425,8 +369,7 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "Ask for an accessible pedestrian signal to be installed at a crossing."
     ),
     "PBD": (
-        "Ask for the public way to be inspected, for example damage left after "
-        "construction work."
+        "Ask for the public way to be inspected, for example damage left after construction work."
     ),
     "PBLDR": "Ask for debris to be cleared from a protected bike lane.",
     "PBS": "Ask for a damaged sidewalk to be inspected for repair.",
@@ -441,14 +384,11 @@ DESCRIPTIONS: Final[dict[str, str]] = {
         "generally completed within 7 days of the first report."
     ),
     "QAC": "Report a vehicle parked in Chicago without a valid City vehicle sticker.",
-    "SCSP": (
-        "Apply to share the cost of replacing the sidewalk in front of your property."
-    ),
+    "SCSP": ("Apply to share the cost of replacing the sidewalk in front of your property."),
     "SDO": "Ask for snow or ice to be cleared from a City street or walkway.",
     "SDP": "Ask for a street to be swept.",
     "SDW": (
-        "Report chairs or other objects left in the street to hold a parking space "
-        "after snow."
+        "Report chairs or other objects left in the street to hold a parking space after snow."
     ),
     "SFA": (
         "Report one or more lights out in an alley. Reports for the same address within"
@@ -462,10 +402,7 @@ DESCRIPTIONS: Final[dict[str, str]] = {
     ),
     "SFK": "Report a damaged or leaning street light pole.",
     "SFN": "Report a street light that stays on during the day.",
-    "SFQ": (
-        "Report a street light pole with a missing access door, which can expose "
-        "wiring."
-    ),
+    "SFQ": ("Report a street light pole with a missing access door, which can expose wiring."),
     "SIGN_REPAIR_BASE_BOLT_REMOVAL": (
         "Ask for a leftover sign base or bolts to be removed from the sidewalk."
     ),

@@ -128,12 +128,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def read_reference(source: Path) -> Reference:
     compiled = {row["sr_type"]: row for row in read_csv(source / COMPILED)}
-    codes = {
-        row["SR_TYPE"]: row["SR_SHORT_CODE"] for row in read_csv(source / CODES_2020)
-    }
-    return Reference(
-        read_csv(source / PORTAL), compiled, codes, read_csv(source / SAMPLE_2021)
-    )
+    codes = {row["SR_TYPE"]: row["SR_SHORT_CODE"] for row in read_csv(source / CODES_2020)}
+    return Reference(read_csv(source / PORTAL), compiled, codes, read_csv(source / SAMPLE_2021))
 
 
 # --- the catalogue ---------------------------------------------------------------
@@ -142,9 +138,7 @@ def read_reference(source: Path) -> Reference:
 def build_services(reference: Reference) -> list[ServiceFile]:
     listed = [portal_service(row, reference) for row in reference.portal]
     known = {str(service.code.value) for service in listed}
-    unlisted = [
-        unlisted_service(name, reference) for name in unlisted_types(reference, known)
-    ]
+    unlisted = [unlisted_service(name, reference) for name in unlisted_types(reference, known)]
     services = sorted(listed + unlisted, key=lambda s: str(s.code.value))
     check_unique_codes(services)
     return services
@@ -178,11 +172,7 @@ def unlisted_service(name: str, reference: Reference) -> ServiceFile:
 
 
 def unlisted_types(reference: Reference, known_codes: set[str]) -> list[str]:
-    names = {
-        row["sr_type"]
-        for row in reference.sample
-        if row["sr_short_code"] not in known_codes
-    }
+    names = {row["sr_type"] for row in reference.sample if row["sr_short_code"] not in known_codes}
     return sorted(names)
 
 
@@ -195,12 +185,8 @@ def type_facts(name: str, reference: Reference) -> list[dict[str, str]]:
 def short_code(name: str, reference: Reference) -> Sourced:
     for row in type_facts(name, reference):
         if row["sr_short_code_observed"]:
-            return Sourced(
-                row["sr_short_code_observed"], _code_note(name, row, "the samples")
-            )
-        code = row["sr_short_code_2020_list"] or reference.codes_2020.get(
-            row["sr_type"], ""
-        )
+            return Sourced(row["sr_short_code_observed"], _code_note(name, row, "the samples"))
+        code = row["sr_short_code_2020_list"] or reference.codes_2020.get(row["sr_type"], "")
         if code:
             return Sourced(code, _code_note(name, row, str(CODES_2020)))
     return Sourced(derived_code(name), "code ours: no published short code")
@@ -208,11 +194,7 @@ def short_code(name: str, reference: Reference) -> Sourced:
 
 def _code_note(name: str, row: Mapping[str, str], where: str) -> str:
     note = f"SR_SHORT_CODE in {where}"
-    return (
-        note
-        if row["sr_type"] == name
-        else f"{note}, under the former name {row['sr_type']!r}"
-    )
+    return note if row["sr_type"] == name else f"{note}, under the former name {row['sr_type']!r}"
 
 
 def derived_code(name: str) -> str:
@@ -227,23 +209,15 @@ def derived_code(name: str) -> str:
 def agency(name: str, facts: list[dict[str, str]]) -> Sourced:
     observed = [row["owner_department_observed"] for row in facts]
     if any(observed):
-        return Sourced(
-            next(o for o in observed if o), "OWNER_DEPARTMENT seen in the samples"
-        )
+        return Sourced(next(o for o in observed if o), "OWNER_DEPARTMENT seen in the samples")
     if name in texts.AGENCY_FROM_FOIA:
-        return Sourced(
-            texts.AGENCY_FROM_FOIA[name], "Department column of the FOIA extract"
-        )
+        return Sourced(texts.AGENCY_FROM_FOIA[name], "Department column of the FOIA extract")
     inferred = [row["owner_department_inferred_unverified"] for row in facts]
     if any(inferred):
         guess = next(i for i in inferred if i)
-        return Sourced(
-            guess, "inferred from the short-code prefix (README §2), unverified"
-        )
+        return Sourced(guess, "inferred from the short-code prefix (README §2), unverified")
     if name in texts.AGENCY_FROM_NAME:
-        return Sourced(
-            texts.AGENCY_FROM_NAME[name], "inferred by us from the type's name"
-        )
+        return Sourced(texts.AGENCY_FROM_NAME[name], "inferred by us from the type's name")
     return Sourced(DEFAULT_AGENCY, "unknown: no source names the owner")
 
 
@@ -278,9 +252,7 @@ def check_unique_codes(services: Iterable[ServiceFile]) -> None:
     for service in services:
         code = str(service.code.value)
         if code in seen:
-            raise ValueError(
-                f"service code {code} is used by {seen[code]!r} and {service.name!r}"
-            )
+            raise ValueError(f"service code {code} is used by {seen[code]!r} and {service.name!r}")
         seen[code] = service.name
 
 
@@ -321,9 +293,7 @@ def is_generated(path: Path) -> bool:
 def render_service(service: ServiceFile) -> str:
     lines = [*HEADER, *source_lines(service), ""]
     lines += main_keys(service)
-    for order, question in enumerate(
-        ATTRIBUTES.get(str(service.code.value), ()), start=1
-    ):
+    for order, question in enumerate(ATTRIBUTES.get(str(service.code.value), ()), start=1):
         lines += ["", *attribute_lines(question, order)]
     return "\n".join(lines) + "\n"
 
@@ -354,9 +324,7 @@ def main_keys(service: ServiceFile) -> list[str]:
         toml.key_value("group", str(service.group.value)),
         toml.key_value("type", "batch" if code in texts.BATCH else "realtime"),
         toml.key_value("keywords", keywords(service)),
-        toml.key_value(
-            "agency_responsible", str(service.agency.value), service.agency.note
-        ),
+        toml.key_value("agency_responsible", str(service.agency.value), service.agency.note),
     ]
     return lines + optional_keys(service)
 
@@ -371,9 +339,7 @@ def optional_keys(service: ServiceFile) -> list[str]:
         lines.append(toml.key_value("service_notice", notice, source))
     lines += target_lines(service.target_days)
     if code in texts.INACTIVE:
-        lines.append(
-            toml.key_value("active", False, "the City no longer accepts this type")
-        )
+        lines.append(toml.key_value("active", False, "the City no longer accepts this type"))
     return lines
 
 
@@ -400,9 +366,7 @@ def attribute_lines(question: Question, order: int) -> list[str]:
 def question_limits(question: Question) -> list[str]:
     lines = []
     if question.datatype_description:
-        lines.append(
-            toml.key_value("datatype_description", question.datatype_description)
-        )
+        lines.append(toml.key_value("datatype_description", question.datatype_description))
     if question.min is not None:
         lines.append(toml.key_value("min", question.min))
     if question.max_length is not None:
@@ -424,16 +388,12 @@ def has_location(row: Mapping[str, str]) -> bool:
         return False
 
 
-def write_boundary(
-    source: Path, data_dir: Path, sample: list[dict[str, str]]
-) -> tuple[int, int]:
+def write_boundary(source: Path, data_dir: Path, sample: list[dict[str, str]]) -> tuple[int, int]:
     """Write the demo outline; return (sample points it covers, sample points)."""
     outline = demo_outline(read_outline(source / CITY_OUTLINE))
     covered, points = coverage(outline, sample)
     if covered < MIN_COVERAGE * points:
-        raise ValueError(
-            f"the demo outline covers only {covered} of {points} sample points"
-        )
+        raise ValueError(f"the demo outline covers only {covered} of {points} sample points")
     data_dir.mkdir(parents=True, exist_ok=True)
     (data_dir / BOUNDARY_FILE).write_text(outline_geojson(outline), encoding="utf-8")
     return covered, points
@@ -441,9 +401,7 @@ def write_boundary(
 
 def read_outline(path: Path) -> BaseGeometry:
     document = json.loads(path.read_text(encoding="utf-8"))
-    return shapely.union_all(
-        [shape(feature["geometry"]) for feature in document["features"]]
-    )
+    return shapely.union_all([shape(feature["geometry"]) for feature in document["features"]])
 
 
 def demo_outline(outline: BaseGeometry) -> BaseGeometry:
@@ -455,9 +413,7 @@ def demo_outline(outline: BaseGeometry) -> BaseGeometry:
 
 def coverage(outline: BaseGeometry, sample: list[dict[str, str]]) -> tuple[int, int]:
     located = [row for row in sample if has_location(row)]
-    points = shapely.points(
-        [(float(r["longitude"]), float(r["latitude"])) for r in located]
-    )
+    points = shapely.points([(float(r["longitude"]), float(r["latitude"])) for r in located])
     return int(shapely.covers(outline, points).sum()), len(located)
 
 
@@ -504,9 +460,7 @@ def main() -> None:
     parser.add_argument(
         "catalog_dir", type=Path, nargs="?", default=Path("services_catalog/chicago")
     )
-    parser.add_argument(
-        "data_dir", type=Path, nargs="?", default=Path(__file__).parent / "data"
-    )
+    parser.add_argument("data_dir", type=Path, nargs="?", default=Path(__file__).parent / "data")
     args = parser.parse_args()
     counts = derive_chicago(args.source, args.catalog_dir, args.data_dir)
     sys.stdout.write("".join(f"{key}: {value}\n" for key, value in counts.items()))

@@ -41,9 +41,7 @@ def load_demo_requests(session: Session, path: Path, time_zone: ZoneInfo) -> int
     return load_demo_requests_report(session, path, time_zone).inserted
 
 
-def load_demo_requests_report(
-    session: Session, path: Path, time_zone: ZoneInfo
-) -> DemoLoadReport:
+def load_demo_requests_report(session: Session, path: Path, time_zone: ZoneInfo) -> DemoLoadReport:
     """Like load_demo_requests, and also count what was skipped and why."""
     rows = read_rows(path)
     loaded = existing_numbers(session, [row["sr_number"] for row in rows])

@@ -68,19 +68,11 @@ def _value(value: Value) -> str:
     if items and all(isinstance(item, Mapping) for item in items):
         tables = [inline_table(item) for item in items if isinstance(item, Mapping)]
         return "[\n" + "".join(f"  {table},\n" for table in tables) + "]"
-    return (
-        "["
-        + ", ".join(scalar(item) for item in items if not isinstance(item, Mapping))
-        + "]"
-    )
+    return "[" + ", ".join(scalar(item) for item in items if not isinstance(item, Mapping)) + "]"
 
 
 def inline_table(table: Mapping[str, Scalar]) -> str:
-    return (
-        "{ "
-        + ", ".join(f"{key} = {scalar(value)}" for key, value in table.items())
-        + " }"
-    )
+    return "{ " + ", ".join(f"{key} = {scalar(value)}" for key, value in table.items()) + " }"
 
 
 def comment(text: str) -> str:

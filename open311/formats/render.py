@@ -30,7 +30,11 @@ def document(root_tag: str, payload: Any, status: int = 200) -> Response:
     callback = request.args.get("callback", "")
     if callback and request.method == "GET" and _JSONP_CALLBACK.match(callback):
         # JSONP, as Chicago offered on every GET.
-        return Response(f"/**/{callback}({body});", status=status, content_type="application/javascript; charset=utf-8")
+        return Response(
+            f"/**/{callback}({body});",
+            status=status,
+            content_type="application/javascript; charset=utf-8",
+        )
     return Response(body, status=status, content_type=CONTENT_TYPES["json"])
 
 

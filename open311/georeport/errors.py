@@ -24,7 +24,13 @@ def register_error_handlers(app: Flask) -> None:
         if not request.path.startswith(PREFIX):
             return error
         code = error.code or 500
-        return render.errors([(code, error.description or error.name)], status=code)
+        response = render.errors([(code, error.description or error.name)], status=code)
+        # Keep what the exception says beyond its body: Allow on a 405 (RFC 9110),
+        # Retry-After on a 429 or 503.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:

@@ -65,7 +65,7 @@ def submission(params: MultiDict[str, str]) -> Submission:
     try:
         data = _form.load(present)
     except ValidationError as error:
-        raise InvalidRequest(*_describe(error.normalized_messages())) from error
+        raise InvalidRequest(*_describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
     return Submission(**data, attributes=attribute_answers(params))
 
 
@@ -96,7 +96,10 @@ def request_filter(
     if start and end and start >= end:
         problems.append("start_date must be earlier than end_date.")
     elif start and end and end - start > DEFAULT_WINDOW:
-        problems.append("start_date to end_date may not span more than 90 days (spec); page through shorter windows.")
+        problems.append(
+            "start_date to end_date may not span more than 90 days (spec); "
+            "ask for shorter windows."
+        )
     if problems:
         raise InvalidRequest(*problems)
     return RequestFilter(
@@ -112,7 +115,9 @@ def request_filter(
     )
 
 
-def _window(dates: dict[str, datetime | None], now: datetime) -> tuple[datetime | None, datetime | None]:
+def _window(
+    dates: dict[str, datetime | None], now: datetime
+) -> tuple[datetime | None, datetime | None]:
     """The requested_datetime range: 90 days unless the client gave both ends."""
     start, end = dates["start_date"], dates["end_date"]
     if start and not end:
@@ -124,7 +129,9 @@ def _window(dates: dict[str, datetime | None], now: datetime) -> tuple[datetime 
     return now - DEFAULT_WINDOW, None
 
 
-def _parse_date(args: Mapping[str, str], key: str, tz: ZoneInfo, problems: list[str]) -> datetime | None:
+def _parse_date(
+    args: Mapping[str, str], key: str, tz: ZoneInfo, problems: list[str]
+) -> datetime | None:
     value = args.get(key, "").strip()
     if not value:
         return None

@@ -31,7 +31,7 @@ def jurisdiction() -> Jurisdiction:
 
 def merged_params() -> MultiDict[str, str]:
     """Query and body together; where both have a key, the body wins (reference 4.11)."""
-    return CombinedMultiDict([request.form, request.args])  # type: ignore[return-value]
+    return CombinedMultiDict([request.form, request.args])
 
 
 def api_key_param() -> str | None:
@@ -102,14 +102,18 @@ def list_requests(fmt: str) -> Response:
         request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
     )
     rows = queries.search_requests(db.session(), where)
-    return render.document("service_requests", payloads.service_requests(rows, jurisdiction().time_zone))
+    return render.document(
+        "service_requests", payloads.service_requests(rows, jurisdiction().time_zone)
+    )
 
 
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
 @bp.get(f"/v2/request/<service_request_id>.{FMT}")
 def get_request(service_request_id: str, fmt: str) -> Response:
     row = queries.get_request(db.session(), service_request_id)
-    return render.document("service_requests", [payloads.service_request(row, jurisdiction().time_zone)])
+    return render.document(
+        "service_requests", [payloads.service_request(row, jurisdiction().time_zone)]
+    )
 
 
 @bp.get("/v2/openapi.json")

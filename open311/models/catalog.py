@@ -28,7 +28,12 @@ class Service(Base):
     description: Mapped[str] = mapped_column(sa.Text)
     group: Mapped[str] = mapped_column(sa.String(100))
     type: Mapped[ServiceType] = mapped_column(
-        sa.Enum(ServiceType, native_enum=False, length=16, values_callable=lambda e: [m.value for m in e])
+        sa.Enum(
+            ServiceType,
+            native_enum=False,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
     )
     keywords: Mapped[str] = mapped_column(sa.String(500), default="")
     agency_responsible: Mapped[str] = mapped_column(sa.String(200))

@@ -27,7 +27,9 @@ class Intake(enum.StrEnum):
 
 
 def _str_enum(kind: type[enum.StrEnum], length: int) -> sa.Enum:
-    return sa.Enum(kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+    return sa.Enum(
+        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class ServiceRequest(Base):
@@ -96,5 +98,3 @@ class ReplayGuard(Base):
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     service_request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_request.id"))
     created_at: Mapped[datetime]
-
-

@@ -21,7 +21,6 @@ from open311.models.base import utcnow
 from open311.service_requests import numbers, places
 from open311.spatial import point
 
-
 # Who filed a request: stored, never shown in a public response.
 PRIVATE_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 
@@ -118,7 +117,9 @@ def _new_request(
     now: datetime,
 ) -> ServiceRequest:
     service_request = ServiceRequest(
-        number=numbers.next_number(session, jurisdiction.number_prefix, now, jurisdiction.time_zone),
+        number=numbers.next_number(
+            session, jurisdiction.number_prefix, now, jurisdiction.time_zone
+        ),
         service_code=service.code,
         status=Status.OPEN,
         description=submission.description,
@@ -168,7 +169,9 @@ def _earlier_copy(
 ) -> ServiceRequest | None:
     """The request an earlier copy of this POST filed, if any is still guarded."""
     rows = session.scalars(
-        sa.select(ReplayGuard).where(ReplayGuard.api_key_id == api_key.id, ReplayGuard.guard.in_(guards))
+        sa.select(ReplayGuard).where(
+            ReplayGuard.api_key_id == api_key.id, ReplayGuard.guard.in_(guards)
+        )
     ).all()
     for guard in rows:
         if guard.guard != fingerprint and guard.fingerprint != fingerprint:
@@ -204,9 +207,13 @@ def _add_guards(
     session.flush()
 
 
-def review_request(session: Session, number: str, *, accept: bool, note: str | None = None) -> ServiceRequest:
+def review_request(
+    session: Session, number: str, *, accept: bool, note: str | None = None
+) -> ServiceRequest:
     """The city accepts or rejects a request that waits for review."""
-    service_request = session.scalar(sa.select(ServiceRequest).where(ServiceRequest.number == number))
+    service_request = session.scalar(
+        sa.select(ServiceRequest).where(ServiceRequest.number == number)
+    )
     if service_request is None or service_request.intake is not Intake.PENDING_REVIEW:
         raise NotFound(f"No request {number!r} is waiting for review.")
     service_request.intake = Intake.ACCEPTED if accept else Intake.REJECTED

@@ -32,5 +32,5 @@ def grid_address(lon: float, lat: float) -> str:
 
 def _on_axis(numbers: float, positive: str, negative: str) -> str:
     """'1600 W': the distance rounded to a block of 100, with its direction."""
-    block = int(round(abs(numbers) / 100.0)) * 100
+    block = round(abs(numbers) / 100.0) * 100
     return f"{block} {negative if numbers < 0 and block else positive}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -51,7 +52,9 @@ class RequestFilter:
     page_size: int = 1000
 
 
-def search_requests(session: Session, where: RequestFilter) -> Sequence[sa.Row[tuple[object, ...]]]:
+def search_requests(
+    session: Session, where: RequestFilter
+) -> Sequence[sa.Row[*tuple[Any, ...]]]:
     stmt = _public().order_by(ServiceRequest.requested_at.desc(), ServiceRequest.id.desc())
     if where.numbers:
         return session.execute(stmt.where(ServiceRequest.number.in_(where.numbers))).all()
@@ -61,7 +64,7 @@ def search_requests(session: Session, where: RequestFilter) -> Sequence[sa.Row[t
     return session.execute(stmt).all()
 
 
-def get_request(session: Session, number: str) -> sa.Row[tuple[object, ...]]:
+def get_request(session: Session, number: str) -> sa.Row[*tuple[Any, ...]]:
     row = session.execute(_public().where(ServiceRequest.number == number)).first()
     if row is None:
         raise NotFound(f"No service request {number!r}.")
@@ -75,7 +78,7 @@ def find_by_token(session: Session, token: str) -> ServiceRequest:
     return service_request
 
 
-def _public() -> sa.Select[tuple[object, ...]]:
+def _public() -> sa.Select[*tuple[Any, ...]]:
     return (
         sa.select(*PUBLIC_COLUMNS)
         .join(Service, Service.code == ServiceRequest.service_code)
