@@ -15,6 +15,8 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     include_object=alembic_helpers.include_object,
+    # Ours only: SpatiaLite and PostGIS keep their own tables beside ours.
+    include_name=lambda name, kind, _parent: kind != "table" or name in Base.metadata.tables,
     process_revision_directives=alembic_helpers.writer,
     render_item=alembic_helpers.render_item,
 )
