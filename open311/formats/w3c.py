@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 # 2026-05-01T10:00:00-05:00, with the variants real clients send: a space for
@@ -15,6 +15,10 @@ _W3C = re.compile(
     \s*(?P<zone>Z|z|[+\-\s]\d{2}:?\d{2})?)?\s*$""",
     re.VERBOSE,
 )
+# The first and last days datetime can hold are left out, so that any moment
+# parse_w3c returns can still be shown in any UTC offset.
+_EARLIEST = datetime.min.replace(tzinfo=UTC) + timedelta(days=1)
+_LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 
 def format_w3c(moment: datetime, time_zone: ZoneInfo) -> str:
@@ -36,7 +40,13 @@ def parse_w3c(text: str, time_zone: ZoneInfo) -> datetime:
     parsed = datetime.fromisoformat(f"{match['date']}T{time}{zone}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=time_zone)
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:
+        moment = None
+    if moment is None or not _EARLIEST <= moment <= _LATEST:
+        raise ValueError(f"{text!r} is too far in the past or the future")
+    return moment
 
 
 def _normalise_zone(zone: str | None) -> str:

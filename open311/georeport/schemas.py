@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,8 @@ from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
+LARGEST_PAGE_NUMBER = 10**9
+_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and "١"
 # Control characters other than tab, CR and LF: illegal in XML, pasted in by phones.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # attribute[C], attribute[C][], attribute[C][0]: three of the four encodings
@@ -121,12 +123,20 @@ def _window(
     """The requested_datetime range: 90 days unless the client gave both ends."""
     start, end = dates["start_date"], dates["end_date"]
     if start and not end:
-        return start, start + DEFAULT_WINDOW
+        return start, _shifted(start, DEFAULT_WINDOW)
     if end and not start:
-        return end - DEFAULT_WINDOW, end
+        return _shifted(end, -DEFAULT_WINDOW), end
     if start or dates["updated_after"] or dates["updated_before"]:
         return start, end
     return now - DEFAULT_WINDOW, None
+
+
+def _shifted(moment: datetime, delta: timedelta) -> datetime:
+    """moment + delta, stopping at the ends of the calendar instead of overflowing."""
+    try:
+        return moment + delta
+    except OverflowError:
+        return (datetime.max if delta > timedelta(0) else datetime.min).replace(tzinfo=UTC)
 
 
 def _parse_date(
@@ -156,10 +166,12 @@ def _parse_int(args: Mapping[str, str], key: str, default: int, problems: list[s
     value = args.get(key, "").strip()
     if not value:
         return default
-    if not value.isdigit() or int(value) < 1:
+    if not _DIGITS.fullmatch(value) or int(value) < 1:
         problems.append(f"{key}: {value!r} is not a whole number of 1 or more.")
         return default
-    return int(value)
+    # Past the last page the answer is an empty list anyway; this keeps the
+    # row offset inside a 64-bit integer.
+    return min(int(value), LARGEST_PAGE_NUMBER)
 
 
 def _comma_list(value: str) -> tuple[str, ...]:

@@ -973,7 +973,7 @@ def test_post_documents_form_fields_auth_and_errors(openapi: dict[str, Any]) -> 
         "type": "string",
         "description": form["additionalProperties"]["description"],
     }
-    assert {"200", "400", "403", "404"} == set(post["responses"])
+    assert {"200", "400", "403", "404", "409"} == set(post["responses"])
     assert {"bearerAuth": []} in post["security"]
     headers = [
         openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]

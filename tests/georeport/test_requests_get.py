@@ -166,3 +166,19 @@ def test_times_are_emitted_in_chicago_time_without_fractions(client, app):
     summer, winter = client.get("/open311/v2/requests.json?service_request_id=SR26-00000010,SR26-00000011").json
     assert summer["requested_datetime"] == "2026-07-04T12:30:05-05:00"
     assert winter["requested_datetime"] == "2026-01-15T12:00:00-06:00"
+
+
+@pytest.mark.parametrize("query", ["page=²", "page=١", "page_size=-1"])
+def test_non_ascii_or_negative_numbers_are_400(client, query):
+    assert client.get(f"/open311/v2/requests.json?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["page=99999999999999999999999", "end_date=0001-01-02T00:00:00Z", "start_date=9999-12-20T00:00:00Z"],
+)
+def test_extreme_values_never_give_a_500(client, history, query):
+    response = client.get(f"/open311/v2/requests.json?{query}")
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert response.json == []

@@ -1,0 +1,301 @@
+"""A real server for interoperability tests: gunicorn, several workers, real HTTP.
+
+`live_server` is module-scoped: each test module gets one freshly seeded
+database and one gunicorn per backend (SpatiaLite, and PostGIS when
+OPEN311_TEST_POSTGIS_URL is set). Every response the live tests receive
+through `requests` (ours, georeport's and boston311's) is validated against
+schemas/ by `_wire_checked_requests`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from open311.accounts.keys import create_key
+from open311.catalog.loader import load_catalog, read_catalog
+from open311.config import PROJECT_DIR
+from open311.database import begin_write
+from open311.extensions import db
+from open311.models import ServiceRequest, Status
+from open311.models.base import utcnow
+from tests.builders import CITY_HALL
+from tests.conftest import BACKENDS, FIXTURE_CATALOG, _empty_postgis, make_app
+from tests.contracts import wire
+
+GUNICORN = PROJECT_DIR / ".venv" / "bin" / "gunicorn"
+WORKERS = 3
+START_TIMEOUT = 30.0  # seconds for gunicorn to boot and answer discovery
+_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+
+# Two more places in Chicago besides City Hall (tests/builders.py).
+WRIGLEY_FIELD = {"lat": "41.948438", "long": "-87.655333"}
+MILLENNIUM_PARK = {"lat": "41.882702", "long": "-87.619392"}
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """What the live server holds before any test runs, with the ids it gave out."""
+
+    pothole: str  # PHF at City Hall, open, filed just now
+    graffiti: str  # GRAF at Wrigley Field, open, filed just now
+    closed_pothole: str  # PHF at Millennium Park, filed 10 days ago, closed 9 days ago
+    sanitation: str  # SCB (batch) at City Hall, resolved from its token
+    closed_requested_at: datetime
+    closed_updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base_url: str  # http://127.0.0.1:PORT
+    api_key: str
+    database_url: str
+    seeded: Seeded
+
+    @property
+    def georeport_url(self) -> str:
+        """The GeoReport v2 root, with the trailing slash discovery publishes."""
+        return f"{self.base_url}/open311/v2/"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+def checked(response: requests.Response) -> requests.Response:
+    """Validate a response against its contract in schemas/ (see tests/contracts/wire.py)."""
+    wire.check(
+        response.request.method or "GET",
+        urlsplit(response.url).path,
+        response.status_code,
+        response.headers.get("Content-Type", ""),
+        response.content,
+    )
+    return response
+
+
+@pytest.fixture(autouse=True)
+def _wire_checked_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validate every response any `requests` user gets from a 127.0.0.1 server."""
+    send = requests.Session.send
+
+    def send_and_check(
+        self: requests.Session, request: requests.PreparedRequest, **kwargs: Any
+    ) -> requests.Response:
+        response = send(self, request, **kwargs)
+        if urlsplit(response.url).hostname == "127.0.0.1":
+            checked(response)
+        return response
+
+    monkeypatch.setattr(requests.Session, "send", send_and_check)
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def live_database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """`database_url` for a whole module: a migrated database holding the test catalogue."""
+    if request.param == "spatialite":
+        path = tmp_path_factory.mktemp("live") / "open311.sqlite"
+        shutil.copy(request.getfixturevalue("spatialite_template"), path)
+        url = f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("postgis_schema")
+    _load_test_catalog(url)
+    yield url
+    if request.param == "postgis":
+        _empty_postgis(url)
+
+
+@pytest.fixture(scope="module")
+def live_server(
+    live_database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """gunicorn with several workers on a free port, seeded through its own API."""
+    api_key = _create_api_key(live_database_url)
+    log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [
+                str(GUNICORN),
+                "--workers",
+                str(WORKERS),
+                "--bind",
+                "127.0.0.1:0",
+                "--no-control-socket",
+                "wsgi:app",
+            ],
+            cwd=PROJECT_DIR,
+            env=_server_environment(live_database_url),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,  # its own process group: workers stop with it
+        )
+    try:
+        base_url = _wait_until_serving(process, log)
+        seeded = _seed(base_url, api_key, live_database_url)
+        yield LiveServer(
+            base_url=base_url, api_key=api_key, database_url=live_database_url, seeded=seeded
+        )
+    finally:
+        _stop(process)
+    _fail_on_server_errors(log)
+
+
+def _server_environment(database_url: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
+    env.update(
+        OPEN311_DATABASE_URL=database_url,
+        OPEN311_CATALOG_DIR=str(FIXTURE_CATALOG),
+        SPATIALITE_LIBRARY_PATH="mod_spatialite",
+    )
+    return env
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> str:
+    """The server's base URL once discovery answers 200; fail with gunicorn's stderr otherwise."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        if match := _LISTENING.search(log.read_text()):
+            try:
+                if requests.get(f"{match[1]}/open311/discovery.json", timeout=5).status_code == 200:
+                    return match[1]
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+        time.sleep(0.1)
+    _stop(process)
+    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()  # SIGTERM: gunicorn's graceful shutdown of the master and workers
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _fail_on_server_errors(log: Path) -> None:
+    """A traceback in the server log is a bug even when the client saw a tidy 500."""
+    text = log.read_text()
+    if "Traceback" in text or "[ERROR]" in text:
+        pytest.fail(f"the live server logged errors:\n{text}")
+
+
+def _load_test_catalog(database_url: str) -> None:
+    app = make_app(database_url)
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def _create_api_key(database_url: str) -> str:
+    app = make_app(database_url)
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        _, plaintext = create_key(session, "Interop tests")
+        db.session.commit()
+        db.engine.dispose()
+    return plaintext
+
+
+def _seed(base_url: str, api_key: str, database_url: str) -> Seeded:
+    """File requests through the live API, then age and close one of them in the database."""
+    pothole = _post(
+        base_url,
+        api_key,
+        service_code="PHF",
+        **CITY_HALL,
+        address_string="121 N LaSalle St",
+        description="Deep pothole in the right lane",
+        **{"attribute[WHEREIST]": "TRAFFIC", "attribute[HAZARDS][]": ["WATER", "DEEP"]},
+    )
+    graffiti = _post(
+        base_url,
+        api_key,
+        service_code="GRAF",
+        **WRIGLEY_FIELD,
+        description="Tags on the viaduct & the fence <east side>",
+    )
+    closed_pothole = _post(
+        base_url,
+        api_key,
+        service_code="PHF",
+        **MILLENNIUM_PARK,
+        description="Pothole by the bean",
+        **{"attribute[WHEREIST]": "CURB"},
+    )
+    token = _post(
+        base_url, api_key, service_code="SCB", **CITY_HALL, description="Overflowing carts"
+    )["token"]
+    sanitation = checked(
+        requests.get(f"{base_url}/open311/v2/tokens/{token}.json", timeout=10)
+    ).json()[0]
+    requested_at, updated_at = _close_ten_days_ago(
+        database_url, closed_pothole["service_request_id"]
+    )
+    return Seeded(
+        pothole=pothole["service_request_id"],
+        graffiti=graffiti["service_request_id"],
+        closed_pothole=closed_pothole["service_request_id"],
+        sanitation=sanitation["service_request_id"],
+        closed_requested_at=requested_at,
+        closed_updated_at=updated_at,
+    )
+
+
+def _post(base_url: str, api_key: str, **form: Any) -> Mapping[str, Any]:
+    response = checked(
+        requests.post(
+            f"{base_url}/open311/v2/requests.json", data={"api_key": api_key, **form}, timeout=10
+        )
+    )
+    assert response.status_code == 200, response.text
+    [reply] = response.json()
+    return reply  # type: ignore[no-any-return]
+
+
+def _close_ten_days_ago(database_url: str, number: str) -> tuple[datetime, datetime]:
+    """Staff have no API yet: move a request into the past and close it, as the city would have."""
+    requested_at = utcnow() - timedelta(days=10)
+    updated_at = requested_at + timedelta(days=1)
+    app = make_app(database_url)
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        session.execute(
+            sa.update(ServiceRequest)
+            .where(ServiceRequest.number == number)
+            .values(
+                requested_at=requested_at,
+                updated_at=updated_at,
+                expected_at=requested_at + timedelta(days=7),
+                status=Status.CLOSED,
+                status_notes="Filled with cold patch",
+            )
+        )
+        db.session.commit()
+        db.engine.dispose()
+    return requested_at, updated_at
