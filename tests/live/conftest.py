@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from tests.builders import CITY_HALL
 from tests.conftest import BACKENDS, FIXTURE_CATALOG, _empty_postgis, make_app
 from tests.contracts import wire
 
-GUNICORN = PROJECT_DIR / ".venv" / "bin" / "gunicorn"
+GUNICORN = Path(sys.executable).parent / "gunicorn"  # beside the running Python
 WORKERS = 3
 START_TIMEOUT = 30.0  # seconds for gunicorn to boot and answer discovery
 _LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
