@@ -26,6 +26,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "TIME_ZONE": "America/Chicago",
     "REQUEST_NUMBER_PREFIX": "SR",
     "CITY_BOUNDARY": str(PACKAGE_DIR / "demo" / "data" / "city_boundary.geojson"),
+    # A factory "module:callable" taking the config; a city plugs in its own geocoder here.
+    "GEOCODER": "open311.geocoding.chicago:ChicagoGeocoder.from_config",
+    "GEOCODER_INDEX": str(PACKAGE_DIR / "demo" / "data" / "chicago_streets.csv.gz"),
     "CATALOG_DIR": str(PROJECT_DIR / "services_catalog" / "chicago"),
     "SCHEMAS_DIR": str(PROJECT_DIR / "schemas"),
     "MEDIA_ROOT": "media",

@@ -18,9 +18,14 @@ from open311.errors import Conflict, InvalidRequest, NotFound
 from open311.jurisdiction import Jurisdiction
 from open311.models import ApiKey, Intake, ReplayGuard, Service, ServiceRequest, ServiceType, Status
 from open311.models.base import utcnow
-from open311.service_requests import numbers, places
+from open311.geocoding import Place
+from open311.service_requests import numbers
 from open311.spatial import point
 
+MISSING_LOCATION = (
+    "lat and long, or address_string, is required "
+    "(address_id alone cannot be placed: this server has no address repository)."
+)
 # Who filed a request: stored, never shown in a public response.
 PRIVATE_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "account_id")
 
@@ -69,7 +74,7 @@ def submit_request(
     nothing is written in either case.
     """
     service = catalog_queries.active_service(session, submission.service_code)
-    lon, lat, address = _place(submission, jurisdiction)
+    place = _place(submission, jurisdiction)
     answers = check_answers(service.attributes, submission.attributes, jurisdiction.time_zone)
     fingerprint = _fingerprint(submission, answers)
     guards = _guard_names(fingerprint, idempotency_key)
@@ -80,8 +85,9 @@ def submit_request(
     try:
         with session.begin_nested():
             service_request = _new_request(session, service, submission, jurisdiction, now)
-            service_request.location = point(lon, lat)
-            service_request.lat, service_request.long, service_request.address = lat, lon, address
+            service_request.location = point(place.lon, place.lat)
+            service_request.lat, service_request.long = place.lat, place.lon
+            service_request.address, service_request.zipcode = place.address, place.zipcode
             service_request.attributes = answers
             service_request.api_key_id = api_key.id
             session.add(service_request)
@@ -96,17 +102,31 @@ def submit_request(
     return Filed(service_request, service, replayed=False)
 
 
-def _place(submission: Submission, jurisdiction: Jurisdiction) -> tuple[float, float, str]:
-    """(lon, lat, address) of a submission, or InvalidRequest naming the problem."""
-    if submission.lat is None or submission.long is None:
-        raise InvalidRequest(places.MISSING_LOCATION)
-    lon, lat = submission.long, submission.lat
-    if lat == 0 and lon == 0:
+def _place(submission: Submission, jurisdiction: Jurisdiction) -> Place:
+    """Where the request is, with an address and coordinates, or InvalidRequest."""
+    place = _located(submission, jurisdiction)
+    if place.lat == 0 and place.lon == 0:
         raise InvalidRequest("lat/long: 0,0 is not a location (a client sent no coordinates).")
-    if not jurisdiction.boundary.contains(lon, lat):
-        raise InvalidRequest(f"lat/long: {lat},{lon} is outside {jurisdiction.name}.")
-    address = submission.address_string or places.grid_address(lon, lat)
-    return lon, lat, address
+    if not jurisdiction.boundary.contains(place.lon, place.lat):
+        raise InvalidRequest(f"lat/long: {place.lat},{place.lon} is outside {jurisdiction.name}.")
+    return place
+
+
+def _located(submission: Submission, jurisdiction: Jurisdiction) -> Place:
+    """Coordinates get an address, and an address gets coordinates (reference 4.14)."""
+    if submission.lat is not None and submission.long is not None:
+        if submission.address_string:
+            return Place(submission.address_string, submission.long, submission.lat)
+        return jurisdiction.geocoder.reverse(submission.long, submission.lat)
+    if submission.address_string:
+        place = jurisdiction.geocoder.geocode(submission.address_string)
+        if place is None:
+            raise InvalidRequest(
+                f"address_string: {submission.address_string!r} could not be placed in "
+                f"{jurisdiction.name}; check it, or send lat and long."
+            )
+        return place
+    raise InvalidRequest(MISSING_LOCATION)
 
 
 def _new_request(

@@ -171,14 +171,26 @@ def test_media_url_is_stored_and_returned_as_one_string(client, api_key):
     assert client.get(f"/open311/v2/requests/{number}.json").json[0]["media_url"] == url
 
 
-def test_address_string_is_kept_and_a_missing_address_is_described_from_the_grid(client, api_key):
+def test_address_string_is_kept_and_coordinates_get_the_nearest_address(client, api_key):
     with_address = pothole_form(api_key, address_string="121 N LaSalle St")
     number = client.post("/open311/v2/requests.json", data=with_address).json[0]["service_request_id"]
     assert client.get(f"/open311/v2/requests/{number}.json").json[0]["address"] == "121 N LaSalle St"
-    # Halsted and Madison: 800 West (one mile from State St) on the 0 North/South line.
-    halsted_and_madison = pothole_form(api_key, lat="41.88185", long="-87.64697", description="b")
-    number = client.post("/open311/v2/requests.json", data=halsted_and_madison).json[0]["service_request_id"]
-    assert client.get(f"/open311/v2/requests/{number}.json").json[0]["address"] == "Near 0 N 800 W, CHICAGO, IL"
+    # The City's 2014 Open311 record puts 1200 W 81ST ST, 60620 at exactly this point.
+    halsted_and_81st = pothole_form(api_key, lat="41.74685764", long="-87.6536401", description="b")
+    number = client.post("/open311/v2/requests.json", data=halsted_and_81st).json[0]["service_request_id"]
+    [stored] = client.get(f"/open311/v2/requests/{number}.json").json
+    assert stored["address"].startswith("12")
+    assert stored["address"].endswith(" W 81ST ST, CHICAGO, IL, 60620")
+    assert stored["zipcode"] == "60620"
+
+
+def test_address_alone_is_geocoded(client, api_key):
+    form = pothole_form(api_key, lat=None, long=None, address_string="10259 S Halsted St")
+    number = client.post("/open311/v2/requests.json", data=form).json[0]["service_request_id"]
+    [stored] = client.get(f"/open311/v2/requests/{number}.json").json
+    assert stored["address"].startswith("10259 S HALSTED ST, CHICAGO, IL")
+    # The City recorded 10259 S HALSTED ST at 41.7069249, -87.6428397.
+    assert abs(stored["lat"] - 41.7069249) < 0.0014 and abs(stored["long"] - -87.6428397) < 0.0018
 
 
 def test_multipart_posts_are_accepted(client, api_key):
