@@ -37,7 +37,9 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo-db:
 	$(VENV)/bin/flask open311 init-db
 	$(VENV)/bin/flask open311 load-catalog
+	$(VENV)/bin/flask open311 load-chicago-areas
 	$(VENV)/bin/flask open311 load-demo
+	$(VENV)/bin/flask open311 tag-areas
 
 lint:
 	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311

@@ -130,6 +130,101 @@ def load_demo(path: Path | None) -> None:
 def derive_chicago_command(source: Path) -> None:
     """Regenerate services_catalog/chicago and open311/demo/data from SOURCE (shared/chicago311)."""
     from open311.demo.derive import derive_chicago
+    from open311.demo.derive_areas import derive_areas
+    from open311.demo.derive_streets import derive_street_index
 
-    counts = derive_chicago(source, Path(current_app.config["CATALOG_DIR"]), DEMO_REQUESTS.parent)
+    data_dir = DEMO_REQUESTS.parent
+    counts = derive_chicago(source, Path(current_app.config["CATALOG_DIR"]), data_dir)
+    counts |= derive_street_index(source, data_dir)
     click.echo(", ".join(f"{value} {key}" for key, value in counts.items()))
+    derive_areas(source, data_dir)
+    click.echo(f"areas written to {data_dir / 'areas'}")
+
+
+# --- areas (wards, community areas, police districts, neighborhoods) ------------------
+
+DEMO_AREAS = DEMO_REQUESTS.parent / "areas"
+GEOJSON_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+AreaSource = tuple[str, Path, str, str | None]  # kind, file, code property, name property
+
+
+@open311_cli.command("import-areas")
+@click.argument("kind")
+@click.argument("path", metavar="FILE", type=GEOJSON_FILE)
+@click.option("--code-property", help="Property holding each area's code [Chicago's for KIND].")
+@click.option("--name-property", help="Property holding each area's name [the code].")
+def import_areas(
+    kind: str, path: Path, code_property: str | None, name_property: str | None
+) -> None:
+    """Replace the KIND areas with FILE's polygons (a GeoJSON FeatureCollection).
+
+    KIND is ward, community_area, police_district or neighborhood. Without
+    --code-property, FILE is read as the City of Chicago's file for KIND.
+    """
+    if code_property is None:
+        code_property, name_property = _chicago_properties(kind)
+    loaded = _load_areas([(kind, path, code_property, name_property)])
+    click.echo(f"{loaded[kind]} {kind} areas loaded from {path.name}")
+    click.echo("requests filed earlier keep their codes until `flask open311 tag-areas --retag`")
+
+
+@open311_cli.command("load-chicago-areas")
+@click.argument("directory", type=DIRECTORY, required=False)
+def load_chicago_areas(directory: Path | None) -> None:
+    """Load Chicago's wards, community areas, police districts and neighborhoods.
+
+    DIRECTORY holds the City's files under their shared/chicago311 names;
+    by default, the simplified copies in open311/demo/data/areas.
+    """
+    from open311.areas.loader import CHICAGO_FILES
+
+    directory = directory or DEMO_AREAS
+    loaded = _load_areas(
+        [(f.kind, directory / f.filename, f.code_property, f.name_property) for f in CHICAGO_FILES]
+    )
+    click.echo(", ".join(f"{count} {kind}" for kind, count in loaded.items()) + " areas loaded")
+
+
+@open311_cli.command("tag-areas")
+@click.option("--retag", is_flag=True, help="Recompute every request's codes.")
+def tag_areas_command(retag: bool) -> None:
+    """Tag requests that have no area codes yet (after importing requests).
+
+    After loading a new map or a new kind of area, --retag recomputes them all.
+    """
+    from open311.spatial import tag_untagged_requests
+
+    session = db.session()
+    begin_write(session)
+    tagged = tag_untagged_requests(session, retag=retag)
+    db.session.commit()
+    click.echo(f"{tagged} requests tagged with their areas")
+
+
+def _chicago_properties(kind: str) -> tuple[str, str | None]:
+    from open311.areas.loader import CHICAGO_FILES
+
+    for area_file in CHICAGO_FILES:
+        if area_file.kind == kind:
+            return area_file.code_property, area_file.name_property
+    kinds = ", ".join(f.kind for f in CHICAGO_FILES)
+    raise click.BadParameter(f"{kind!r} is not one of {kinds}", param_hint="KIND")
+
+
+def _load_areas(sources: list[AreaSource]) -> dict[str, int]:
+    """Read every file before writing, so that a bad one leaves the database as it was."""
+    from open311.areas.loader import AreaError, load_areas, read_areas
+
+    try:
+        shapes = [(kind, read_areas(path, code, name)) for kind, path, code, name in sources]
+        session = db.session()
+        begin_write(session)
+        loaded = {kind: load_areas(session, kind, kind_shapes) for kind, kind_shapes in shapes}
+    except AreaError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    for kind, kind_shapes in shapes:
+        for area in kind_shapes:
+            if area.repaired:
+                click.echo(f"{kind} {area.code}: invalid polygon repaired ({area.repaired})")
+    return loaded

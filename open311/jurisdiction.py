@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from functools import reduce
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import reduce
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo

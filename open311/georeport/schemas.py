@@ -22,7 +22,9 @@ from open311.service_requests.queries import RequestFilter
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
 LARGEST_PAGE_NUMBER = 10**9
-_DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "²" and "١"
+_DIGITS = re.compile(
+    r"[0-9]+"
+)  # ASCII only: str.isdigit() also accepts superscripts and other scripts
 # Control characters other than tab, CR and LF: illegal in XML, pasted in by phones.
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # attribute[C], attribute[C][], attribute[C][0]: three of the four encodings
@@ -99,8 +101,7 @@ def request_filter(
         problems.append("start_date must be earlier than end_date.")
     elif start and end and end - start > DEFAULT_WINDOW:
         problems.append(
-            "start_date to end_date may not span more than 90 days (spec); "
-            "ask for shorter windows."
+            "start_date to end_date may not span more than 90 days (spec); ask for shorter windows."
         )
     if problems:
         raise InvalidRequest(*problems)

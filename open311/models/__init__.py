@@ -1,6 +1,7 @@
 """Every model, imported so that Base.metadata is complete."""
 
 from open311.models.accounts import ApiKey
+from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
 from open311.models.service_requests import (
@@ -12,7 +13,9 @@ from open311.models.service_requests import (
 )
 
 __all__ = [
+    "AREA_KINDS",
     "ApiKey",
+    "Area",
     "Base",
     "Intake",
     "ReplayGuard",

@@ -40,6 +40,11 @@ class ServiceRequest(Base):
         # The default GET window: newest first within a date range.
         sa.Index("ix_service_request_requested_at_id", "requested_at", "id"),
         sa.Index("ix_service_request_updated_at_id", "updated_at", "id"),
+        # "Ward 42 (or community area 8) within these dates" without a table scan.
+        sa.Index("ix_service_request_ward_requested_at", "ward", "requested_at"),
+        sa.Index(
+            "ix_service_request_community_area_requested_at", "community_area", "requested_at"
+        ),
     )
 
     id: Mapped[intpk]
@@ -73,6 +78,12 @@ class ServiceRequest(Base):
     device_id: Mapped[str | None] = mapped_column(sa.String(200))
     account_id: Mapped[str | None] = mapped_column(sa.String(200))
     duplicate_of: Mapped[str | None] = mapped_column(sa.String(32))
+    # The codes of the areas that contain the location (Area.code of each kind),
+    # set in the database by spatial.tag_areas; None outside every area of a kind.
+    ward: Mapped[str | None] = mapped_column(sa.String(16))
+    community_area: Mapped[str | None] = mapped_column(sa.String(16))
+    police_district: Mapped[str | None] = mapped_column(sa.String(16))
+    neighborhood: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class RequestNumberCounter(Base):

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 from open311.catalog import queries as catalog_queries
 from open311.catalog.answers import Answer, check_answers
 from open311.errors import Conflict, InvalidRequest, NotFound
+from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
 from open311.models import ApiKey, Intake, ReplayGuard, Service, ServiceRequest, ServiceType, Status
 from open311.models.base import utcnow
-from open311.geocoding import Place
 from open311.service_requests import numbers
-from open311.spatial import point
+from open311.spatial import point, tag_areas
 
 MISSING_LOCATION = (
     "lat and long, or address_string, is required "
@@ -92,6 +92,7 @@ def submit_request(
             service_request.api_key_id = api_key.id
             session.add(service_request)
             session.flush()
+            tag_areas(session, [service_request.id])  # ward, community area, … in the database
             _add_guards(session, api_key, guards, fingerprint, service_request, now)
     except IntegrityError:
         # A concurrent copy of this POST won the race: answer with its request.

@@ -1,0 +1,1 @@
+"""Named areas (wards, community areas, …): reading boundary files and loading them."""
