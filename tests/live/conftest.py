@@ -257,6 +257,10 @@ def _seed(base_url: str, api_key: str, database_url: str) -> Seeded:
     requested_at, updated_at = _close_ten_days_ago(
         database_url, closed_pothole["service_request_id"]
     )
+    # Times are kept to the second and end_date is exclusive: a client asking
+    # "until now" (boston311 does) within the second of filing would not see
+    # the request yet. Let that second pass so the seeded requests are past.
+    time.sleep(1.0)
     return Seeded(
         pothole=pothole["service_request_id"],
         graffiti=graffiti["service_request_id"],
