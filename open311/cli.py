@@ -13,6 +13,7 @@ from open311.catalog.loader import CatalogError, load_catalog, read_catalog
 from open311.database import begin_write, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
+from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
 
 open311_cli = AppGroup("open311", help="Open311 server maintenance.")
@@ -228,3 +229,51 @@ def _load_areas(sources: list[AreaSource]) -> dict[str, int]:
             if area.repaired:
                 click.echo(f"{kind} {area.code}: invalid polygon repaired ({area.repaired})")
     return loaded
+
+
+# --- the City's published requests ---------------------------------------------------
+
+
+REQUESTS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@open311_cli.command("import-requests")
+@click.argument("path", metavar="FILE", type=REQUESTS_FILE)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(IMPORT_FORMATS),
+    help="The file's layout [guessed from the file].",
+)
+@click.option("--show-bad", default=20, show_default=True, help="How many bad rows to list.")
+def import_requests_command(path: Path, file_format: str | None, show_bad: int) -> None:
+    """Import the City of Chicago's 311 requests from FILE; importing again adds nothing.
+
+    FILE is the data portal's CSV export or Socrata JSON of dataset v6vf-nfxy,
+    or one of the legacy per-type CSV files (.gz files too). Bad rows are
+    listed with their line and reason; the rest of the file is imported.
+    """
+    from open311.opendata.imports import UnreadableFile, import_requests
+
+    jurisdiction = current_app.extensions["open311.jurisdiction"]
+    session = db.session()
+    begin_write(session)
+    try:
+        report = import_requests(
+            session,
+            path,
+            time_zone=jurisdiction.time_zone,
+            geocoder=jurisdiction.geocoder,
+            file_format=file_format,
+        )
+    except UnreadableFile as error:
+        raise click.ClickException(" ".join(error.descriptions)) from error
+    db.session.commit()
+    click.echo(
+        f"{path.name}: {report.rows_read} rows read, {report.inserted} imported, "
+        f"{report.already_present} already present, {report.bad} bad"
+    )
+    for line, reason in report.bad_rows[:show_bad]:
+        click.echo(f"line {line}: {reason}")
+    if report.bad > show_bad:
+        click.echo(f"… and {report.bad - show_bad} more bad rows")

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 import shapely
 import sqlalchemy as sa
@@ -13,9 +14,10 @@ from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from open311.models import AREA_KINDS, Area, ServiceRequest
+from open311.models import AREA_KINDS, Area, Base, ServiceRequest
 
 WGS84 = 4326
 
@@ -148,3 +150,129 @@ def _index_hits(
         rtree.c.ymax >= sa.func.MbrMinY(probe),
     )
     return key.in_(boxes.correlate_except(rtree))  # `probe` comes from the outer query
+
+
+# --- bulk insert (imports) ---------------------------------------------------------
+
+# What an import gives for each request, with the type PostgreSQL's COPY
+# sends it as; `location` and the area codes are made in SQL from long and lat.
+IMPORTED_COLUMNS: Final[Mapping[str, str]] = {
+    "number": "text", "intake": "text", "service_code": "text", "status": "text",
+    "status_notes": "text", "agency_responsible": "text", "requested_at": "timestamptz",
+    "updated_at": "timestamptz", "address": "text", "zipcode": "text", "lat": "float8",
+    "long": "float8", "attributes": "json", "channel": "text", "duplicate_of": "text",
+}  # fmt: skip
+STAGING_TABLE: Final = "open311_import_rows"
+# An INSERT's rowcount is kept only when asked for (SQLAlchemy 2.0.28+).
+PRESERVE_ROWCOUNT: Final = {"preserve_rowcount": True}
+
+
+def insert_new_requests(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Insert the rows whose number is not taken yet; count them.
+
+    Set-based, for imports: on PostgreSQL a binary COPY into a temporary table,
+    then one INSERT … SELECT … ON CONFLICT (number) DO NOTHING; on SQLite one
+    executemany of INSERT OR IGNORE. Each row maps IMPORTED_COLUMNS to values;
+    a number already stored, or twice in `rows`, is skipped. Call
+    tag_imported_requests once after the last batch.
+    """
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        return _copy_new_requests(session, rows)
+    return _insert_or_ignore(session, rows)
+
+
+def tag_imported_requests(session: Session) -> None:
+    """Give the requests insert_new_requests added their area codes.
+
+    On PostgreSQL the INSERT wrote them already: a later UPDATE writes every
+    row a second time, which took longer than the insert itself. SpatiaLite
+    finds a point's areas quickly only with the areas as the outer loop (it
+    keeps the last polygon prepared), which is how tag_untagged_requests goes:
+    40-70 µs a row, against 150 µs looking up each point on its own.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        tag_untagged_requests(session)
+
+
+def _insert_or_ignore(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    # Core, not the ORM's bulk insert: no objects, and the column types still
+    # turn datetimes and JSON into SQLite's text. The point's parameters need
+    # their own names: SQLAlchemy reserves a column's name for its own value.
+    point = sa.func.MakePoint(sa.bindparam("point_long"), sa.bindparam("point_lat"), WGS84)
+    statement = sa.insert(_requests_table()).prefix_with("OR IGNORE").values(location=point)
+    params = [{**row, "point_long": row["long"], "point_lat": row["lat"]} for row in rows]
+    result = session.connection().execute(statement, params, execution_options=PRESERVE_ROWCOUNT)
+    return int(result.rowcount)
+
+
+def _copy_new_requests(session: Session, rows: Sequence[Mapping[str, Any]]) -> int:
+    connection = session.connection()
+    quote = connection.dialect.identifier_preparer.quote
+    names = ", ".join(quote(name) for name in IMPORTED_COLUMNS)
+    # The staging table takes service_request's column types, and lives until
+    # the caller's transaction ends, so later batches reuse it.
+    connection.exec_driver_sql(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} ON COMMIT DROP AS "
+        f"SELECT {names} FROM {ServiceRequest.__tablename__} WITH NO DATA"
+    )
+    connection.exec_driver_sql(f"TRUNCATE {STAGING_TABLE}")
+    psycopg_connection: Any = connection.connection.driver_connection
+    copy_sql = f"COPY {STAGING_TABLE} ({names}) FROM STDIN (FORMAT BINARY)"
+    with psycopg_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:
+        # Binary: psycopg's C code writes each value, 4-5 times faster than CSV text.
+        copy.set_types(list(IMPORTED_COLUMNS.values()))
+        for row in rows:
+            copy.write_row([row[name] for name in IMPORTED_COLUMNS])
+    result = connection.execute(_insert_from_staging(), execution_options=PRESERVE_ROWCOUNT)
+    return int(result.rowcount)
+
+
+def _insert_from_staging() -> sa.Insert:
+    staging = sa.table(STAGING_TABLE, *(sa.column(name) for name in IMPORTED_COLUMNS))
+    codes = _area_codes_of_points(staging)
+    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(staging.c.long, staging.c.lat), WGS84)
+    same_point = sa.and_(codes.c.long == staging.c.long, codes.c.lat == staging.c.lat)
+    rows = sa.select(*staging.c, point, *(codes.c[kind] for kind in AREA_KINDS)).select_from(
+        staging.join(codes, same_point)
+    )
+    return (
+        postgresql.insert(_requests_table())
+        .from_select([*IMPORTED_COLUMNS, "location", *AREA_KINDS], rows)
+        .on_conflict_do_nothing(index_elements=["number"])
+    )
+
+
+def _area_codes_of_points(staging: sa.TableClause) -> sa.CTE:
+    """(long, lat, ward, community_area, …) of each distinct point among the staged rows.
+
+    Each point is looked up once: in the City's data a third of the requests
+    are information calls placed at the 311 centre, and a sixth are aircraft
+    noise placed at O'Hare. Looked up so, the codes added 5-10 µs a row to
+    the insert; looked up row by row, 25-40 µs; tag_untagged_requests' UPDATE
+    after the insert, about 70 µs.
+    """
+    points = sa.select(staging.c.long, staging.c.lat).distinct().cte("points")
+    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(points.c.long, points.c.lat), WGS84)
+    codes = _area_codes_at(point).lateral("codes_at")
+    return (
+        sa.select(points.c.long, points.c.lat, *codes.c)
+        .select_from(points.join(codes, sa.true()))
+        .cte("codes")
+        .prefix_with("MATERIALIZED")  # else PostgreSQL inlines it and looks up every row
+    )
+
+
+def _area_codes_at(point: sa.ColumnElement[Any]) -> sa.Select[*tuple[Any, ...]]:
+    """One row: for each kind, the lowest code of the areas containing point, or NULL.
+
+    Lowest, as tag_areas picks on a shared edge. One query for all kinds, whose
+    ST_Intersects finds its candidates by the areas' GiST index on its own.
+    """
+    codes = [sa.func.min(Area.code).filter(Area.kind == kind).label(kind) for kind in AREA_KINDS]
+    return sa.select(*codes).where(sa.func.ST_Intersects(Area.geometry, point))
+
+
+def _requests_table() -> sa.Table:
+    return Base.metadata.tables[ServiceRequest.__tablename__]
