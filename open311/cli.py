@@ -18,6 +18,7 @@ from open311.service_requests.actions import review_request
 
 open311_cli = AppGroup("open311", help="Open311 server maintenance.")
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
+REQUESTS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEMO_REQUESTS = Path(__file__).parent / "demo" / "data" / "chicago_requests_2021.csv.gz"
 
 
@@ -114,16 +115,15 @@ def review(number: str, accept: bool, note: str | None) -> None:
 )
 def load_demo(path: Path | None) -> None:
     """Load real Chicago requests (the first of 2021) into the store; idempotent."""
-    from open311.demo.load import load_demo_requests
+    from open311.opendata.imports import import_requests
 
     path = path or DEMO_REQUESTS
     session = db.session()
     begin_write(session)
-    added = load_demo_requests(
-        session, path, current_app.extensions["open311.jurisdiction"].time_zone
-    )
+    time_zone = current_app.extensions["open311.jurisdiction"].time_zone
+    report = import_requests(session, path, time_zone=time_zone)
     db.session.commit()
-    click.echo(f"{added} demo requests loaded from {path.name}")
+    click.echo(f"{report.inserted} demo requests loaded from {path.name}")
 
 
 @open311_cli.command("derive-chicago")
@@ -232,9 +232,6 @@ def _load_areas(sources: list[AreaSource]) -> dict[str, int]:
 
 
 # --- the City's published requests ---------------------------------------------------
-
-
-REQUESTS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @open311_cli.command("import-requests")

@@ -23,7 +23,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.demo.chicago_texts import FORMER_NAMES
-from open311.demo.load import address, zipcode
 from open311.models import Intake, Service, Status
 from open311.opendata.readers import Record
 
@@ -216,3 +215,16 @@ def location_point(text: str) -> tuple[str, str]:
         if match := form.search(text):
             return match["lat"], match["long"]
     return "", ""
+
+
+MISSING_ZIP = frozenset({"", "0"})  # the City writes 0 where no ZIP was found
+
+
+def address(row: Mapping[str, str]) -> str:
+    """'9116 S DANTE AVE, CHICAGO, IL, 60617', leaving out missing parts."""
+    parts = [row["street_address"], "CHICAGO", "IL", zipcode(row) or ""]
+    return ", ".join(part for part in parts if part)
+
+
+def zipcode(row: Mapping[str, str]) -> str | None:
+    return None if row["zip_code"] in MISSING_ZIP else row["zip_code"]

@@ -23,6 +23,7 @@ The caller owns the transaction; on SQLite, open it with begin_write.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -32,10 +33,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.demo.load import existing_numbers, highest_numbers
 from open311.geocoding import Geocoder
+from open311.models import ServiceRequest
 from open311.opendata.chicago import RowError, ServiceTypes, request_columns
 from open311.opendata.readers import (
     FORMATS,
@@ -194,3 +196,23 @@ class _Import:
 
 def _old_number(record: Record) -> str:
     return record.fields.get("legacy_sr_number", "").strip()
+
+
+REQUEST_NUMBER = re.compile(r"^SR(\d{2})-(\d+)$")  # SR21-00000001: year 2021, number 1
+
+
+def existing_numbers(session: Session, numbers: Sequence[str]) -> set[str]:
+    """Which of these request numbers are already stored, in one query."""
+    query = sa.select(ServiceRequest.number).where(ServiceRequest.number.in_(numbers))
+    return set(session.scalars(query))
+
+
+def highest_numbers(numbers: Iterable[str]) -> dict[int, int]:
+    """The highest SRyy-n number of each year among `numbers`."""
+    highest: dict[int, int] = {}
+    for number in numbers:
+        match = REQUEST_NUMBER.match(number)
+        if match:
+            year, value = 2000 + int(match[1]), int(match[2])
+            highest[year] = max(highest.get(year, 0), value)
+    return highest
