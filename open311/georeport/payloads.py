@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from open311.formats.w3c import format_w3c
 from open311.models import Service, ServiceRequest, ServiceType
+from open311.service_requests.queries import PublicRequest
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
@@ -83,8 +84,8 @@ def token(filed: ServiceRequest, accepted: bool) -> dict[str, Any]:
     return {"token": filed.token}
 
 
-def service_request(row: Any, time_zone: ZoneInfo) -> dict[str, Any]:
-    """One public request. `row` has queries.PUBLIC_COLUMNS; private fields are not in it."""
+def service_request(row: PublicRequest, time_zone: ZoneInfo) -> dict[str, Any]:
+    """One public request; private fields are not in a PublicRequest."""
     return {
         "service_request_id": row.number,
         "status": row.status.value,
@@ -106,7 +107,7 @@ def service_request(row: Any, time_zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def service_requests(rows: Sequence[Any], time_zone: ZoneInfo) -> list[dict[str, Any]]:
+def service_requests(rows: Sequence[PublicRequest], time_zone: ZoneInfo) -> list[dict[str, Any]]:
     return [service_request(row, time_zone) for row in rows]
 
 

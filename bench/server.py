@@ -1,0 +1,72 @@
+"""Run the app under gunicorn for the length of a `with` block."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from open311.config import PROJECT_DIR
+
+READY_PATH = "/open311/v2/services.json"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Running:
+    base_url: str
+    pid: int  # gunicorn's master; the workers are its children
+
+
+@contextmanager
+def gunicorn(database_url: str, *, workers: int, threads: int, log: Path) -> Iterator[Running]:
+    """Start `gunicorn wsgi:app` on a free port; yield where it runs; stop it."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "gunicorn", "wsgi:app",
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--log-level", "warning",
+    ]  # fmt: skip
+    env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=output)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base_url, process)
+        yield Running(base_url, process.pid)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_ready(
+    base_url: str, process: subprocess.Popen[bytes], timeout: float = 180
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"gunicorn exited with {process.returncode}; see bench/out/gunicorn.log"
+            )
+        try:
+            if requests.get(base_url + READY_PATH, timeout=30).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):  # still booting
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"gunicorn did not answer within {timeout} s")
