@@ -47,7 +47,8 @@ def configure(app: Flask) -> None:
             url = url.update_query_dict({"geoalchemy2_connect_sqlite_init_mode": "WGS84"})
             app.config["SQLALCHEMY_DATABASE_URI"] = url.render_as_string(hide_password=False)
     else:
-        options["pool_pre_ping"] = True
+        # Recycle rather than pre-ping: a ping is a round trip on every request.
+        options["pool_recycle"] = 300
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

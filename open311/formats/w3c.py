@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 # 2026-05-01T10:00:00-05:00, with the variants real clients send: a space for
@@ -23,7 +24,34 @@ _LATEST = datetime.max.replace(tzinfo=UTC) - timedelta(days=1)
 
 def format_w3c(moment: datetime, time_zone: ZoneInfo) -> str:
     """2026-05-01T10:00:00-05:00: local offset, no fractional seconds."""
-    return moment.astimezone(time_zone).replace(microsecond=0).isoformat()
+    if moment.tzinfo not in _UTC_ZONES:
+        moment = moment.astimezone(UTC)
+    hour = _local_hour(moment.year, moment.month, moment.day, moment.hour, time_zone)
+    if hour is None:  # a zone whose offset is not whole hours
+        return moment.astimezone(time_zone).isoformat(timespec="seconds")
+    prefix, suffix = hour
+    return f"{prefix}{moment.minute:02d}:{moment.second:02d}{suffix}"
+
+
+# The zones a UTC moment arrives in (psycopg gives Etc/UTC, SQLite columns UTC).
+_UTC_ZONES = (UTC, ZoneInfo("UTC"), ZoneInfo("Etc/UTC"))
+
+
+@lru_cache(maxsize=8192)
+def _local_hour(
+    year: int, month: int, day: int, hour: int, zone: ZoneInfo
+) -> tuple[str, str] | None:
+    """How W3C writes one UTC hour in `zone`: ("2026-05-01T10:", "-05:00").
+
+    Offsets change only on the hour, so one zone lookup serves the whole hour:
+    a 1,000-request page formats 3,000 datetimes, and converting each through
+    the zone took a third of the page's time.
+    """
+    local = datetime(year, month, day, hour, tzinfo=UTC).astimezone(zone)
+    if local.minute:
+        return None
+    text = local.isoformat(timespec="seconds")
+    return text[:14], text[19:]
 
 
 def parse_w3c(text: str, time_zone: ZoneInfo) -> datetime:

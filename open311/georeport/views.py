@@ -84,8 +84,9 @@ def create_request(fmt: str) -> Response:
         replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
         idempotency_key=request.headers.get("Idempotency-Key") or None,
     )
-    db.session.commit()
+    # Built before the commit, which expires the objects and would reload them.
     reply = payloads.post_reply(filed.service_request, filed.service)
+    db.session.commit()
     return render.document("service_requests", [reply])
 
 
