@@ -8,8 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from open311.formats.w3c import format_w3c
-from open311.models import Service, ServiceRequest, ServiceType
-from open311.service_requests.queries import PublicRequest
+from open311.models import Service, ServiceRequest, ServiceType, Status
+from open311.service_requests.queries import PublicRequest, RequestExtras
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
@@ -113,3 +113,49 @@ def service_requests(rows: Sequence[PublicRequest], time_zone: ZoneInfo) -> list
 
 def _optional_time(moment: datetime | None, time_zone: ZoneInfo) -> str | None:
     return None if moment is None else format_w3c(moment, time_zone)
+
+
+def extended(
+    public: dict[str, Any], row: PublicRequest, extras: RequestExtras, time_zone: ZoneInfo
+) -> dict[str, Any]:
+    """A public request with Chicago's extensions: answers, areas and history.
+
+    `notes` holds what the store knows of the request's life so far: when it
+    was opened and, for a closed one, when and how it was closed.
+    """
+    return {
+        **public,
+        "attributes": extras.attributes,
+        "extended_attributes": {
+            "channel": extras.channel,
+            "ward": extras.ward,
+            "community_area": extras.community_area,
+            "police_district": extras.police_district,
+            "neighborhood": extras.neighborhood,
+            "zip": row.zipcode,
+            "duplicate": extras.duplicate_of is not None,
+            "parent_service_request_id": extras.duplicate_of,
+        },
+        "notes": _notes(row, time_zone),
+    }
+
+
+def _notes(row: PublicRequest, time_zone: ZoneInfo) -> list[dict[str, Any]]:
+    notes = [
+        {
+            "datetime": format_w3c(row.requested_at, time_zone),
+            "summary": "Request opened",
+            "type": "opened",
+            "description": None,
+        }
+    ]
+    if row.status is Status.CLOSED:
+        notes.append(
+            {
+                "datetime": format_w3c(row.updated_at, time_zone),
+                "summary": "Request closed",
+                "type": "closed",
+                "description": row.status_notes,
+            }
+        )
+    return notes

@@ -105,7 +105,11 @@ def request_filter(
         )
     if problems:
         raise InvalidRequest(*problems)
+    extensions = extensions_flag(args, problems)
+    if problems:
+        raise InvalidRequest(*problems)
     return RequestFilter(
+        extensions=extensions,
         numbers=_comma_list(args.get("service_request_id", "")),
         service_codes=_comma_list(args.get("service_code", "")),
         statuses=statuses,
@@ -116,6 +120,20 @@ def request_filter(
         page=page,
         page_size=min(page_size, max_page_size),  # clamped, as the README says
     )
+
+
+def extensions_flag(args: Mapping[str, str], problems: list[str] | None = None) -> bool:
+    """extensions=true asks for Chicago's extended output (README); empty means false."""
+    value = args.get("extensions", "").strip().lower()
+    if value in ("", "false"):
+        return False
+    if value == "true":
+        return True
+    message = f"extensions: {value!r} is not true or false."
+    if problems is None:
+        raise InvalidRequest(message)
+    problems.append(message)
+    return False
 
 
 def _window(

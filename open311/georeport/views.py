@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
@@ -103,18 +104,27 @@ def list_requests(fmt: str) -> Response:
         request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
     )
     rows = queries.search_requests(db.session(), where)
-    return render.document(
-        "service_requests", payloads.service_requests(rows, jurisdiction().time_zone)
-    )
+    return render.document("service_requests", _requests_payload(rows, where.extensions))
 
 
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
 @bp.get(f"/v2/request/<service_request_id>.{FMT}")
 def get_request(service_request_id: str, fmt: str) -> Response:
+    extensions = schemas.extensions_flag(request.args)
     row = queries.get_request(db.session(), service_request_id)
-    return render.document(
-        "service_requests", [payloads.service_request(row, jurisdiction().time_zone)]
-    )
+    return render.document("service_requests", _requests_payload([row], extensions))
+
+
+def _requests_payload(rows: list[queries.PublicRequest], extensions: bool) -> list[dict[str, Any]]:
+    time_zone = jurisdiction().time_zone
+    public = payloads.service_requests(rows, time_zone)
+    if not extensions:
+        return public
+    extras = queries.extras_for(db.session(), [row.number for row in rows])
+    return [
+        payloads.extended(item, row, extras[row.number], time_zone)
+        for item, row in zip(public, rows, strict=True)
+    ]
 
 
 @bp.get("/v2/openapi.json")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple, TypeVar
@@ -62,6 +63,22 @@ class RequestFilter:
     updated_before: datetime | None = None  # updated_at < updated_before
     page: int = 1
     page_size: int = 1000
+    extensions: bool = False  # Chicago's extended output (attributes, areas, notes)
+
+
+class RequestExtras(NamedTuple):
+    """What extensions=true adds to a public request (Chicago's extensions)."""
+
+    attributes: dict[str, Any]
+    channel: str | None
+    duplicate_of: str | None
+    ward: str | None
+    community_area: str | None
+    police_district: str | None
+    neighborhood: str | None
+
+
+EXTRA_COLUMNS = tuple(getattr(ServiceRequest, name) for name in RequestExtras._fields)
 
 
 def search_requests(session: Session, where: RequestFilter) -> list[PublicRequest]:
@@ -96,6 +113,14 @@ def get_request(session: Session, number: str) -> PublicRequest:
     if row is None:
         raise NotFound(f"No service request {number!r}.")
     return PublicRequest._make(row)
+
+
+def extras_for(session: Session, numbers: Sequence[str]) -> dict[str, RequestExtras]:
+    """The extended fields of these requests, by number, in one query."""
+    stmt = sa.select(ServiceRequest.number, *EXTRA_COLUMNS).where(
+        ServiceRequest.number.in_(numbers)
+    )
+    return {row[0]: RequestExtras._make(row[1:]) for row in session.execute(stmt)}
 
 
 def find_by_token(session: Session, token: str) -> ServiceRequest:

@@ -1,0 +1,66 @@
+"""Property-based testing of the live server against its own OpenAPI document.
+
+schemathesis generates valid and invalid requests for every operation in
+/open311/v2/openapi.json (POST included, with a real API key) and checks that
+the server never errors, answers only with documented status codes, content
+types and bodies, rejects what the schema forbids and accepts what it allows,
+and answers undeclared methods with 405 and an Allow header.
+
+The CLI runs as a subprocess: schemathesis' pytest integration does not work
+with the pytest we use.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.live.conftest import LiveServer
+
+pytestmark = pytest.mark.slow
+
+SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"  # beside the running Python
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+MAX_EXAMPLES = 40  # per operation and phase; keeps a run well under a minute
+TIMEOUT = 240  # seconds; a hung run fails instead of stalling the suite
+
+
+def run_schemathesis(
+    live_server: LiveServer, cwd: Path, *options: str
+) -> subprocess.CompletedProcess[str]:
+    command = [
+        str(SCHEMATHESIS),
+        "--config-file",
+        str(CONFIG),
+        "run",
+        live_server.url("/open311/v2/openapi.json"),
+        "--header",
+        f"Authorization: Bearer {live_server.api_key}",
+        "--max-examples",
+        str(MAX_EXAMPLES),
+        "--seed",
+        "1",
+        "--workers",
+        "1",
+        "--request-timeout",
+        "30",
+        "--no-color",
+        "--output-truncate",
+        "false",
+        *options,
+    ]
+    # A scratch working directory: schemathesis writes .hypothesis/ where it runs.
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False
+    )
+
+
+def test_server_passes_every_schemathesis_check_with_a_valid_api_key(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    result = run_schemathesis(live_server, tmp_path, "--checks", "all")
+    assert result.returncode == 0, f"schemathesis found problems:\n{result.stdout}\n{result.stderr}"
+    assert "No issues found" in result.stdout, result.stdout
