@@ -41,10 +41,10 @@ demo-db:
 	$(VENV)/bin/flask open311 load-demo
 	$(VENV)/bin/flask open311 tag-areas
 
-lint:
+lint: setup
 	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311
 
-typecheck:
+typecheck: setup
 	$(VENV)/bin/mypy
 
 check: lint typecheck test

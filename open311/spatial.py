@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -150,6 +151,73 @@ def _index_hits(
         rtree.c.ymax >= sa.func.MbrMinY(probe),
     )
     return key.in_(boxes.correlate_except(rtree))  # `probe` comes from the outer query
+
+
+# --- neighbourhood queries ---------------------------------------------------------
+
+METRES_PER_DEGREE_LAT: Final = 111_320.0
+
+
+@dataclass(frozen=True)
+class Box:
+    """A longitude/latitude rectangle (WGS84)."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    @classmethod
+    def around(cls, lon: float, lat: float, metres: float) -> Box:
+        """The smallest box holding every point within `metres` of (lon, lat)."""
+        dlat = metres / METRES_PER_DEGREE_LAT
+        dlon = metres / (METRES_PER_DEGREE_LAT * max(math.cos(math.radians(lat)), 0.01))
+        return cls(lon - dlon, lat - dlat, lon + dlon, lat + dlat)
+
+
+def in_box(dialect: str, box: Box) -> sa.ColumnElement[bool]:
+    """Requests whose location lies in `box`, found through the spatial index."""
+    if dialect == "sqlite":
+        # SpatiaLite's R*Tree is a plain table; points have xmin == xmax.
+        rtree = sa.table(
+            "idx_service_request_location",
+            *(sa.column(name) for name in ("pkid", "xmin", "xmax", "ymin", "ymax")),
+        )
+        hits = sa.select(rtree.c.pkid).where(
+            rtree.c.xmin <= box.max_lon,
+            rtree.c.xmax >= box.min_lon,
+            rtree.c.ymin <= box.max_lat,
+            rtree.c.ymax >= box.min_lat,
+        )
+        return ServiceRequest.id.in_(hits)
+    envelope = sa.func.ST_MakeEnvelope(box.min_lon, box.min_lat, box.max_lon, box.max_lat, WGS84)
+    return ServiceRequest.location.op("&&")(envelope)  # the GiST index's operator
+
+
+def within_metres(dialect: str, lon: float, lat: float, metres: float) -> sa.ColumnElement[bool]:
+    """Requests within `metres` of (lon, lat): the index finds the box, then the exact distance.
+
+    A geography cast would be exact too, but no index serves it.
+    """
+    return sa.and_(
+        in_box(dialect, Box.around(lon, lat, metres)), distance_to(dialect, lon, lat) <= metres
+    )
+
+
+def distance_to(dialect: str, lon: float, lat: float) -> sa.ColumnElement[float]:
+    """Metres on the ground from each request to (lon, lat)."""
+    here = sa.func.ST_GeomFromText(f"POINT({lon!r} {lat!r})", WGS84)
+    if dialect == "sqlite":
+        return sa.func.ST_Distance(ServiceRequest.location, here, 1)  # 1: on the ellipsoid
+    return sa.func.ST_DistanceSphere(ServiceRequest.location, here)
+
+
+def nearest_first(dialect: str, lon: float, lat: float) -> sa.ColumnElement[Any]:
+    """An ORDER BY for nearest first; on PostGIS the index walks it (KNN)."""
+    if dialect == "sqlite":
+        return distance_to(dialect, lon, lat)
+    here = sa.func.ST_GeomFromText(f"POINT({lon!r} {lat!r})", WGS84)
+    return ServiceRequest.location.op("<->")(here)
 
 
 # --- bulk insert (imports) ---------------------------------------------------------

@@ -5,6 +5,7 @@ Both follow GeoReport's rule that an empty parameter equals an absent one.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from open311.formats.w3c import parse_w3c
 from open311.models import Status
 from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
+from open311.spatial import Box
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
 LARGEST_PAGE_NUMBER = 10**9
@@ -106,9 +108,11 @@ def request_filter(
     if problems:
         raise InvalidRequest(*problems)
     extensions = extensions_flag(args, problems)
+    places = _places(args, max_page_size, problems)
     if problems:
         raise InvalidRequest(*problems)
     return RequestFilter(
+        **places,
         extensions=extensions,
         numbers=_comma_list(args.get("service_request_id", "")),
         service_codes=_comma_list(args.get("service_code", "")),
@@ -120,6 +124,61 @@ def request_filter(
         page=page,
         page_size=min(page_size, max_page_size),  # clamped, as the README says
     )
+
+
+AREA_PARAMETERS = ("ward", "community_area", "police_district", "neighborhood")
+MAX_RADIUS_METRES = 50_000.0
+
+
+def _places(args: Mapping[str, str], max_nearest: int, problems: list[str]) -> dict[str, Any]:
+    """The neighbourhood extensions: lat/long with radius or nearest, bbox, area codes."""
+    places: dict[str, Any] = {
+        "areas": tuple(
+            (kind, codes) for kind in AREA_PARAMETERS if (codes := _comma_list(args.get(kind, "")))
+        )
+    }
+    lat = _parse_number(args, "lat", -90, 90, problems)
+    lon = _parse_number(args, "long", -180, 180, problems)
+    radius = _parse_number(args, "radius", 0, MAX_RADIUS_METRES, problems)
+    nearest = _parse_int(args, "nearest", 0, problems)
+    if (radius is not None or nearest) and (lat is None or lon is None):
+        problems.append("radius and nearest need lat and long.")
+    elif (lat is None) != (lon is None) or (lat is not None and radius is None and not nearest):
+        problems.append("lat and long go together, with radius (metres) or nearest.")
+    if lat is not None and lon is not None:
+        places.update(near=(lon, lat), radius=radius, nearest=min(nearest, max_nearest) or None)
+    places["box"] = _parse_box(args.get("bbox", ""), problems)
+    return places
+
+
+def _parse_number(
+    args: Mapping[str, str], key: str, low: float, high: float, problems: list[str]
+) -> float | None:
+    value = args.get(key, "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not low <= number <= high:  # also false for nan
+        problems.append(f"{key}: {value!r} is not a number from {low:g} to {high:g}.")
+        return None
+    return number
+
+
+def _parse_box(value: str, problems: list[str]) -> Box | None:
+    """bbox=min_long,min_lat,max_long,max_lat."""
+    if not value.strip():
+        return None
+    try:
+        min_lon, min_lat, max_lon, max_lat = (float(part) for part in value.split(","))
+    except ValueError:
+        min_lon = min_lat = max_lon = max_lat = math.nan
+    if not (-180 <= min_lon < max_lon <= 180 and -90 <= min_lat < max_lat <= 90):
+        problems.append(f"bbox: {value!r} is not min_long,min_lat,max_long,max_lat.")
+        return None
+    return Box(min_lon, min_lat, max_lon, max_lat)
 
 
 def extensions_flag(args: Mapping[str, str], problems: list[str] | None = None) -> bool:

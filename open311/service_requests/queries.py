@@ -10,6 +10,7 @@ from typing import Any, NamedTuple, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311 import spatial
 from open311.errors import NotFound
 from open311.models import Intake, Service, ServiceRequest, Status
 
@@ -64,6 +65,12 @@ class RequestFilter:
     page: int = 1
     page_size: int = 1000
     extensions: bool = False  # Chicago's extended output (attributes, areas, notes)
+    # Neighbourhood extensions (README): a circle, a box, named areas, nearest N.
+    near: tuple[float, float] | None = None  # (lon, lat) for radius or nearest
+    radius: float | None = None  # metres around `near`
+    nearest: int | None = None  # the N requests nearest `near`
+    box: spatial.Box | None = None
+    areas: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (kind, codes): ward=42,43
 
 
 class RequestExtras(NamedTuple):
@@ -82,16 +89,23 @@ EXTRA_COLUMNS = tuple(getattr(ServiceRequest, name) for name in RequestExtras._f
 
 
 def search_requests(session: Session, where: RequestFilter) -> list[PublicRequest]:
-    stmt = _public().order_by(ServiceRequest.requested_at.desc(), ServiceRequest.id.desc())
-    stmt = filtered(stmt, where)
-    if not where.numbers:
-        stmt = stmt.limit(where.page_size).offset((where.page - 1) * where.page_size)
+    dialect = session.get_bind().dialect.name
+    stmt = filtered(_public(), where, dialect)
+    skipped = (where.page - 1) * where.page_size
+    if where.nearest and where.near and not where.numbers:
+        # The N nearest, paged like any list: a page never reaches past the Nth.
+        stmt = _nearest(session, stmt, where, dialect)
+        stmt = stmt.limit(max(0, min(where.page_size, where.nearest - skipped))).offset(skipped)
+    else:
+        stmt = stmt.order_by(ServiceRequest.requested_at.desc(), ServiceRequest.id.desc())
+        if not where.numbers:
+            stmt = stmt.limit(where.page_size).offset(skipped)
     # Through the Connection: the rows are plain columns, and the ORM's
     # result machinery would only add cost to a 1,000-row page.
     return [PublicRequest._make(row) for row in session.connection().execute(stmt)]
 
 
-def filtered(stmt: AnySelect, where: RequestFilter) -> AnySelect:
+def filtered(stmt: AnySelect, where: RequestFilter, dialect: str | None = None) -> AnySelect:
     """`stmt` (over ServiceRequest) narrowed to the requests `where` asks for.
 
     Only accepted requests are public; a list of numbers overrides the rest.
@@ -100,9 +114,44 @@ def filtered(stmt: AnySelect, where: RequestFilter) -> AnySelect:
     stmt = stmt.where(ServiceRequest.intake == Intake.ACCEPTED)
     if where.numbers:
         return stmt.where(ServiceRequest.number.in_(where.numbers))
-    for condition in _conditions(where):
+    for condition in (*_conditions(where), *_places(where, dialect)):
         stmt = stmt.where(condition)
     return stmt
+
+
+def _places(where: RequestFilter, dialect: str | None) -> list[sa.ColumnElement[bool]]:
+    """The neighbourhood conditions; spatial ones need to know the backend."""
+    conditions = [getattr(ServiceRequest, kind).in_(codes) for kind, codes in where.areas]
+    spatial_asked = where.box is not None or (where.near is not None and where.radius is not None)
+    if spatial_asked and dialect is None:
+        raise ValueError("spatial filters need the database dialect")
+    if where.box is not None and dialect:
+        conditions.append(spatial.in_box(dialect, where.box))
+    if where.near is not None and where.radius is not None and dialect:
+        conditions.append(spatial.within_metres(dialect, *where.near, where.radius))
+    return conditions
+
+
+# Radii tried in turn for "nearest N" where no index orders by distance (SpatiaLite):
+# the N nearest inside a circle holding at least N are the N nearest overall.
+NEAREST_SEARCH_RADII = (250.0, 1_000.0, 4_000.0, 16_000.0, 64_000.0)
+
+
+def _nearest(session: Session, stmt: AnySelect, where: RequestFilter, dialect: str) -> AnySelect:
+    assert where.near is not None
+    assert where.nearest is not None
+    lon, lat = where.near
+    if dialect == "sqlite":
+        for metres in NEAREST_SEARCH_RADII:
+            circle = stmt.where(spatial.within_metres(dialect, lon, lat, metres))
+            found = session.connection().execute(
+                sa.select(sa.func.count()).select_from(circle.limit(where.nearest).subquery())
+            )
+            if found.scalar_one() >= where.nearest:
+                stmt = circle
+                break
+    order = spatial.nearest_first(dialect, lon, lat)
+    return stmt.order_by(order, ServiceRequest.id)
 
 
 def get_request(session: Session, number: str) -> PublicRequest:
