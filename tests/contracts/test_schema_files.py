@@ -960,6 +960,15 @@ def test_get_requests_documents_every_query_parameter(openapi: dict[str, Any]) -
             "updated_after",
             "updated_before",
             "extensions",
+            "lat",
+            "long",
+            "radius",
+            "nearest",
+            "bbox",
+            "ward",
+            "community_area",
+            "police_district",
+            "neighborhood",
         }
 
 
