@@ -87,9 +87,18 @@ def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
 
 
 def request_filter(
-    args: Mapping[str, str], time_zone: ZoneInfo, now: datetime, max_page_size: int
+    args: Mapping[str, str],
+    time_zone: ZoneInfo,
+    now: datetime,
+    max_page_size: int,
+    *,
+    default_window: bool = True,
 ) -> RequestFilter:
-    """GET /requests arguments → RequestFilter; see the README for the rules."""
+    """GET /requests arguments → RequestFilter; see the README for the rules.
+
+    Without default_window (the open-data feeds) no dates mean every request,
+    and start_date and end_date may be any distance apart.
+    """
     problems: list[str] = []
     dates = {
         key: _parse_date(args, key, time_zone, problems)
@@ -98,10 +107,10 @@ def request_filter(
     statuses = _parse_statuses(args.get("status", ""), problems)
     page = _parse_int(args, "page", 1, problems)
     page_size = _parse_int(args, "page_size", max_page_size, problems)
-    start, end = _window(dates, now)
+    start, end = _window(dates, now) if default_window else (dates["start_date"], dates["end_date"])
     if start and end and start >= end:
         problems.append("start_date must be earlier than end_date.")
-    elif start and end and end - start > DEFAULT_WINDOW:
+    elif default_window and start and end and end - start > DEFAULT_WINDOW:
         problems.append(
             "start_date to end_date may not span more than 90 days (spec); ask for shorter windows."
         )
