@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 from flask import current_app
@@ -322,3 +323,43 @@ def generate_history_command(rows: int, years: float, seed: int | None) -> None:
 
 
 # --- open-data feeds ------------------------------------------------------------------
+
+
+@open311_cli.command("export-requests")
+@click.option(
+    "--format",
+    "feed_format",
+    type=click.Choice(["csv", "geojson", "ndjson"]),
+    default="csv",
+    show_default=True,
+    help="csv: the City's 39 columns; geojson: a FeatureCollection; ndjson: a request a line.",
+)
+@click.option("--output", "-o", type=click.File("wb"), default="-", help="File [stdout].")
+@click.option("--service-request-id", help="Comma-separated numbers; overrides the rest.")
+@click.option("--service-code", help="Comma-separated service codes.")
+@click.option("--status", help="open, closed, or both.")
+@click.option("--start-date", help="Requested at or after (W3C; local time without an offset).")
+@click.option("--end-date", help="Requested before.")
+@click.option("--updated-after", help="Updated at or after.")
+@click.option("--updated-before", help="Updated before.")
+def export_requests(feed_format: str, output: BinaryIO, **filters: str | None) -> None:
+    """Write every public request (or those the filters pick) as an open-data feed.
+
+    The filters are GET /requests' own, without its 90-day default: no dates
+    means every request. Private fields (email, phone, names, device and
+    account ids) are never written.
+    """
+    from open311.georeport.schemas import request_filter
+    from open311.models.base import utcnow
+    from open311.opendata.feeds import FEEDS
+
+    time_zone = current_app.extensions["open311.jurisdiction"].time_zone
+    args = {name: value for name, value in filters.items() if value}
+    try:
+        where = request_filter(
+            args, time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"], default_window=False
+        )
+    except Open311Error as error:
+        raise click.ClickException(" ".join(error.descriptions)) from error
+    for chunk in FEEDS[feed_format](db.session(), where, time_zone):
+        output.write(chunk)
