@@ -2,25 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from open311.accounts import keys
+from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
 from open311.database import begin_write, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
+from open311.models import Role
 from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
+from open311.workflow.actions import departments
 
 open311_cli = AppGroup("open311", help="Open311 server maintenance.")
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
 REQUESTS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEMO_REQUESTS = Path(__file__).parent / "demo" / "data" / "chicago_requests_2021.csv.gz"
+
+
+@contextmanager
+def writing() -> Iterator[Session]:
+    """A write transaction for one command: committed at the end; a domain
+    error becomes the command's error message and nothing is kept."""
+    session = db.session()
+    begin_write(session)
+    try:
+        yield session
+    except Open311Error as error:
+        session.rollback()
+        raise click.ClickException(" ".join(error.descriptions)) from error
+    session.commit()
 
 
 @open311_cli.command("init-db")
@@ -65,10 +85,8 @@ def _read_catalog(directory: Path | None) -> list[dict[str, object]]:
 @click.argument("name")
 def create_key(name: str) -> None:
     """Issue an API key to partner NAME; the key is shown only this once."""
-    session = db.session()
-    begin_write(session)
-    api_key, plaintext = keys.create_key(session, name)
-    db.session.commit()
+    with writing() as session:
+        api_key, plaintext = keys.create_key(session, name)
     click.echo(f"key {api_key.id} for {name}: {plaintext}")
 
 
@@ -84,13 +102,8 @@ def list_keys() -> None:
 @click.argument("key_id", type=int)
 def revoke_key(key_id: int) -> None:
     """Revoke the API key with id KEY_ID; POSTs with it then get 403."""
-    session = db.session()
-    begin_write(session)
-    try:
+    with writing() as session:
         api_key = keys.revoke_key(session, key_id)
-    except Open311Error as error:
-        raise click.ClickException(" ".join(error.descriptions)) from error
-    db.session.commit()
     click.echo(f"key {api_key.id} ({api_key.name}) revoked")
 
 
@@ -100,14 +113,45 @@ def revoke_key(key_id: int) -> None:
 @click.option("--note", help="The status note the public sees.")
 def review(number: str, accept: bool, note: str | None) -> None:
     """Accept or reject request NUMBER, which waits for the city's review."""
-    session = db.session()
-    begin_write(session)
-    try:
+    with writing() as session:
         review_request(session, number, accept=accept, note=note)
-    except Open311Error as error:
-        raise click.ClickException(" ".join(error.descriptions)) from error
-    db.session.commit()
     click.echo(f"{number} {'accepted' if accept else 'rejected'}")
+
+
+@open311_cli.command("create-staff")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--department", required=True, help="An agency_responsible of the catalogue.")
+def create_staff(email: str, name: str, role: str, department: str) -> None:
+    """Add a staff member; their first token is shown only this once."""
+    with writing() as session:
+        staff, token = staff_accounts.create_staff(
+            session,
+            name=name,
+            email=email,
+            role=Role(role),
+            department=department,
+            known=departments(session),
+        )
+    click.echo(f"staff {staff.id} ({staff.role.value}, {staff.department}): {token}")
+
+
+@open311_cli.command("list-staff")
+def list_staff() -> None:
+    """List staff members (never their tokens)."""
+    for staff in staff_accounts.list_staff(db.session()):
+        state = "active" if staff.active else "inactive"
+        click.echo(f"{staff.id}\t{staff.role.value}\t{state}\t{staff.department}\t{staff.email}")
+
+
+@open311_cli.command("deactivate-staff")
+@click.argument("staff_id", type=int)
+def deactivate_staff(staff_id: int) -> None:
+    """Revoke every token of staff member STAFF_ID; their history stays."""
+    with writing() as session:
+        staff = staff_accounts.deactivate(session, staff_id)
+    click.echo(f"staff {staff.id} ({staff.email}) deactivated")
 
 
 @open311_cli.command("load-demo")

@@ -17,6 +17,10 @@ class InvalidRequest(Open311Error):
     code = 400
 
 
+class Unauthorized(Open311Error):
+    code = 401  # the staff API: no token, or one that is not (or no longer) valid
+
+
 class Forbidden(Open311Error):
     code = 403  # GeoReport: wrong or missing api_key
 

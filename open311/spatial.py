@@ -225,7 +225,7 @@ def nearest_first(dialect: str, lon: float, lat: float) -> sa.ColumnElement[Any]
 # What an import gives for each request, with the type PostgreSQL's COPY
 # sends it as; `location` and the area codes are made in SQL from long and lat.
 IMPORTED_COLUMNS: Final[Mapping[str, str]] = {
-    "number": "text", "intake": "text", "service_code": "text", "status": "text",
+    "number": "text", "intake": "text", "service_code": "text", "status": "text", "stage": "text",
     "status_notes": "text", "agency_responsible": "text", "requested_at": "timestamptz",
     "updated_at": "timestamptz", "address": "text", "zipcode": "text", "lat": "float8",
     "long": "float8", "attributes": "json", "channel": "text", "duplicate_of": "text",

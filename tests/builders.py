@@ -75,3 +75,29 @@ def make_request(app: Flask, number: str, requested_at: Any, **overrides: Any) -
         begin_write(db.session())
         db.session.add(ServiceRequest(**values))
         db.session.commit()
+
+
+def make_staff(app: Flask, role: str, department: str, email: str | None = None) -> str:
+    """A staff member's token, for the staff API's Authorization header."""
+    from open311.accounts.staff import create_staff
+    from open311.database import begin_write
+    from open311.models import Role
+    from open311.workflow.actions import departments
+
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        _, token = create_staff(
+            session,
+            name=f"{role.title()} of {department}",
+            email=email or f"{role}.{len(department)}.{department[:4].lower()}@city.example",
+            role=Role(role),
+            department=department,
+            known=departments(session),
+        )
+        session.commit()
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -17,8 +17,14 @@ CONTENT_TYPES = {
 _JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,3}$")
 
 
+STAFF_PREFIX = "/open311/staff/"
+
+
 def response_format() -> str:
-    """JSON for a .json path; XML, the spec's required format, for anything else."""
+    """JSON for a .json path and for the staff API; XML, the spec's required format,
+    for anything else."""
+    if request.path.startswith(STAFF_PREFIX):
+        return "json"
     return "json" if request.path.rstrip("/").endswith(".json") else "xml"
 
 

@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from open311.formats.render import STAFF_PREFIX
+
 PREFIX = "/open311/"
 _SLASHES = re.compile(r"/{2,}")
 _NO_SUFFIX_NEEDED = {"/open311", "/open311/v2"}
@@ -32,5 +34,7 @@ def normalise(path: str) -> str:
     path = _SLASHES.sub("/", path).rstrip("/") or "/"
     if not path.startswith(PREFIX) or path in _NO_SUFFIX_NEEDED:
         return path
+    if path.startswith(STAFF_PREFIX) or path == STAFF_PREFIX.rstrip("/"):
+        return path  # the staff API speaks JSON only; its paths have no suffix
     last = path.rsplit("/", 1)[-1]
     return path if "." in last else f"{path}.xml"

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from open311.formats.w3c import format_w3c
 from open311.models import Service, ServiceRequest, ServiceType, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.workflow.queries import PublicNote
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
@@ -116,12 +117,17 @@ def _optional_time(moment: datetime | None, time_zone: ZoneInfo) -> str | None:
 
 
 def extended(
-    public: dict[str, Any], row: PublicRequest, extras: RequestExtras, time_zone: ZoneInfo
+    public: dict[str, Any],
+    row: PublicRequest,
+    extras: RequestExtras,
+    history: Sequence[PublicNote],
+    time_zone: ZoneInfo,
 ) -> dict[str, Any]:
     """A public request with Chicago's extensions: answers, areas and history.
 
-    `notes` holds what the store knows of the request's life so far: when it
-    was opened and, for a closed one, when and how it was closed.
+    `notes` is the request's public history: when it was opened, then each
+    step its department took, with the public note given. Internal notes and
+    who did it are never in it.
     """
     return {
         **public,
@@ -136,26 +142,30 @@ def extended(
             "duplicate": extras.duplicate_of is not None,
             "parent_service_request_id": extras.duplicate_of,
         },
-        "notes": _notes(row, time_zone),
+        "notes": _notes(row, history, time_zone),
     }
 
 
-def _notes(row: PublicRequest, time_zone: ZoneInfo) -> list[dict[str, Any]]:
-    notes = [
-        {
-            "datetime": format_w3c(row.requested_at, time_zone),
-            "summary": "Request opened",
-            "type": "opened",
-            "description": None,
-        }
-    ]
+def _notes(
+    row: PublicRequest, history: Sequence[PublicNote], time_zone: ZoneInfo
+) -> list[dict[str, Any]]:
+    opened = _note(row.requested_at, "Request opened", "opened", None, time_zone)
+    if history:
+        steps = [_note(n.at, n.summary, n.action, n.description, time_zone) for n in history]
+        return [opened, *steps]
     if row.status is Status.CLOSED:
-        notes.append(
-            {
-                "datetime": format_w3c(row.updated_at, time_zone),
-                "summary": "Request closed",
-                "type": "closed",
-                "description": row.status_notes,
-            }
-        )
-    return notes
+        # Imported from the City's data: only the closing time is known.
+        closed = _note(row.updated_at, "Request closed", "closed", row.status_notes, time_zone)
+        return [opened, closed]
+    return [opened]
+
+
+def _note(
+    at: datetime, summary: str, kind: str, description: str | None, time_zone: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "datetime": format_w3c(at, time_zone),
+        "summary": summary,
+        "type": kind,
+        "description": description,
+    }

@@ -21,6 +21,7 @@ from open311.models import Status
 from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
 from open311.spatial import Box
+from open311.validation import describe
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
 LARGEST_PAGE_NUMBER = 10**9
@@ -71,8 +72,21 @@ def submission(params: MultiDict[str, str]) -> Submission:
     try:
         data = _form.load(present)
     except ValidationError as error:
-        raise InvalidRequest(*_describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
+        raise InvalidRequest(*describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
     return Submission(**data, attributes=attribute_answers(params))
+
+
+ANSWER_LENGTH = 4000
+
+
+def reporter_answer(params: MultiDict[str, str]) -> str:
+    """The reporter's answer to a department's question: required, at most 4,000 characters."""
+    answer = _clean(params.get("answer", "")).strip()
+    if not answer:
+        raise InvalidRequest("answer: the reporter's answer is required.")
+    if len(answer) > ANSWER_LENGTH:
+        raise InvalidRequest(f"answer: at most {ANSWER_LENGTH} characters.")
+    return answer
 
 
 def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
@@ -267,13 +281,3 @@ def _comma_list(value: str) -> tuple[str, ...]:
 
 def _clean(value: str) -> str:
     return _CONTROL.sub("", value)
-
-
-def _describe(messages: Mapping[str, Any]) -> list[str]:
-    """marshmallow's {field: [message]} as 'field: message' lines."""
-    lines = []
-    for field, field_messages in messages.items():
-        name = "request" if field == "_schema" else field
-        for message in field_messages if isinstance(field_messages, list) else [field_messages]:
-            lines.append(f"{name}: {message}")
-    return lines

@@ -21,6 +21,9 @@ from open311.jurisdiction import Jurisdiction
 from open311.models import Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, queries
+from open311.workflow import actions as workflow_actions
+from open311.workflow import queries as workflow_queries
+from open311.workflow.transitions import Action
 
 bp = Blueprint("georeport", __name__, url_prefix="/open311")
 FMT = "<any(json, xml):fmt>"
@@ -120,11 +123,29 @@ def _requests_payload(rows: list[queries.PublicRequest], extensions: bool) -> li
     public = payloads.service_requests(rows, time_zone)
     if not extensions:
         return public
-    extras = queries.extras_for(db.session(), [row.number for row in rows])
+    numbers = [row.number for row in rows]
+    extras = queries.extras_for(db.session(), numbers)
+    history = workflow_queries.public_notes(db.session(), numbers)
     return [
-        payloads.extended(item, row, extras[row.number], time_zone)
+        payloads.extended(item, row, extras[row.number], history[row.number], time_zone)
         for item, row in zip(public, rows, strict=True)
     ]
+
+
+@bp.post(f"/v2/requests/<service_request_id>/answer.{FMT}")
+def answer_question(service_request_id: str, fmt: str) -> Response:
+    """The reporter answers the department's question, through the key that filed the request."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    step = workflow_actions.Step(
+        action=Action.ANSWER, internal_note=schemas.reporter_answer(merged_params())
+    )
+    workflow_actions.perform(
+        session, service_request_id, step, workflow_actions.Actor.reporter(api_key)
+    )
+    row = queries.get_request(session, service_request_id)
+    session.commit()
+    return render.document("service_requests", _requests_payload([row], extensions=False))
 
 
 @bp.get("/v2/openapi.json")

@@ -4,24 +4,35 @@ from open311.models.accounts import ApiKey
 from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
+from open311.models.history import ActorKind, RequestEvent
 from open311.models.service_requests import (
+    CloseReason,
     Intake,
     ReplayGuard,
     RequestNumberCounter,
     ServiceRequest,
+    Stage,
     Status,
 )
+from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [
     "AREA_KINDS",
+    "ActorKind",
     "ApiKey",
     "Area",
     "Base",
+    "CloseReason",
     "Intake",
     "ReplayGuard",
+    "RequestEvent",
     "RequestNumberCounter",
+    "Role",
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "Staff",
+    "StaffToken",
+    "Stage",
     "Status",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -49,6 +50,13 @@ def utcnow() -> datetime:
 
 
 intpk = Annotated[int, mapped_column(primary_key=True)]
+
+
+def str_enum(kind: type[enum.StrEnum], length: int) -> sa.Enum:
+    """A string enum stored as its values in a VARCHAR, the same on both backends."""
+    return sa.Enum(
+        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
+    )
 
 
 class Base(DeclarativeBase):

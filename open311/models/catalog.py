@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from open311.models.base import Base, utcnow
+from open311.models.base import Base, str_enum, utcnow
 
 
 class ServiceType(enum.StrEnum):
@@ -27,14 +27,7 @@ class Service(Base):
     name: Mapped[str] = mapped_column(sa.String(200))
     description: Mapped[str] = mapped_column(sa.Text)
     group: Mapped[str] = mapped_column(sa.String(100))
-    type: Mapped[ServiceType] = mapped_column(
-        sa.Enum(
-            ServiceType,
-            native_enum=False,
-            length=16,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    type: Mapped[ServiceType] = mapped_column(str_enum(ServiceType, 16))
     keywords: Mapped[str] = mapped_column(sa.String(500), default="")
     agency_responsible: Mapped[str] = mapped_column(sa.String(200))
     # The city reviews each request before accepting it (batch services only).

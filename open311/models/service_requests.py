@@ -3,19 +3,44 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy.orm import Mapped, mapped_column
 
-from open311.models.base import Base, intpk
+from open311.models.base import Base, intpk, str_enum
 
 
 class Status(enum.StrEnum):
     OPEN = "open"
     CLOSED = "closed"
+
+
+class Stage(enum.StrEnum):
+    """Where a request is in its department's work (open311/workflow/transitions.py).
+
+    Open311's `status` is `closed` at CLOSED and `open` at every other stage.
+    """
+
+    NEW = "new"
+    ACKNOWLEDGED = "acknowledged"
+    ASSIGNED = "assigned"
+    SCHEDULED = "scheduled"
+    IN_PROGRESS = "in_progress"
+    AWAITING_REPORTER = "awaiting_reporter"  # the department asked the reporter for more
+    REOPENED = "reopened"  # waiting for a supervisor's review
+    CLOSED = "closed"
+
+
+class CloseReason(enum.StrEnum):
+    COMPLETED = "completed"
+    DUPLICATE = "duplicate"
+    NOT_CITY_RESPONSIBILITY = "not_city_responsibility"
+    UNABLE_TO_LOCATE = "unable_to_locate"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"  # the city did not accept it at intake review
 
 
 class Intake(enum.StrEnum):
@@ -24,12 +49,6 @@ class Intake(enum.StrEnum):
     ACCEPTED = "accepted"
     PENDING_REVIEW = "pending_review"
     REJECTED = "rejected"
-
-
-def _str_enum(kind: type[enum.StrEnum], length: int) -> sa.Enum:
-    return sa.Enum(
-        kind, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e]
-    )
 
 
 class ServiceRequest(Base):
@@ -45,21 +64,32 @@ class ServiceRequest(Base):
         sa.Index(
             "ix_service_request_community_area_requested_at", "community_area", "requested_at"
         ),
+        # A department's queue: its requests at a stage, the most overdue first.
+        sa.Index("ix_service_request_agency_stage_due", "agency_responsible", "stage", "due_at"),
     )
 
     id: Mapped[intpk]
     number: Mapped[str] = mapped_column(sa.String(32), unique=True)
     token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
-    intake: Mapped[Intake] = mapped_column(_str_enum(Intake, 16), default=Intake.ACCEPTED)
+    intake: Mapped[Intake] = mapped_column(str_enum(Intake, 16), default=Intake.ACCEPTED)
     service_code: Mapped[str] = mapped_column(sa.ForeignKey("service.code"), index=True)
-    status: Mapped[Status] = mapped_column(_str_enum(Status, 8), default=Status.OPEN)
+    status: Mapped[Status] = mapped_column(str_enum(Status, 8), default=Status.OPEN)
     status_notes: Mapped[str | None] = mapped_column(sa.Text)
+    # The workflow: every change to these is also a RequestEvent row (models/history.py).
+    stage: Mapped[Stage] = mapped_column(
+        str_enum(Stage, 20), default=Stage.NEW, server_default=Stage.NEW.value
+    )
+    close_reason: Mapped[CloseReason | None] = mapped_column(str_enum(CloseReason, 32))
+    assignee: Mapped[str | None] = mapped_column(sa.String(200))  # a crew or a person
+    scheduled_for: Mapped[date | None]
     description: Mapped[str | None] = mapped_column(sa.Text)
     agency_responsible: Mapped[str | None] = mapped_column(sa.String(200))
     service_notice: Mapped[str | None] = mapped_column(sa.String(500))
     requested_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     expected_at: Mapped[datetime | None]
+    # requested_at + the service's target_days from the catalogue: "overdue" is past this.
+    due_at: Mapped[datetime | None]
     address: Mapped[str] = mapped_column(sa.String(500))
     address_id: Mapped[str | None] = mapped_column(sa.String(64))
     zipcode: Mapped[str | None] = mapped_column(sa.String(10))
@@ -71,6 +101,7 @@ class ServiceRequest(Base):
     channel: Mapped[str | None] = mapped_column(sa.String(40))
     # Who filed it. Private: never in a public response.
     api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
+    filed_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     email: Mapped[str | None] = mapped_column(sa.String(254))
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     first_name: Mapped[str | None] = mapped_column(sa.String(100))

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.demo.chicago_texts import FORMER_NAMES
-from open311.models import Intake, Service, Status
+from open311.models import Intake, Service, Stage, Status
 from open311.opendata.readers import Record
 
 NUMBER_LENGTH = 32  # ServiceRequest.number
@@ -125,6 +125,7 @@ def request_columns(record: Record, types: ServiceTypes, time_zone: ZoneInfo) ->
         "intake": Intake.ACCEPTED,
         "service_code": types.code_for(row["sr_short_code"].strip(), row["sr_type"].strip()),
         "status": status,
+        "stage": Stage.CLOSED if status is Status.CLOSED else Stage.NEW,
         "status_notes": status_notes(status_text, status, parent),
         "agency_responsible": row["owner_department"].strip() or None,
         "requested_at": requested_at,

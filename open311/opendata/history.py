@@ -304,20 +304,22 @@ WITH month AS (
     SELECT t.*, t.closes AND t.closes_at <= :now AS closed FROM timed AS t
 )
 INSERT INTO service_request (
-    number, intake, service_code, status, status_notes, agency_responsible, service_notice,
-    requested_at, updated_at, expected_at, address, zipcode, lat, long, location,
+    number, intake, service_code, status, stage, status_notes, agency_responsible, service_notice,
+    requested_at, updated_at, expected_at, due_at, address, zipcode, lat, long, location,
     attributes, channel, ward, community_area, police_district, neighborhood
 )
 SELECT
     'SR' || d.yy || '-' || lpad((d.base + d.i)::text, 8, '0'),
     'accepted', d.code,
     CASE WHEN d.closed THEN 'closed' ELSE 'open' END,
+    CASE WHEN d.closed THEN 'closed' ELSE 'new' END,
     CASE WHEN NOT d.closed THEN NULL WHEN d.r_cancel < :canceled THEN 'Canceled'
          ELSE 'Completed' END,
     d.agency_responsible, d.service_notice, d.requested_at,
     CASE WHEN d.closed THEN d.closes_at
          ELSE date_trunc('second', d.requested_at
              + least(:now - d.requested_at, d.closes_at - d.requested_at) * d.r_open / 2) END,
+    d.requested_at + d.target_days * interval '1 day',
     d.requested_at + d.target_days * interval '1 day',
     p.address, p.zipcode, p.lat, p.long, p.geom, '{}'::json,
     (:channel_names ::text[])[d.channel],

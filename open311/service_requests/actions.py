@@ -17,7 +17,20 @@ from open311.catalog.answers import Answer, check_answers
 from open311.errors import Conflict, InvalidRequest, NotFound
 from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
-from open311.models import ApiKey, Intake, ReplayGuard, Service, ServiceRequest, ServiceType, Status
+from open311.models import (
+    ActorKind,
+    ApiKey,
+    CloseReason,
+    Intake,
+    ReplayGuard,
+    RequestEvent,
+    Service,
+    ServiceRequest,
+    ServiceType,
+    Staff,
+    Stage,
+    Status,
+)
 from open311.models.base import utcnow
 from open311.service_requests import numbers
 from open311.spatial import point, tag_areas
@@ -64,12 +77,15 @@ def submit_request(
     submission: Submission,
     *,
     jurisdiction: Jurisdiction,
-    api_key: ApiKey,
+    api_key: ApiKey | None,
     replay_window: timedelta,
     idempotency_key: str | None = None,
+    filed_by: Staff | None = None,
 ) -> Filed:
     """File a request, or return the one an earlier copy of this POST filed.
 
+    A partner files with its `api_key` (channel api; retried copies are
+    recognised); a call-taker files for a caller as `filed_by` (channel phone).
     Raises NotFound for an unknown service and InvalidRequest for bad input;
     nothing is written in either case.
     """
@@ -79,7 +95,11 @@ def submit_request(
     fingerprint = _fingerprint(submission, answers)
     guards = _guard_names(fingerprint, idempotency_key)
     now = utcnow()
-    earlier = _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+    earlier = (
+        _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+        if api_key
+        else None
+    )
     if earlier is not None:
         return Filed(earlier, service, replayed=True)
     try:
@@ -89,14 +109,22 @@ def submit_request(
             service_request.lat, service_request.long = place.lat, place.lon
             service_request.address, service_request.zipcode = place.address, place.zipcode
             service_request.attributes = answers
-            service_request.api_key_id = api_key.id
+            service_request.api_key_id = api_key.id if api_key else None
+            if filed_by is not None:
+                service_request.filed_by_staff_id = filed_by.id
+                service_request.channel = "phone"
             session.add(service_request)
             session.flush()
             tag_areas(session, [service_request.id])  # ward, community area, … in the database
-            _add_guards(session, api_key, guards, fingerprint, service_request, now)
+            if api_key:
+                _add_guards(session, api_key, guards, fingerprint, service_request, now)
     except IntegrityError:
         # A concurrent copy of this POST won the race: answer with its request.
-        earlier = _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+        earlier = (
+            _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+            if api_key
+            else None
+        )
         if earlier is None:
             raise
         return Filed(earlier, service, replayed=True)
@@ -149,6 +177,7 @@ def _new_request(
         requested_at=now,
         updated_at=now,
         expected_at=now + timedelta(days=service.target_days) if service.target_days else None,
+        due_at=now + timedelta(days=service.target_days) if service.target_days else None,
         address_id=submission.address_id,
         media_url=submission.media_url,
         channel="api",
@@ -237,10 +266,25 @@ def review_request(
     )
     if service_request is None or service_request.intake is not Intake.PENDING_REVIEW:
         raise NotFound(f"No request {number!r} is waiting for review.")
+    now = utcnow()
     service_request.intake = Intake.ACCEPTED if accept else Intake.REJECTED
-    service_request.updated_at = utcnow()
+    service_request.updated_at = now
     if note:
         service_request.status_notes = note
     if not accept:
         service_request.status = Status.CLOSED
+        service_request.stage = Stage.CLOSED
+        service_request.close_reason = CloseReason.REJECTED
+    session.add(
+        RequestEvent(
+            service_request_id=service_request.id,
+            at=now,
+            action="accept" if accept else "reject",
+            actor_kind=ActorKind.SYSTEM,
+            from_stage=Stage.NEW,
+            to_stage=service_request.stage,
+            public_note=note,
+            details={},
+        )
+    )
     return service_request

@@ -13,9 +13,11 @@ from functools import cache
 from pathlib import Path
 
 import jsonschema
+import referencing
 from lxml import etree
 
-SCHEMAS = Path(__file__).parents[2] / "schemas" / "georeport-v2"
+SCHEMA_ROOT = Path(__file__).parents[2] / "schemas"
+SCHEMAS = SCHEMA_ROOT / "georeport-v2"
 
 # (method, path pattern) → contract name; the first match wins.
 ROUTES = (
@@ -23,10 +25,20 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/v2/services\.")),
     ("GET", re.compile(r"^/open311/v2/services?/[^/]+\.")),
     ("POST", re.compile(r"^/open311/v2/requests\.")),
+    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/answer\.")),
     ("GET", re.compile(r"^/open311/v2/tokens/")),
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
+    # The staff API (JSON only): schemas/staff/.
+    ("GET", re.compile(r"^/open311/staff/me$")),
+    ("POST", re.compile(r"^/open311/staff/staff$")),
+    ("GET", re.compile(r"^/open311/staff/queue$")),
+    ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
+    ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
 )
-NAMES = ("discovery", "services", "service-definition", "post-reply", "token", "requests")
+NAMES = (
+    "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
+    "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+)  # fmt: skip
 
 
 def contract_for(method: str, path: str, status: int) -> str | None:
@@ -42,8 +54,27 @@ def contract_for(method: str, path: str, status: int) -> str | None:
 
 @cache
 def json_validator(name: str) -> jsonschema.protocols.Validator:
-    schema = json.loads((SCHEMAS / f"{name}.schema.json").read_text())
-    return jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    schema = json.loads(_schema_file(name).read_text())
+    return jsonschema.Draft202012Validator(
+        schema, format_checker=jsonschema.FormatChecker(), registry=_registry()
+    )
+
+
+def _schema_file(name: str) -> Path:
+    """'requests' is a GeoReport schema; 'staff/queue' one of schemas/staff/."""
+    if "/" in name:
+        return SCHEMA_ROOT / f"{name}.schema.json"
+    return SCHEMAS / f"{name}.schema.json"
+
+
+@cache
+def _registry() -> referencing.Registry:
+    """Every schema by its $id, so one schema can $ref another."""
+    resources = []
+    for path in SCHEMA_ROOT.glob("*/*.schema.json"):
+        contents = json.loads(path.read_text())
+        resources.append((contents["$id"], referencing.Resource.from_contents(contents)))
+    return referencing.Registry().with_resources(resources)
 
 
 @cache

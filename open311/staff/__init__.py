@@ -1,0 +1,11 @@
+"""The staff API: departments work requests through open311.workflow."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from open311.staff.views import bp
+
+
+def init_app(app: Flask) -> None:
+    app.register_blueprint(bp)

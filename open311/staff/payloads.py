@@ -1,0 +1,86 @@
+"""Model → staff API dict. Unlike GeoReport output, these carry private and internal fields."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from open311.formats.w3c import format_w3c
+from open311.models import RequestEvent, ServiceRequest, Staff, Status
+
+
+def staff_member(staff: Staff) -> dict[str, Any]:
+    return {
+        "id": staff.id,
+        "name": staff.name,
+        "email": staff.email,
+        "role": staff.role.value,
+        "department": staff.department,
+        "active": staff.active,
+    }
+
+
+def work_item(
+    service_request: ServiceRequest, time_zone: ZoneInfo, now: datetime
+) -> dict[str, Any]:
+    """A request as a department works it: the reporter's contact details included."""
+    due_at = service_request.due_at
+    return {
+        "service_request_id": service_request.number,
+        "service_code": service_request.service_code,
+        "stage": service_request.stage.value,
+        "status": service_request.status.value,
+        "close_reason": service_request.close_reason.value
+        if service_request.close_reason
+        else None,
+        "department": service_request.agency_responsible,
+        "assignee": service_request.assignee,
+        "scheduled_for": service_request.scheduled_for.isoformat()
+        if service_request.scheduled_for
+        else None,
+        "parent_service_request_id": service_request.duplicate_of,
+        "description": service_request.description,
+        "address": service_request.address,
+        "lat": service_request.lat,
+        "long": service_request.long,
+        "requested_datetime": format_w3c(service_request.requested_at, time_zone),
+        "updated_datetime": format_w3c(service_request.updated_at, time_zone),
+        "due_datetime": format_w3c(due_at, time_zone) if due_at else None,
+        "overdue": due_at is not None and due_at < now and service_request.status is Status.OPEN,
+        "channel": service_request.channel,
+        "reporter": {
+            "first_name": service_request.first_name,
+            "last_name": service_request.last_name,
+            "email": service_request.email,
+            "phone": service_request.phone,
+        },
+    }
+
+
+def event(row: RequestEvent, time_zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "datetime": format_w3c(row.at, time_zone),
+        "action": row.action,
+        "actor": row.actor_kind.value,
+        "staff_id": row.staff_id,
+        "from_stage": row.from_stage.value if row.from_stage else None,
+        "to_stage": row.to_stage.value if row.to_stage else None,
+        "public_note": row.public_note,
+        "internal_note": row.internal_note,
+        "details": row.details,
+    }
+
+
+def work_item_with_history(
+    service_request: ServiceRequest,
+    events: Sequence[RequestEvent],
+    time_zone: ZoneInfo,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        **work_item(service_request, time_zone, now),
+        "history": [event(row, time_zone) for row in events],
+    }

@@ -1,0 +1,134 @@
+"""The staff API at /open311/staff (JSON only): thin views over open311.workflow."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, request
+from werkzeug.datastructures import MultiDict
+
+from open311.accounts import staff as staff_accounts
+from open311.errors import InvalidRequest
+from open311.extensions import db
+from open311.formats import render
+from open311.georeport import schemas as georeport_schemas
+from open311.jurisdiction import Jurisdiction
+from open311.models import Staff
+from open311.models.base import utcnow
+from open311.service_requests import actions as request_actions
+from open311.staff import payloads, schemas
+from open311.workflow import actions, permissions, queries
+from open311.workflow.permissions import Operation
+
+bp = Blueprint("staff", __name__, url_prefix="/open311/staff")
+LIST_FIELDS = ("stage", "service_code")
+
+
+def jurisdiction() -> Jurisdiction:
+    return current_app.extensions["open311.jurisdiction"]  # type: ignore[no-any-return]
+
+
+def current_staff() -> Staff:
+    return g.staff  # type: ignore[no-any-return]
+
+
+def body() -> dict[str, Any]:
+    """A JSON object body, or form fields; either way a flat mapping."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise InvalidRequest("body: a JSON object is expected.")
+        return data
+    return request.form.to_dict()
+
+
+def query() -> dict[str, Any]:
+    """Query arguments; list fields may repeat or be comma lists."""
+    args: MultiDict[str, str] = request.args
+    found: dict[str, Any] = args.to_dict()
+    for name in LIST_FIELDS:
+        values = [v.strip() for raw in args.getlist(name) for v in raw.split(",") if v.strip()]
+        found[name] = values
+    return found
+
+
+@bp.before_request
+def _authenticate() -> None:
+    bearer = request.headers.get("Authorization", "")
+    token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else None
+    g.staff = staff_accounts.authenticate_staff(db.session(), token)
+
+
+@bp.get("/me")
+def me() -> Response:
+    return render.document("staff", payloads.staff_member(current_staff()))
+
+
+@bp.post("/requests")
+def file_for_caller() -> Response:
+    """A call-taker files a request for a caller (channel phone)."""
+    session = db.session()
+    permissions.require(current_staff(), Operation.FILE)
+    filed = request_actions.submit_request(
+        session,
+        georeport_schemas.submission(MultiDict(body())),
+        jurisdiction=jurisdiction(),
+        api_key=None,
+        replay_window=timedelta(0),
+        filed_by=current_staff(),
+    )
+    reply = payloads.work_item(filed.service_request, jurisdiction().time_zone, utcnow())
+    session.commit()
+    return render.document("work_item", reply, status=201)
+
+
+@bp.get("/requests/<number>")
+def show_request(number: str) -> Response:
+    session = db.session()
+    service_request = queries.request_for_staff(session, number)
+    permissions.require(current_staff(), Operation.VIEW, service_request.agency_responsible)
+    events = queries.history(session, service_request.id)
+    return render.document(
+        "work_item",
+        payloads.work_item_with_history(
+            service_request, events, jurisdiction().time_zone, utcnow()
+        ),
+    )
+
+
+@bp.post("/requests/<number>/<action>")
+def act(number: str, action: str) -> Response:
+    session = db.session()
+    step = schemas.step(action, body())
+    service_request = actions.perform(
+        session, number, step, actions.Actor.of_staff(current_staff())
+    )
+    events = queries.history(session, service_request.id)
+    reply = payloads.work_item_with_history(
+        service_request, events, jurisdiction().time_zone, utcnow()
+    )
+    session.commit()
+    return render.document("work_item", reply)
+
+
+@bp.get("/queue")
+def queue() -> Response:
+    where = schemas.queue_filter(query(), current_staff().department)
+    permissions.require(current_staff(), Operation.VIEW, where.department)
+    now = utcnow()
+    rows = queries.queue(db.session(), where, now)
+    time_zone = jurisdiction().time_zone
+    return render.document("queue", [payloads.work_item(row, time_zone, now) for row in rows])
+
+
+@bp.post("/staff")
+def create_staff() -> Response:
+    session = db.session()
+    permissions.require(current_staff(), Operation.MANAGE_STAFF)
+    staff, token = staff_accounts.create_staff(
+        session, **schemas.new_staff(body()), known=actions.departments(session)
+    )
+    reply = {**payloads.staff_member(staff), "token": token}
+    session.commit()
+    return render.document("staff", reply, status=201)

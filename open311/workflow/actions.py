@@ -1,0 +1,323 @@
+"""Every change to a request after it is filed. Callers own the transaction.
+
+`perform` locks the request, checks the actor's permission and the transition,
+applies it, mirrors it into the Open311 fields (status, status_notes,
+updated_datetime) and appends one RequestEvent row. Nothing is changed in
+place without that row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from open311.models import (
+    ActorKind,
+    ApiKey,
+    CloseReason,
+    Intake,
+    RequestEvent,
+    Service,
+    ServiceRequest,
+    Staff,
+    Stage,
+    Status,
+)
+from open311.models.base import utcnow
+from open311.workflow import permissions
+from open311.workflow.transitions import TRANSITIONS, Action
+
+# Reasons staff give with CLOSE; the others come from their own actions.
+CLOSING_REASONS = frozenset(CloseReason) - {CloseReason.DUPLICATE, CloseReason.REJECTED}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Step:
+    """One workflow action with what it needs, validated at the edge."""
+
+    action: Action
+    public_note: str | None = None  # shown in Open311 status_notes and notes
+    internal_note: str | None = None  # staff only, never public
+    assignee: str | None = None
+    scheduled_for: date | None = None
+    department: str | None = None
+    reason: CloseReason | None = None
+    parent: str | None = None  # the request number a duplicate belongs to
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member, or the reporter through the key that filed the request."""
+
+    kind: ActorKind
+    staff: Staff | None = None
+    api_key: ApiKey | None = None
+
+    @classmethod
+    def of_staff(cls, staff: Staff) -> Actor:
+        return cls(ActorKind.STAFF, staff=staff)
+
+    @classmethod
+    def reporter(cls, api_key: ApiKey) -> Actor:
+        return cls(ActorKind.REPORTER, api_key=api_key)
+
+
+SYSTEM = Actor(ActorKind.SYSTEM)
+
+
+@dataclass
+class _Change:
+    """What a step does beyond the stage, collected before anything is written."""
+
+    target: Stage
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def perform(
+    session: Session, number: str, step: Step, actor: Actor, now: datetime | None = None
+) -> ServiceRequest:
+    """Apply `step` to request `number` as `actor`; raise before changing anything.
+
+    NotFound: no such public request. Forbidden: the actor may not (403).
+    Conflict: the request's stage does not allow the step (409, naming the stage).
+    InvalidRequest: the step lacks what it needs (400).
+    """
+    now = now or utcnow()
+    service_request = locked_request(session, number)
+    _authorise(session, service_request, step.action, actor)
+    change = _change(session, service_request, step)
+    apply(session, service_request, step, actor, change, now)
+    if change.target is Stage.CLOSED and step.action is Action.CLOSE:
+        _close_duplicates_of(session, service_request, step, now)
+    return service_request
+
+
+def locked_request(session: Session, number: str) -> ServiceRequest:
+    """The request, locked until the transaction ends (PostgreSQL: FOR UPDATE).
+
+    SQLite has no row locks; its write transactions already run one at a time
+    (BEGIN IMMEDIATE, database.begin_write), which serialises actions the same way.
+    """
+    service_request = session.scalar(
+        sa.select(ServiceRequest)
+        .where(ServiceRequest.number == number, ServiceRequest.intake == Intake.ACCEPTED)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if service_request is None:
+        raise NotFound(f"No service request {number!r}.")
+    return service_request
+
+
+def _authorise(
+    session: Session, service_request: ServiceRequest, action: Action, actor: Actor
+) -> None:
+    if actor.staff is not None:
+        permissions.require(actor.staff, action, service_request.agency_responsible)
+    elif actor.kind is ActorKind.REPORTER:
+        if action is not Action.ANSWER:
+            raise Forbidden("A reporter may only answer a question about their request.")
+        if actor.api_key is None or actor.api_key.id != service_request.api_key_id:
+            raise Forbidden("Only the API key that filed this request may answer for its reporter.")
+
+
+def _change(session: Session, service_request: ServiceRequest, step: Step) -> _Change:
+    """Check the transition and what the step needs; nothing is written yet."""
+    transition = TRANSITIONS[step.action]
+    current = service_request.stage
+    if current not in transition.sources:
+        allowed = ", ".join(sorted(s.value for s in transition.sources))
+        raise Conflict(
+            f"Request {service_request.number} is {current.value}; "
+            f"{step.action.value} needs it to be {allowed}."
+        )
+    target = transition.target or current
+    check = _CHECKS.get(step.action)
+    details = check(session, service_request, step) if check else {}
+    if step.action is Action.ANSWER:
+        target = _stage_before_question(session, service_request)
+    return _Change(target, details)
+
+
+def _needs_assignee(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if not step.assignee:
+        raise InvalidRequest("assignee: a crew or a person is required to assign.")
+    return {"assignee": step.assignee}
+
+
+def _needs_date(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if step.scheduled_for is None:
+        raise InvalidRequest("scheduled_for: a date (YYYY-MM-DD) is required to schedule.")
+    return {"scheduled_for": step.scheduled_for.isoformat()}
+
+
+def _needs_question(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if not step.public_note:
+        raise InvalidRequest("public_note: the question for the reporter is required.")
+    return {}
+
+
+def _needs_answer(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if not step.internal_note:
+        raise InvalidRequest("answer: the reporter's answer is required.")
+    return {}
+
+
+def _needs_note(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if not (step.public_note or step.internal_note):
+        raise InvalidRequest("public_note or internal_note: a note needs some text.")
+    return {}
+
+
+def _needs_reason(_s: Session, _r: ServiceRequest, step: Step) -> dict[str, Any]:
+    if step.reason not in CLOSING_REASONS:
+        reasons = ", ".join(sorted(r.value for r in CLOSING_REASONS))
+        raise InvalidRequest(f"reason: one of {reasons} is required to close.")
+    return {"reason": step.reason.value}
+
+
+def _needs_department(
+    session: Session, service_request: ServiceRequest, step: Step
+) -> dict[str, Any]:
+    if not step.department or step.department not in departments(session):
+        raise InvalidRequest(
+            f"department: {step.department!r} is not a department of the catalogue."
+        )
+    if step.department == service_request.agency_responsible:
+        raise InvalidRequest(f"department: the request is already with {step.department}.")
+    return {"from_department": service_request.agency_responsible, "department": step.department}
+
+
+def _needs_parent(session: Session, service_request: ServiceRequest, step: Step) -> dict[str, Any]:
+    parent = session.scalar(
+        sa.select(ServiceRequest).where(
+            ServiceRequest.number == (step.parent or ""), ServiceRequest.intake == Intake.ACCEPTED
+        )
+    )
+    if parent is None:
+        raise InvalidRequest(f"parent: no request {step.parent!r} to be a duplicate of.")
+    if parent.id == service_request.id:
+        raise InvalidRequest("parent: a request cannot be a duplicate of itself.")
+    if parent.duplicate_of is not None:
+        raise InvalidRequest(
+            f"parent: {parent.number} is itself a duplicate of {parent.duplicate_of}; use that."
+        )
+    has_children = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(ServiceRequest)
+        .where(ServiceRequest.duplicate_of == service_request.number)
+    )
+    if has_children:
+        raise Conflict(
+            f"Request {service_request.number} has duplicates of its own; "
+            "it cannot become a duplicate."
+        )
+    return {"parent": parent.number}
+
+
+_CHECKS = {
+    Action.ASSIGN: _needs_assignee,
+    Action.SCHEDULE: _needs_date,
+    Action.ASK_REPORTER: _needs_question,
+    Action.ANSWER: _needs_answer,
+    Action.NOTE: _needs_note,
+    Action.CLOSE: _needs_reason,
+    Action.TRANSFER: _needs_department,
+    Action.MARK_DUPLICATE: _needs_parent,
+}
+
+
+def _stage_before_question(session: Session, service_request: ServiceRequest) -> Stage:
+    """Where the request was when the department asked the reporter."""
+    asked_from = session.scalar(
+        sa.select(RequestEvent.from_stage)
+        .where(
+            RequestEvent.service_request_id == service_request.id,
+            RequestEvent.action == Action.ASK_REPORTER.value,
+        )
+        .order_by(RequestEvent.id.desc())
+        .limit(1)
+    )
+    return asked_from or Stage.ACKNOWLEDGED
+
+
+def apply(
+    session: Session,
+    service_request: ServiceRequest,
+    step: Step,
+    actor: Actor,
+    change: _Change,
+    now: datetime,
+) -> None:
+    """Write the change and its history row; the Open311 fields follow the stage."""
+    from_stage = service_request.stage
+    _apply_fields(service_request, step, change)
+    service_request.stage = change.target
+    service_request.status = Status.CLOSED if change.target is Stage.CLOSED else Status.OPEN
+    if step.public_note:
+        service_request.status_notes = step.public_note
+    service_request.updated_at = now
+    session.add(
+        RequestEvent(
+            service_request_id=service_request.id,
+            at=now,
+            action=step.action.value,
+            actor_kind=actor.kind,
+            staff_id=actor.staff.id if actor.staff else None,
+            api_key_id=actor.api_key.id if actor.api_key else None,
+            from_stage=from_stage,
+            to_stage=change.target,
+            public_note=step.public_note,
+            internal_note=step.internal_note,
+            details=change.details,
+        )
+    )
+    session.flush()
+
+
+def _apply_fields(service_request: ServiceRequest, step: Step, change: _Change) -> None:
+    action = step.action
+    if action is Action.ASSIGN:
+        service_request.assignee = step.assignee
+    elif action is Action.SCHEDULE:
+        service_request.scheduled_for = step.scheduled_for
+    elif action is Action.TRANSFER:
+        service_request.agency_responsible = step.department
+        service_request.assignee = None
+        service_request.scheduled_for = None
+    elif action is Action.CLOSE:
+        service_request.close_reason = step.reason
+    elif action is Action.MARK_DUPLICATE:
+        service_request.close_reason = CloseReason.DUPLICATE
+        service_request.duplicate_of = change.details["parent"]
+    elif action in (Action.REOPEN, Action.REOPEN_FOR_REVIEW):
+        service_request.close_reason = None
+        service_request.duplicate_of = None
+
+
+def _close_duplicates_of(
+    session: Session, parent: ServiceRequest, step: Step, now: datetime
+) -> None:
+    """Closing a parent closes its open duplicates, with the parent's public note."""
+    children = session.scalars(
+        sa.select(ServiceRequest)
+        .where(ServiceRequest.duplicate_of == parent.number, ServiceRequest.stage != Stage.CLOSED)
+        .with_for_update()
+    ).all()
+    for child in children:
+        child_step = Step(action=Action.CLOSE, public_note=step.public_note, reason=step.reason)
+        change = _Change(
+            Stage.CLOSED,
+            {"reason": step.reason.value if step.reason else None, "closed_with": parent.number},
+        )
+        apply(session, child, child_step, SYSTEM, change, now)
+
+
+def departments(session: Session) -> set[str]:
+    """The departments of the catalogue: every agency responsible for a service."""
+    return set(session.scalars(sa.select(Service.agency_responsible).distinct()))

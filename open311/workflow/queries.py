@@ -1,0 +1,120 @@
+"""Reads for the staff side: queues, a request with its whole history, public notes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.errors import NotFound
+from open311.models import Intake, RequestEvent, ServiceRequest, Stage
+from open311.workflow.transitions import OPEN_STAGES, TRANSITIONS, Action
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueFilter:
+    department: str
+    stages: tuple[Stage, ...] = ()  # default: every open stage
+    service_codes: tuple[str, ...] = ()
+    assignee: str | None = None
+    overdue_only: bool = False
+    page: int = 1
+    page_size: int = 100
+
+
+def queue(session: Session, where: QueueFilter, now: datetime) -> Sequence[ServiceRequest]:
+    """A department's open requests, the most overdue first, then the oldest.
+
+    Overdue is measured against the catalogue's target time (`due_at`); requests
+    of services without a target come after every request that has one.
+    """
+    stmt = sa.select(ServiceRequest).where(
+        ServiceRequest.agency_responsible == where.department,
+        ServiceRequest.intake == Intake.ACCEPTED,
+        ServiceRequest.stage.in_(where.stages or sorted(OPEN_STAGES)),
+    )
+    if where.service_codes:
+        stmt = stmt.where(ServiceRequest.service_code.in_(where.service_codes))
+    if where.assignee:
+        stmt = stmt.where(ServiceRequest.assignee == where.assignee)
+    if where.overdue_only:
+        stmt = stmt.where(ServiceRequest.due_at < now)
+    stmt = stmt.order_by(
+        ServiceRequest.due_at.is_(None),  # false (has a target) sorts first on both backends
+        ServiceRequest.due_at,
+        ServiceRequest.requested_at,
+        ServiceRequest.id,
+    )
+    offset = (where.page - 1) * where.page_size
+    return session.scalars(stmt.limit(where.page_size).offset(offset)).all()
+
+
+def request_for_staff(session: Session, number: str) -> ServiceRequest:
+    service_request = session.scalar(
+        sa.select(ServiceRequest).where(ServiceRequest.number == number)
+    )
+    if service_request is None:
+        raise NotFound(f"No service request {number!r}.")
+    return service_request
+
+
+def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]:
+    """Every change to the request, oldest first: the audit trail."""
+    return session.scalars(
+        sa.select(RequestEvent)
+        .where(RequestEvent.service_request_id == service_request_id)
+        .order_by(RequestEvent.id)
+    ).all()
+
+
+@dataclass(frozen=True)
+class PublicNote:
+    """One step of a request's life as the public sees it: no staff, no internal notes."""
+
+    at: datetime
+    action: str
+    summary: str
+    description: str | None
+
+
+def public_notes(session: Session, numbers: Sequence[str]) -> dict[str, list[PublicNote]]:
+    """The public history of each request, by number, in one query."""
+    stmt = (
+        sa.select(
+            ServiceRequest.number,
+            RequestEvent.at,
+            RequestEvent.action,
+            RequestEvent.public_note,
+            RequestEvent.details,
+        )
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.service_request_id)
+        .where(ServiceRequest.number.in_(numbers))
+        .order_by(RequestEvent.id)
+    )
+    notes: dict[str, list[PublicNote]] = {number: [] for number in numbers}
+    for number, at, action, public_note, details in session.execute(stmt):
+        summary = public_summary(action, details or {})
+        if summary is not None:
+            notes[number].append(PublicNote(at, action, summary, public_note))
+    return notes
+
+
+def public_summary(action: str, details: dict[str, object]) -> str | None:
+    """What the public is told an action did; None for a note with nothing public."""
+    try:
+        known = Action(action)
+    except ValueError:
+        return {"accept": "Request accepted", "reject": "Request rejected"}.get(action)
+    summary = TRANSITIONS[known].summary
+    if known is Action.SCHEDULE and details.get("scheduled_for"):
+        return f"{summary} for {details['scheduled_for']}"
+    if known is Action.TRANSFER and details.get("department"):
+        return f"{summary} to {details['department']}"
+    if known is Action.MARK_DUPLICATE and details.get("parent"):
+        return f"{summary} of {details['parent']}"
+    if known is Action.CLOSE and details.get("reason"):
+        return f"{summary} ({str(details['reason']).replace('_', ' ')})"
+    return summary

@@ -1,0 +1,124 @@
+"""One pothole through its whole life, checked in public Open311 JSON and XML at each step."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from lxml import etree
+
+from tests.builders import bearer, make_staff, pothole_form
+
+CDOT = "CDOT - Department of Transportation"
+SECRET = "INTERNAL-ONLY"  # every internal note carries it; no public body may
+
+
+@pytest.fixture
+def people(app):
+    return {
+        "agent": make_staff(app, "agent", CDOT, email="agent@cdot.example"),
+        "supervisor": make_staff(app, "supervisor", CDOT, email="boss@cdot.example"),
+    }
+
+
+def act(client, token, number, action, **fields):
+    response = client.post(f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token))
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def public(client, number):
+    """The request as the public sees it, in JSON and XML, checked for leaks."""
+    json_response = client.get(f"/open311/v2/requests/{number}.json?extensions=true")
+    xml_response = client.get(f"/open311/v2/requests/{number}.xml?extensions=true")
+    for body in (json_response.data, xml_response.data):
+        assert SECRET.encode() not in body
+        assert b"@cdot.example" not in body and b"Supervisor of" not in body and b"Crew" not in body
+    [request] = json_response.json
+    root = etree.fromstring(xml_response.data)
+    assert root.findtext("request/status") == request["status"]
+    assert (root.findtext("request/status_notes") or None) == request["status_notes"]
+    assert root.xpath("request/notes/note/type/text()") == [n["type"] for n in request["notes"]]
+    return request
+
+
+def test_a_request_from_filing_to_reopening_and_closing_again(client, api_key, people):
+    agent, supervisor = people["agent"], people["supervisor"]
+    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
+    assert public(client, number)["status"] == "open"
+
+    act(client, agent, number, "acknowledge", public_note="We have your report.", internal_note=f"{SECRET} triage A")
+    seen = public(client, number)
+    assert (seen["status"], seen["status_notes"]) == ("open", "We have your report.")
+
+    act(client, supervisor, number, "assign", assignee="Crew 7", internal_note=f"{SECRET} crew nearby")
+    assert public(client, number)["notes"][-1]["summary"] == "Request assigned"
+
+    day = (date.today() + timedelta(days=3)).isoformat()
+    work = act(client, agent, number, "schedule", scheduled_for=day)
+    assert (work["stage"], work["scheduled_for"]) == ("scheduled", day)
+    assert public(client, number)["notes"][-1]["summary"] == f"Work scheduled for {day}"
+
+    act(client, agent, number, "ask_reporter", public_note="Which lane is the pothole in?")
+    seen = public(client, number)
+    assert seen["status_notes"] == "Which lane is the pothole in?"
+    assert seen["notes"][-1]["type"] == "ask_reporter"
+
+    answered = client.post(
+        f"/open311/v2/requests/{number}/answer.json", data={"api_key": api_key, "answer": "The right lane, by the bus stop."}
+    )
+    assert answered.status_code == 200, answered.json
+    staff_view = client.get(f"/open311/staff/requests/{number}", headers=bearer(agent)).json
+    assert staff_view["stage"] == "scheduled"  # back where it was when the question was asked
+    assert staff_view["history"][-1]["internal_note"] == "The right lane, by the bus stop."
+    assert "by the bus stop" not in client.get(f"/open311/v2/requests/{number}.json?extensions=true").text
+
+    act(client, agent, number, "start")
+    act(client, agent, number, "close", reason="completed", public_note="Pothole patched.", internal_note=f"{SECRET} 2 bags")
+    seen = public(client, number)
+    assert (seen["status"], seen["status_notes"]) == ("closed", "Pothole patched.")
+    assert seen["notes"][-1] == {
+        "datetime": seen["updated_datetime"],
+        "summary": "Request closed (completed)",
+        "type": "close",
+        "description": "Pothole patched.",
+    }
+
+    act(client, supervisor, number, "reopen", public_note="Reopened: the patch failed.")
+    assert public(client, number)["status"] == "open"
+    act(client, agent, number, "close", reason="completed", public_note="Patched again.")
+    seen = public(client, number)
+    assert seen["status"] == "closed"
+    assert [n["type"] for n in seen["notes"]] == [
+        "opened", "acknowledge", "assign", "schedule", "ask_reporter", "answer", "start", "close", "reopen", "close",
+    ]
+
+    history = client.get(f"/open311/staff/requests/{number}", headers=bearer(supervisor)).json["history"]
+    assert [event["action"] for event in history] == [n["type"] for n in seen["notes"][1:]]
+    assert all(e["actor"] == "staff" and e["staff_id"] for e in history if e["action"] != "answer")
+    assert history[4]["actor"] == "reporter" and history[4]["staff_id"] is None
+    # Each row starts where the one before it ended: nothing changed without a row.
+    assert all(later["from_stage"] == earlier["to_stage"] for earlier, later in zip(history, history[1:]))
+
+
+def test_the_staff_view_has_what_the_public_view_never_shows(client, api_key, people):
+    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
+    act(client, people["agent"], number, "note", internal_note=f"{SECRET} called the alderman")
+    work = client.get(f"/open311/staff/requests/{number}", headers=bearer(people["agent"])).json
+    assert work["reporter"]["email"] == "resident@example.org"
+    assert work["history"][0]["internal_note"].startswith(SECRET)
+    seen = public(client, number)
+    assert [n["type"] for n in seen["notes"]] == ["opened", "note"]
+    assert seen["notes"][-1]["description"] is None
+
+
+def test_a_transfer_changes_the_agency_responsible(client, api_key, people):
+    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
+    work = act(client, people["supervisor"], number, "transfer", department="Streets and Sanitation")
+    assert (work["department"], work["stage"]) == ("Streets and Sanitation", "new")
+    seen = public(client, number)
+    assert seen["agency_responsible"] == "Streets and Sanitation"
+    assert seen["notes"][-1]["summary"] == "Request transferred to Streets and Sanitation"
+    # Now it is the other department's: CDOT's agent may no longer touch it.
+    refused = client.post(f"/open311/staff/requests/{number}/acknowledge", json={}, headers=bearer(people["agent"]))
+    assert refused.status_code == 403
