@@ -56,7 +56,7 @@ def contract_for(method: str, path: str, status: int) -> str | None:
 def json_validator(name: str) -> jsonschema.protocols.Validator:
     schema = json.loads(_schema_file(name).read_text())
     return jsonschema.Draft202012Validator(
-        schema, format_checker=jsonschema.FormatChecker(), registry=_registry()
+        schema, format_checker=jsonschema.FormatChecker(), registry=schema_registry()
     )
 
 
@@ -68,12 +68,14 @@ def _schema_file(name: str) -> Path:
 
 
 @cache
-def _registry() -> referencing.Registry:
-    """Every schema by its $id, so one schema can $ref another."""
+def schema_registry() -> referencing.Registry:
+    """Every schema by its $id and by its file name, so one schema can $ref a
+    sibling file as openapi.json's loader resolves it (work-item.schema.json)."""
     resources = []
     for path in SCHEMA_ROOT.glob("*/*.schema.json"):
         contents = json.loads(path.read_text())
-        resources.append((contents["$id"], referencing.Resource.from_contents(contents)))
+        resource = referencing.Resource.from_contents(contents)
+        resources += [(contents["$id"], resource), (path.name, resource)]
     return referencing.Registry().with_resources(resources)
 
 

@@ -32,9 +32,9 @@ from open311.catalog.loader import load_catalog, read_catalog
 from open311.config import PROJECT_DIR
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import ServiceRequest, Status
+from open311.models import ServiceRequest, Stage, Status
 from open311.models.base import utcnow
-from tests.builders import CITY_HALL
+from tests.builders import CITY_HALL, make_staff
 from tests.conftest import BACKENDS, FIXTURE_CATALOG, _empty_postgis, make_app
 from tests.contracts import wire
 
@@ -64,6 +64,7 @@ class Seeded:
 class LiveServer:
     base_url: str  # http://127.0.0.1:PORT
     api_key: str
+    staff_token: str  # a CDOT supervisor's, for the staff API
     database_url: str
     seeded: Seeded
 
@@ -127,6 +128,7 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """gunicorn with several workers on a free port, seeded through its own API."""
     api_key = _create_api_key(live_database_url)
+    staff_token = make_staff(make_app(live_database_url), "supervisor", "CDOT - Department of Transportation")
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(
@@ -149,7 +151,11 @@ def live_server(
         base_url = _wait_until_serving(process, log)
         seeded = _seed(base_url, api_key, live_database_url)
         yield LiveServer(
-            base_url=base_url, api_key=api_key, database_url=live_database_url, seeded=seeded
+            base_url=base_url,
+            api_key=api_key,
+            staff_token=staff_token,
+            database_url=live_database_url,
+            seeded=seeded,
         )
     finally:
         _stop(process)
@@ -298,6 +304,7 @@ def _close_ten_days_ago(database_url: str, number: str) -> tuple[datetime, datet
                 updated_at=updated_at,
                 expected_at=requested_at + timedelta(days=7),
                 status=Status.CLOSED,
+                stage=Stage.CLOSED,
                 status_notes="Filled with cold patch",
             )
         )
