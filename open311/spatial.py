@@ -227,8 +227,9 @@ def nearest_first(dialect: str, lon: float, lat: float) -> sa.ColumnElement[Any]
 IMPORTED_COLUMNS: Final[Mapping[str, str]] = {
     "number": "text", "intake": "text", "service_code": "text", "status": "text", "stage": "text",
     "status_notes": "text", "agency_responsible": "text", "requested_at": "timestamptz",
-    "updated_at": "timestamptz", "address": "text", "zipcode": "text", "lat": "float8",
-    "long": "float8", "attributes": "json", "channel": "text", "duplicate_of": "text",
+    "updated_at": "timestamptz", "due_at": "timestamptz", "address": "text", "zipcode": "text",
+    "lat": "float8", "long": "float8", "attributes": "json", "channel": "text",
+    "duplicate_of": "text",
 }  # fmt: skip
 STAGING_TABLE: Final = "open311_import_rows"
 # An INSERT's rowcount is kept only when asked for (SQLAlchemy 2.0.28+).

@@ -14,7 +14,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -73,11 +73,13 @@ class ServiceTypes:
 
     codes: frozenset[str]
     by_name: Mapping[str, str]  # name_key(a name the City uses) → our service code
+    target_days: Mapping[str, float]  # service code → the catalogue's target time
 
     @classmethod
     def load(cls, session: Session) -> ServiceTypes:
-        services = session.execute(sa.select(Service.code, Service.name)).all()
-        by_name = {name_key(name): code for code, name in services}
+        services = session.execute(sa.select(Service.code, Service.name, Service.target_days)).all()
+        by_name = {name_key(name): code for code, name, _ in services}
+        targets = {code: days for code, _, days in services if days is not None}
         # Renamed types: our catalogue may use either name.
         for current, former in FORMER_NAMES.items():
             code = by_name.get(name_key(current)) or by_name.get(name_key(former))
@@ -87,7 +89,13 @@ class ServiceTypes:
         for legacy, current in LEGACY_TYPE_NAMES.items():
             if name_key(current) in by_name:
                 by_name.setdefault(name_key(legacy), by_name[name_key(current)])
-        return cls(frozenset(code for code, _ in services), by_name)
+        return cls(frozenset(code for code, _, _ in services), by_name, targets)
+
+    def due(self, service_code: str, requested_at: datetime) -> datetime | None:
+        """When the request is overdue by the catalogue's target time, if it has one."""
+        days = self.target_days.get(service_code)
+        # In UTC: local wall-clock arithmetic would move it by an hour across DST.
+        return None if days is None else requested_at.astimezone(UTC) + timedelta(days=days)
 
     def code_for(self, short_code: str, type_name: str) -> str:
         """The short code when it is ours, else the service named type_name."""
@@ -120,16 +128,18 @@ def request_columns(record: Record, types: ServiceTypes, time_zone: ZoneInfo) ->
     updated_at = updated_time(row, status, time_zone) or requested_at
     parent = row["parent_sr_number"].strip() or None
     lat, long = coordinates(row)
+    service_code = types.code_for(row["sr_short_code"].strip(), row["sr_type"].strip())
     return {
         "number": request_number(row),
         "intake": Intake.ACCEPTED,
-        "service_code": types.code_for(row["sr_short_code"].strip(), row["sr_type"].strip()),
+        "service_code": service_code,
         "status": status,
         "stage": Stage.CLOSED if status is Status.CLOSED else Stage.NEW,
         "status_notes": status_notes(status_text, status, parent),
         "agency_responsible": row["owner_department"].strip() or None,
         "requested_at": requested_at,
         "updated_at": max(requested_at, updated_at),  # the City has some closed before created
+        "due_at": types.due(service_code, requested_at),
         "address": address(row),
         "zipcode": zipcode(row),
         "lat": lat,

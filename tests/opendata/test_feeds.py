@@ -402,7 +402,8 @@ def add_generated_requests(app: Flask, count: int, first: int = 1) -> None:
     rows = [
         {
             "number": f"SR24-{first + i:08d}", "intake": "accepted", "service_code": "GRAF",
-            "status": "closed" if i % 3 else "open", "status_notes": "Completed" if i % 3 else None,
+            "status": "closed" if i % 3 else "open", "stage": "closed" if i % 3 else "new",
+            "status_notes": "Completed" if i % 3 else None, "due_at": None,
             "agency_responsible": "Streets and Sanitation",
             "requested_at": start + timedelta(seconds=i), "updated_at": start + timedelta(seconds=2 * i),
             "address": f"{100 + i % 10} N LASALLE ST, CHICAGO, IL, 60602", "zipcode": "60602",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +23,7 @@ from open311.catalog.loader import load_catalog, read_catalog
 from open311.config import PACKAGE_DIR, PROJECT_DIR
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import RequestNumberCounter, ServiceRequest, Status
+from open311.models import RequestNumberCounter, Service, ServiceRequest, Stage, Status
 from open311.opendata.imports import ImportReport, UnreadableFile, import_requests
 from open311.service_requests.numbers import next_number
 
@@ -180,12 +180,18 @@ def test_csv_export_rows_become_requests_with_statuses_times_and_parents(chicago
     assert (report.rows_read, report.inserted, report.already_present) == (ROWS, ROWS, 0)
     assert report.bad_rows == []
     requests = stored(chicago)
+    with chicago.app_context():
+        targets = dict(db.session.execute(sa.select(Service.code, Service.target_days)).all())
     assert {row["status"] for row in rows} == {"Completed", "Canceled", "Open"}
     for row in rows:
         request = requests[row["sr_number"]]
         closed = row["status"] != "Open"
         assert request.status == (Status.CLOSED if closed else Status.OPEN)
+        assert request.stage == (Stage.CLOSED if closed else Stage.NEW)
         assert request.service_code == row["sr_short_code"]
+        target = targets[request.service_code]
+        due = None if target is None else request.requested_at + timedelta(days=target)
+        assert request.due_at == due
         assert wall_clock(request.requested_at) == local(row["created_date"])
         changed = row["closed_date"] if closed else row["last_modified_date"]
         expected = max(local(row["created_date"]), local(changed))  # never before it was created
