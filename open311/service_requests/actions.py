@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
 from open311.catalog.answers import Answer, check_answers
-from open311.estimates.actions import refresh_expected
 from open311.errors import Conflict, InvalidRequest, NotFound
+from open311.estimates.actions import refresh_expected
 from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
 from open311.models import ApiKey, Intake, ReplayGuard, Service, ServiceRequest, ServiceType, Status

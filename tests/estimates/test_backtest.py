@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,9 +19,7 @@ SHARED = next(
     (found for up in PROJECT_DIR.parents[:2] if (found := up / "shared" / "chicago311").is_dir()),
     PROJECT_DIR.parent / "shared" / "chicago311",
 )
-REAL_FILES = sorted((SHARED / "legacy").glob("legacy_*_sample.csv")) + [
-    SHARED / "samples" / "sr_2021-01-01_first5000_fullschema.csv"
-]
+REAL_FILES = [*sorted((SHARED / "legacy").glob("legacy_*_sample.csv")), SHARED / "samples" / "sr_2021-01-01_first5000_fullschema.csv"]
 
 
 def run_backtest(app, split: datetime):
@@ -53,7 +50,8 @@ def test_backtest_command_prints_ours_beside_naive(app):
     lines = result.output.splitlines()
     assert "naive n" in lines[1]
     overall = next(line for line in lines if line.startswith("overall"))
-    assert "80.0%" in overall and "service 20" in overall
+    assert "80.0%" in overall
+    assert "service 20" in overall
 
 
 def test_backtest_refuses_a_bad_split(app):
@@ -78,5 +76,6 @@ def test_on_the_real_chicago_history_the_ranges_cover_70_to_90_percent(app):
     assert 0.70 <= overall.ours.coverage <= 0.90
     # The naive per-type median is computed beside ours, on the services with history.
     assert 0 < overall.naive.n < overall.tested
-    assert overall.naive.coverage is not None and overall.naive.median_error is not None
+    assert overall.naive.coverage is not None
+    assert overall.naive.median_error is not None
     assert sum(overall.bases.values()) == overall.tested
