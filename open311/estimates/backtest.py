@@ -27,6 +27,9 @@ from open311.estimates.history import Backlog, PastRequest, ServiceFacts
 from open311.estimates.model import Circumstances, Prediction, learn, predict
 
 OVERALL = "overall"
+# The requests both estimators predicted (services with history of their own):
+# ours and the naive median compared on the very same requests.
+SAME_REQUESTS = "same reqs"
 
 
 @dataclass
@@ -100,7 +103,8 @@ def backtest(
             )
             ours = predict(learned, at_filing, catalogue.get(code), time_zone)
             plain = Prediction(naive.p10, naive.p50, naive.p90, "service") if naive else None
-            for line in (lines[code], lines[OVERALL]):
+            totals = (lines[OVERALL], lines[SAME_REQUESTS]) if naive else (lines[OVERALL],)
+            for line in (lines[code], *totals):
                 line.tested += 1
                 line.ours.add(ours, actual)
                 line.naive.add(plain, actual)
@@ -116,8 +120,8 @@ def report_lines(report: BacktestReport) -> list[str]:
         f"{'naive n':>7} {'cover':>6} {'MdAE d':>7} | bases"
     )
     out = [header, "-" * len(header)]
-    codes = sorted(code for code in report.lines if code != OVERALL)
-    for code in [*codes, OVERALL]:
+    codes = sorted(code for code in report.lines if code not in (OVERALL, SAME_REQUESTS))
+    for code in [*codes, SAME_REQUESTS, OVERALL]:
         line = report.lines.get(code)
         if line is not None:
             out.append(_row(code, line))
