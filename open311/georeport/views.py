@@ -141,7 +141,11 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
         action=Action.ANSWER, internal_note=schemas.reporter_answer(merged_params())
     )
     workflow_actions.perform(
-        session, service_request_id, step, workflow_actions.Actor.reporter(api_key)
+        session,
+        service_request_id,
+        step,
+        workflow_actions.Actor.reporter(api_key),
+        time_zone=jurisdiction().time_zone,
     )
     row = queries.get_request(session, service_request_id)
     session.commit()
