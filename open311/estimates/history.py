@@ -55,6 +55,7 @@ def resolution_history(session: Session) -> Iterator[PastRequest]:
         .where(
             RequestEvent.service_request_id == ServiceRequest.id,
             RequestEvent.to_stage == Stage.CLOSED,
+            RequestEvent.from_stage != Stage.CLOSED,  # a note on a closed request is no closing
         )
         .scalar_subquery()
     )
