@@ -17,6 +17,8 @@ from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
 from open311.formats.w3c import parse_w3c
+from open311.knowledge import search
+from open311.knowledge.queries import ArticleSearch
 from open311.models import Status
 from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
@@ -277,3 +279,20 @@ def _describe(messages: Mapping[str, Any]) -> list[str]:
         for message in field_messages if isinstance(field_messages, list) else [field_messages]:
             lines.append(f"{name}: {message}")
     return lines
+
+
+MAX_ARTICLE_QUERY_LENGTH = 200
+
+
+def article_search(args: Mapping[str, str]) -> ArticleSearch:
+    """GET articles: q (words to find) and/or service_code; one of them is required."""
+    text = args.get("q", "").strip()
+    service_code = args.get("service_code", "").strip() or None
+    if len(text) > MAX_ARTICLE_QUERY_LENGTH:
+        raise InvalidRequest(f"q: at most {MAX_ARTICLE_QUERY_LENGTH} characters.")
+    terms = tuple(search.words(text))
+    if text and not terms:
+        raise InvalidRequest(f"q: {text!r} has no words to search for.")
+    if not terms and service_code is None:
+        raise InvalidRequest("q or service_code is required.")
+    return ArticleSearch(words=terms, service_code=service_code)
