@@ -19,6 +19,7 @@ nothing to bm25, so the pair is what tells the articles apart.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Final
 
@@ -66,9 +67,10 @@ def ranked_article_ids(
     """Ids of the articles matching any of terms, most relevant first."""
     if not terms:
         return []
-    pairs = list(zip(terms, terms[1:], strict=False))
+    pairs = list(itertools.pairwise(terms))
     if session.get_bind().dialect.name == "postgresql":
-        # to_tsquery drops stop words, also inside a pair ("in <-> my" matches nothing).
+        # Words are letters and digits only, so they cannot be tsquery syntax;
+        # to_tsquery drops stop words, alone or inside a pair.
         alternatives = [*terms, *(f"({first} <-> {second})" for first, second in pairs)]
         statement, query = _POSTGRESQL_SEARCH, " | ".join(alternatives)
     else:

@@ -38,8 +38,13 @@ XML_TWINS = {
     "token": ("token.xsd", "service_requests"),
     "requests": ("requests.xsd", "service_requests"),
     "errors": ("errors.xsd", "errors"),
+    "articles": ("articles.xsd", "articles"),
+    "article": ("article.xsd", "articles"),
 }
 ITEM_TAGS = {
+    "articles": "article",
+    "service_codes": "service_code",
+    "keywords": "keyword",
     "services": "service",
     "service_requests": "request",
     "errors": "error",

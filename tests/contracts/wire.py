@@ -25,8 +25,10 @@ ROUTES = (
     ("POST", re.compile(r"^/open311/v2/requests\.")),
     ("GET", re.compile(r"^/open311/v2/tokens/")),
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
+    ("GET", re.compile(r"^/open311/v2/articles\.")),
+    ("GET", re.compile(r"^/open311/v2/articles/[^/]+\.")),
 )
-NAMES = ("discovery", "services", "service-definition", "post-reply", "token", "requests")
+NAMES = ("discovery", "services", "service-definition", "post-reply", "token", "requests", "articles", "article")
 
 
 def contract_for(method: str, path: str, status: int) -> str | None:

@@ -84,7 +84,7 @@ def test_query_syntax_in_user_input_is_taken_as_words(chicago, client, query):
     assert first_ids(client, query)[0] == "rats-in-the-alley-or-yard"
 
 
-@pytest.mark.parametrize("query", ["OR", "AND", "NOT", "'; DROP TABLE article; --", "\\", "a:*"])
+@pytest.mark.parametrize("query", ["OR", "AND", "NOT", "'; DROP TABLE article; --", "rats\\", "a:*"])
 def test_query_words_that_are_operators_or_sql_do_no_harm(chicago, client, query):
     assert isinstance(first_ids(client, query), list)
     with chicago.app_context():
