@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from open311.errors import InvalidRequest, NotFound
+from open311.errors import NotFound
 from open311.knowledge import search
 from open311.models import Article, ArticleService, Service
 
@@ -25,7 +25,7 @@ class ArticleSearch:
 def search_articles(session: Session, wanted: ArticleSearch) -> list[Article]:
     """The best articles for the words (most relevant first), or a service's articles."""
     if wanted.service_code is not None and session.get(Service, wanted.service_code) is None:
-        raise InvalidRequest(f"service_code: {wanted.service_code!r} is not a service.")
+        raise NotFound(f"service_code: {wanted.service_code!r} is not a service.")
     if not wanted.words:
         return articles_for_service(session, wanted.service_code or "")
     ids = search.ranked_article_ids(session, list(wanted.words), wanted.service_code, MAX_RESULTS)

@@ -138,7 +138,7 @@ def test_one_article_with_its_body_as_html(chicago, client, fmt):
         ("/open311/v2/articles.json?q=%20%20", 400, "q or service_code is required."),
         ("/open311/v2/articles.json?q=***", 400, "q: '***' has no words to search for."),
         ("/open311/v2/articles.json?q=" + "a" * 201, 400, "q: at most 200 characters."),
-        ("/open311/v2/articles.json?q=rats&service_code=NOPE", 400, "service_code: 'NOPE' is not a service."),
+        ("/open311/v2/articles.json?q=rats&service_code=NOPE", 404, "service_code: 'NOPE' is not a service."),
         ("/open311/v2/articles/no-such-article.json", 404, "article 'no-such-article' not found."),
         ("/open311/v2/articles/%27%3B--.json", 404, "article \"';--\" not found."),
     ],
