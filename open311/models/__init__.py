@@ -6,6 +6,7 @@ from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
 from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
+from open311.models.knowledge import Article, ArticleService
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -22,6 +23,8 @@ __all__ = [
     "ActorKind",
     "ApiKey",
     "Area",
+    "Article",
+    "ArticleService",
     "Base",
     "CloseReason",
     "Intake",

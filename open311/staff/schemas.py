@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from open311.errors import InvalidRequest
 from open311.models import CloseReason, Role, Stage
-from open311.validation import load
+from open311.validation import load, without_control_characters
 from open311.workflow.actions import Step
 from open311.workflow.queries import QueueFilter
 from open311.workflow.transitions import Action
@@ -91,4 +91,5 @@ def new_staff(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _load(schema: Schema, params: Mapping[str, Any]) -> dict[str, Any]:
-    return load(schema, {k: v for k, v in params.items() if v not in ("", None, [])})
+    present = {k: v for k, v in params.items() if v not in ("", None, [])}
+    return load(schema, {k: without_control_characters(v) for k, v in present.items()})

@@ -34,10 +34,13 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/staff/queue$")),
     ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
     ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
+    ("GET", re.compile(r"^/open311/v2/articles\.")),
+    ("GET", re.compile(r"^/open311/v2/articles/[^/]+\.")),
 )
 NAMES = (
     "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
     "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+    "articles", "article",
 )  # fmt: skip
 
 
