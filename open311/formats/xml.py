@@ -23,6 +23,9 @@ ITEM_TAGS = {
     "formats": "format",
     "notes": "note",
     "service_request_updates": "request_update",
+    "subscriptions": "subscription",
+    "webhooks": "webhook",
+    "filters": "filter",
 }
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -5,6 +5,13 @@ from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
 from open311.models.history import ActorKind, RequestEvent
+from open311.models.notifications import (
+    Channel,
+    DeliveryState,
+    Notification,
+    Subscription,
+    Webhook,
+)
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -22,8 +29,11 @@ __all__ = [
     "ApiKey",
     "Area",
     "Base",
+    "Channel",
     "CloseReason",
+    "DeliveryState",
     "Intake",
+    "Notification",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
@@ -35,4 +45,6 @@ __all__ = [
     "StaffToken",
     "Stage",
     "Status",
+    "Subscription",
+    "Webhook",
 ]
