@@ -38,6 +38,8 @@ XML_TWINS = {
     "token": ("token.xsd", "service_requests"),
     "requests": ("requests.xsd", "service_requests"),
     "errors": ("errors.xsd", "errors"),
+    "subscriptions": ("subscriptions.xsd", "subscriptions"),
+    "webhooks": ("webhooks.xsd", "webhooks"),
 }
 ITEM_TAGS = {
     "services": "service",
@@ -48,6 +50,9 @@ ITEM_TAGS = {
     "endpoints": "endpoint",
     "formats": "format",
     "notes": "note",
+    "subscriptions": "subscription",
+    "webhooks": "webhook",
+    "filters": "filter",
 }
 
 
@@ -936,8 +941,14 @@ def test_every_resource_is_served_in_both_formats(openapi: dict[str, Any]) -> No
     ):
         assert {f"{stem}.json", f"{stem}.xml"} <= paths
     assert {p for p, ops in openapi["paths"].items() if "post" in ops} == {
-        "/open311/v2/requests.json",
-        "/open311/v2/requests.xml",
+        f"{stem}.{fmt}"
+        for stem in (
+            "/open311/v2/requests",
+            "/open311/v2/requests/{service_request_id}/subscriptions",
+            "/open311/v2/subscriptions",
+            "/open311/v2/webhooks",
+        )
+        for fmt in ("json", "xml")
     }
 
 
