@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import Blueprint, Response, current_app
+from flask import Blueprint, Response, current_app, request
 from markupsafe import escape
 
 from open311.accounts.keys import authenticate
@@ -110,7 +110,8 @@ def unsubscribe(token: str) -> Response:
     A person gets an HTML page either way.
     """
     session = db.session()
-    begin_write(session)
+    if request.method == "GET":  # other methods begin their write already
+        begin_write(session)
     try:
         subscriptions.unsubscribe(session, current_app.config["SECRET_KEY"], token)
     except NotFound as error:

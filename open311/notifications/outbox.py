@@ -29,6 +29,7 @@ from open311.models import (
 from open311.notifications import subscriptions
 from open311.spatial import circles_holding
 from open311.workflow.queries import public_summary
+from open311.workflow.transitions import Action
 
 FILED = "filed"  # the `action` of the notification that a request was filed
 
@@ -60,8 +61,8 @@ def enqueue(session: Session, service_request: ServiceRequest, event: RequestEve
     request waiting for review is not public yet.
     """
     summary = public_summary(event.action, event.details or {})
-    if summary is None:
-        return 0
+    if summary is None or (event.action == Action.NOTE and not event.public_note):
+        return 0  # an internal note shows the public only that a note exists
     message = _message(service_request, event.action, summary, event.public_note, event.at)
     return _fan_out(session, service_request, message, event_id=event.id)
 
