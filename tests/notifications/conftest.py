@@ -26,7 +26,7 @@ from flask import Flask
 
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import Notification
+from open311.models import DeliveryState, Notification
 from open311.notifications import delivery
 from open311.notifications.channels import Senders
 
@@ -206,6 +206,20 @@ def send_outbox(app: Flask, worker_id: str = "test-worker") -> delivery.Tally:
             once=True,
             stop=threading.Event(),
         )
+
+
+def drain(app: Flask, timeout: float = 30.0) -> delivery.Tally:
+    """Passes of the worker until nothing is pending (retries wait for their backoff)."""
+    total = delivery.Tally()
+    deadline = time.monotonic() + timeout
+    while True:
+        tally = send_outbox(app)
+        total.delivered += tally.delivered
+        total.retrying += tally.retrying
+        total.parked += tally.parked
+        if not notifications(app, state=DeliveryState.PENDING) or time.monotonic() > deadline:
+            return total
+        time.sleep(0.05)
 
 
 def notifications(app: Flask, **where: Any) -> list[Notification]:
