@@ -433,11 +433,13 @@ def send_outbox(once: bool, worker_id: str | None) -> None:
     for signal_number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signal_number, lambda *_: stop.set())
     config = current_app.config
+    worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    click.echo(f"worker {worker_id} sending", err=True)
     tally = delivery.run(
         db.session(),
         Senders.from_config(config),
         delivery.Policy.from_config(config),
-        worker_id or f"{socket.gethostname()}:{os.getpid()}",
+        worker_id,
         once=once,
         stop=stop,
     )

@@ -53,6 +53,7 @@ class Arrival:
     signed: bool
     at: float
     acked: bool = False
+    acked_at: float | None = None
 
 
 @dataclass
@@ -116,6 +117,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(b"{}")
             self.wfile.flush()
+            arrival.acked_at = time.monotonic() if status == 200 else None
             arrival.acked = status == 200
 
         def log_message(self, *_args: Any) -> None:
