@@ -4,6 +4,7 @@ bad receivers are retried with backoff and parked without slowing anyone else.""
 
 from __future__ import annotations
 
+import itertools
 import time
 from urllib.parse import urlsplit
 
@@ -97,7 +98,7 @@ def test_a_bad_receiver_is_retried_with_backoff_then_parked_while_a_good_one_is_
     for path in ("/error", "/slow"):
         tries = [a.at for a in receiver.at(path)]
         assert len(tries) == 3
-        gaps = [later - earlier for earlier, later in zip(tries, tries[1:], strict=False)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(tries)]
         assert gaps[0] >= 0.3 and gaps[1] >= 0.6, gaps  # 0.3 s, then doubled
     parked = {r.payload["service_request_id"]: r for r in notifications(app, state=DeliveryState.PARKED)}
     reasons = sorted(r.last_error for r in notifications(app, state=DeliveryState.PARKED))

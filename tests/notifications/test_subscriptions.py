@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from open311.extensions import db
-from open311.models import Channel, DeliveryState, Notification, Subscription
+from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
 from tests.notifications.conftest import notifications
 
