@@ -198,7 +198,7 @@ def run(
         while True:
             free = policy.concurrency - len(in_flight)
             if free and not stop.is_set():
-                for message in claim(session, worker_id, free, policy, clock()):
+                for message in _claim_or_wait(session, worker_id, free, policy, clock()):
                     in_flight[pool.submit(senders.send, message)] = message
             if not in_flight:
                 if once or stop.is_set():
@@ -207,7 +207,25 @@ def run(
                 continue
             done, _ = wait(in_flight, timeout=policy.poll, return_when=FIRST_COMPLETED)
             for future in done:
-                _record(session, in_flight.pop(future), future, worker_id, policy, clock(), tally)
+                message = in_flight.pop(future)
+                try:
+                    _record(session, message, future, worker_id, policy, clock(), tally)
+                except sa.exc.OperationalError:
+                    # The row keeps its lease and is sent again when it expires.
+                    session.rollback()
+                    log.exception("could not record notification %s", message.key)
+
+
+def _claim_or_wait(
+    session: Session, worker_id: str, limit: int, policy: Policy, now: datetime
+) -> list[Outgoing]:
+    """A claim; none while the database cannot be reached (the worker keeps running)."""
+    try:
+        return claim(session, worker_id, limit, policy, now)
+    except sa.exc.OperationalError:
+        session.rollback()
+        log.exception("could not claim notifications; trying again")
+        return []
 
 
 def _record(

@@ -32,6 +32,8 @@ from open311.models.base import utcnow
 
 UNSUBSCRIBE_SALT = "open311.unsubscribe"
 SECRET_PREFIX = "whsec_"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
+MIN_PHONE_DIGITS = 7  # a phone given when filing is texted only if it could be dialled
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,7 +75,7 @@ def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
     """Filing with an email, a phone or an account_id follows the request with each."""
     followers = [
         Follower(email=service_request.email),
-        Follower(phone=service_request.phone),
+        Follower(phone=service_request.phone if _dialable(service_request.phone) else None),
         Follower(account_id=service_request.account_id if service_request.api_key_id else None),
     ]
     for follower in followers:
@@ -88,6 +90,10 @@ def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
                 )
             )
     session.flush()
+
+
+def _dialable(phone: str | None) -> bool:
+    return phone is not None and sum(c.isdigit() for c in phone) >= MIN_PHONE_DIGITS
 
 
 def subscribe(
@@ -275,7 +281,7 @@ def webhooks_of(session: Session, api_key: ApiKey) -> Sequence[Webhook]:
 
 def webhook_of(session: Session, api_key: ApiKey, webhook_id: int) -> Webhook:
     """The partner's own live webhook; another partner's is as absent as a missing one."""
-    webhook = session.get(Webhook, webhook_id)
+    webhook = session.get(Webhook, webhook_id) if 0 < webhook_id <= MAX_ID else None
     if webhook is None or webhook.api_key_id != api_key.id or webhook.deleted_at is not None:
         raise NotFound(f"No webhook {webhook_id} for this api_key.")
     return webhook
