@@ -8,6 +8,8 @@ import itertools
 import time
 from urllib.parse import urlsplit
 
+import pytest
+
 from open311.models import DeliveryState
 from tests.builders import pothole_form
 from tests.notifications.conftest import create_webhook, drain, notifications, send_outbox
@@ -82,6 +84,7 @@ def test_texts_go_through_the_plugged_in_gateway(app, client, api_key, sms):
     assert notification_id == notifications(app)[0].key
 
 
+@pytest.mark.slow
 def test_a_bad_receiver_is_retried_with_backoff_then_parked_while_a_good_one_is_served_at_once(
     app, client, api_key, receiver
 ):

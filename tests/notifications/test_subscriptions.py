@@ -266,3 +266,36 @@ def test_the_cli_registers_lists_and_deletes_a_webhook(app, receiver):
     bad = runner.invoke(args=["open311", "add-webhook", str(key_id), receiver.url("/cli"), "--service-code", "NOPE"])
     assert bad.exit_code != 0 and "NOPE" in bad.output
     assert runner.invoke(args=["open311", "list-webhooks", "999"]).exit_code != 0
+
+
+def test_a_request_under_review_tells_its_area_only_once_the_city_accepts_it(app, client, api_key):
+    from tests.areas.test_areas import CITY_HALL as CITY_HALL_AREAS
+
+    load_areas(app)
+    client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": CITY_HALL_AREAS["ward"]})
+    form = {"api_key": api_key, "service_code": "BBA", **CITY_HALL, "description": "Porch collapsing", "email": "filer@example.org"}
+    assert client.post("/open311/v2/requests.json", data=form).status_code == 200
+    assert notifications(app) == []  # not public yet: nobody is told, the filer follows
+    [filer] = [s for s in subscriptions(app) if s.address == "filer@example.org"]
+    with app.app_context():
+        from open311.models import ServiceRequest
+
+        number = db.session.scalar(sa.select(ServiceRequest.number).where(ServiceRequest.id == filer.service_request_id))
+    result = app.test_cli_runner().invoke(args=["open311", "review", number, "--accept", "--note", "Inspection scheduled"])
+    assert result.exit_code == 0, result.output
+    told = {(n.address, n.payload["action"], n.payload["note"]) for n in notifications(app)}
+    assert told == {("filer@example.org", "accept", "Inspection scheduled"), ("ward@example.org", "accept", "Inspection scheduled")}
+
+
+def test_a_rejected_request_tells_its_filer_and_no_one_else(app, client, api_key):
+    load_areas(app)
+    client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": "42"})
+    form = {"api_key": api_key, "service_code": "BBA", **CITY_HALL, "description": "Porch", "email": "filer@example.org"}
+    client.post("/open311/v2/requests.json", data=form)
+    [filer] = [s for s in subscriptions(app) if s.address == "filer@example.org"]
+    with app.app_context():
+        from open311.models import ServiceRequest
+
+        number = db.session.scalar(sa.select(ServiceRequest.number).where(ServiceRequest.id == filer.service_request_id))
+    app.test_cli_runner().invoke(args=["open311", "review", number, "--reject", "--note", "Not a city building"])
+    assert [(n.address, n.payload["action"]) for n in notifications(app)] == [("filer@example.org", "reject")]
