@@ -46,6 +46,7 @@ class Outgoing:
     payload: dict[str, Any]
     attempts: int  # including this one
     address: str | None = None  # email or phone
+    webhook_id: int | None = None
     url: str | None = None  # webhook
     secret: str | None = None  # webhook
 

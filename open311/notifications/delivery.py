@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,6 +29,7 @@ from open311.models import DeliveryState, Notification, Subscription, Webhook
 from open311.notifications.channels import REASON_LENGTH, DeliveryFailed, Outgoing, Senders
 
 log = logging.getLogger(__name__)
+CANDIDATES_PER_SLOT = 4  # due rows looked at for each free slot, to skip busy webhooks
 Clock = Callable[[], datetime]
 
 
@@ -69,24 +70,42 @@ class Tally:
 
 
 def claim(
-    session: Session, worker_id: str, limit: int, policy: Policy, now: datetime
+    session: Session,
+    worker_id: str,
+    limit: int,
+    policy: Policy,
+    now: datetime,
+    busy_webhooks: Collection[int] = (),
 ) -> list[Outgoing]:
-    """Lease up to `limit` due messages to this worker and commit; return them."""
+    """Lease up to `limit` due messages to this worker and commit; return them.
+
+    At most one message per webhook is in flight in a worker (`busy_webhooks`
+    are those it is sending to): a receiver that times out holds one slot, not
+    all of them, and its backlog waits behind its own deliveries only.
+    """
     begin_write(session)
-    due = (
-        sa.select(Notification.id)
+    due = session.execute(
+        sa.select(Notification.id, Notification.webhook_id)
         .where(
             Notification.state == DeliveryState.PENDING,
             Notification.next_attempt_at <= now,
             sa.or_(Notification.lease_expires_at.is_(None), Notification.lease_expires_at < now),
+            sa.or_(
+                Notification.webhook_id.is_(None),
+                Notification.webhook_id.not_in(list(busy_webhooks)),
+            ),
         )
         .order_by(Notification.next_attempt_at, Notification.id)
-        .limit(limit)
+        .limit(limit * CANDIDATES_PER_SLOT)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite has one writer at a time
-    )
+    ).all()
+    chosen = _one_per_webhook(due, limit, busy_webhooks)
+    if not chosen:
+        session.commit()  # releases the rows looked at
+        return []
     claimed = session.scalars(
         sa.update(Notification)
-        .where(Notification.id.in_(due))
+        .where(Notification.id.in_(chosen))
         .values(
             claimed_by=worker_id,
             lease_expires_at=now + policy.lease,
@@ -98,6 +117,22 @@ def claim(
     messages = _sendable(session, claimed)
     session.commit()
     return messages
+
+
+def _one_per_webhook(
+    due: Sequence[sa.Row[int, int | None]], limit: int, busy_webhooks: Collection[int]
+) -> list[int]:
+    taken = set(busy_webhooks)
+    chosen = []
+    for notification_id, webhook_id in due:
+        if webhook_id is not None:
+            if webhook_id in taken:
+                continue
+            taken.add(webhook_id)
+        chosen.append(notification_id)
+        if len(chosen) == limit:
+            break
+    return chosen
 
 
 def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
@@ -130,6 +165,7 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
                 payload=dict(notification.payload),
                 attempts=notification.attempts,
                 address=notification.address,
+                webhook_id=notification.webhook_id,
                 url=url,
                 secret=secret,
             )
@@ -198,7 +234,8 @@ def run(
         while True:
             free = policy.concurrency - len(in_flight)
             if free and not stop.is_set():
-                for message in _claim_or_wait(session, worker_id, free, policy, clock()):
+                busy = {m.webhook_id for m in in_flight.values() if m.webhook_id is not None}
+                for message in _claim_or_wait(session, worker_id, free, policy, clock(), busy):
                     in_flight[pool.submit(senders.send, message)] = message
             if not in_flight:
                 if once or stop.is_set():
@@ -217,11 +254,16 @@ def run(
 
 
 def _claim_or_wait(
-    session: Session, worker_id: str, limit: int, policy: Policy, now: datetime
+    session: Session,
+    worker_id: str,
+    limit: int,
+    policy: Policy,
+    now: datetime,
+    busy_webhooks: Collection[int],
 ) -> list[Outgoing]:
     """A claim; none while the database cannot be reached (the worker keeps running)."""
     try:
-        return claim(session, worker_id, limit, policy, now)
+        return claim(session, worker_id, limit, policy, now, busy_webhooks)
     except sa.exc.OperationalError:
         session.rollback()
         log.exception("could not claim notifications; trying again")

@@ -88,30 +88,35 @@ def delivered(app) -> int:
 def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_nothing_acknowledged(
     app, client, api_key, receiver, database_url, tmp_path, workers
 ):
-    receiver.behaviour["/hook"] = "block-first"  # holds the first POST, never answers it
-    create_webhook(client, api_key, receiver, "/hook", service_code="PHF")
+    receiver.behaviour["/stuck"] = "block-first"  # holds its first POST, never answers it
+    for path in ("/stuck", "/hook"):
+        create_webhook(client, api_key, receiver, path, service_code="PHF")
     for index in range(5):
         file(client, api_key, index)
     config = {"OUTBOX_CONCURRENCY": 4, "OUTBOX_LEASE_SECONDS": 3, "WEBHOOK_TIMEOUT_SECONDS": 30}
     workers.append(first := Worker(database_url, "first", tmp_path / "first.log", **config))
-    wait_for(lambda: receiver.blocked.is_set() and delivered(app) == 4, "four deliveries and one stuck")
+    # The stuck receiver holds one slot; the other receiver gets all five meanwhile.
+    wait_for(lambda: receiver.blocked.is_set() and delivered(app) == 5, "/hook served beside /stuck")
+    assert len(receiver.acked_ids("/hook")) == 5 and len(receiver.at("/stuck")) == 1
 
     first.kill()  # mid-delivery: the receiver holds one POST open
-    [stuck] = [a for a in receiver.at("/hook") if not a.acked]
+    [stuck] = receiver.at("/stuck")
     receiver.release.set()  # the receiver got it, but its answer never reached anyone
     for index in range(5, 7):
         file(client, api_key, index)  # changes while no worker runs are kept too
 
     workers.append(second := Worker(database_url, "second", tmp_path / "second.log", **config))
-    wait_for(lambda: delivered(app) == 7, "every notification delivered")
-    assert second.stop() == 3  # the stuck one, after its lease expired, and the two new ones
+    wait_for(lambda: delivered(app) == 14, "every notification delivered")
+    assert second.stop() == 9  # the stuck one once its lease expired, 4 never sent, 4 new
 
     rows = notifications(app)
     keys = {row.key for row in rows}
-    assert len(keys) == 7 and {row.state for row in rows} == {DeliveryState.DELIVERED}
-    assert receiver.recorded("/hook").keys() == keys  # exactly once, de-duplicated on the id
-    assert receiver.acked_ids("/hook") == Counter(dict.fromkeys(keys, 1))  # one 2xx each
-    arrivals = receiver.at("/hook")
+    assert len(keys) == 14 and {row.state for row in rows} == {DeliveryState.DELIVERED}
+    recorded = receiver.recorded("/stuck") | receiver.recorded("/hook")
+    assert recorded.keys() == keys  # every one arrived; de-duplicated on the id, once
+    acked = receiver.acked_ids("/stuck") + receiver.acked_ids("/hook")
+    assert acked == Counter(dict.fromkeys(keys, 1))  # one 2xx each
+    arrivals = receiver.arrivals
     acknowledged: dict[str, float] = {a.notification_id: a.acked_at for a in arrivals if a.acked_at}
     resent_after_ack = [a for a in arrivals if a.at > acknowledged[a.notification_id]]
     assert resent_after_ack == []
