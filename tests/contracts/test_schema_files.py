@@ -949,7 +949,7 @@ def test_every_resource_is_served_in_both_formats(openapi: dict[str, Any]) -> No
             "/open311/v2/webhooks",
         )
         for fmt in ("json", "xml")
-    }
+    } | {"/open311/unsubscribe/{token}"}  # RFC 8058 one-click, beside the GET
 
 
 def test_get_requests_documents_every_query_parameter(openapi: dict[str, Any]) -> None:
