@@ -481,3 +481,102 @@ def backtest_command(split: datetime) -> None:
     )
     for line in report_lines(report):
         click.echo(line)
+
+
+# --- notifications --------------------------------------------------------------------
+
+
+@open311_cli.command("send-outbox")
+@click.option("--once", is_flag=True, help="Send what is due now, then stop.")
+@click.option("--worker-id", help="This worker's name in claims [host:pid].")
+def send_outbox(once: bool, worker_id: str | None) -> None:
+    """Deliver queued notifications (email, webhooks, SMS) until stopped.
+
+    Run as many as you like: they never take the same notification. SIGTERM
+    or Ctrl-C lets the deliveries in flight finish, then stops.
+    """
+    import os
+    import signal
+    import socket
+    import threading
+
+    from open311.notifications import delivery
+    from open311.notifications.channels import Senders
+
+    stop = threading.Event()
+    for signal_number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signal_number, lambda *_: stop.set())
+    config = current_app.config
+    worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    click.echo(f"worker {worker_id} sending", err=True)
+    tally = delivery.run(
+        db.session(),
+        Senders.from_config(config),
+        delivery.Policy.from_config(config),
+        worker_id,
+        once=once,
+        stop=stop,
+    )
+    click.echo(f"{tally.delivered} delivered, {tally.retrying} to retry, {tally.parked} parked")
+
+
+@open311_cli.command("add-webhook")
+@click.argument("key_id", type=int)
+@click.argument("url")
+@click.option("--service-code", "service_codes", multiple=True, help="A service to follow.")
+@click.option("--area", "areas", multiple=True, metavar="KIND:CODE", help="e.g. ward:42.")
+@click.option("--request", "requests", multiple=True, help="A request number to follow.")
+@click.option("--accounts", is_flag=True, help="Also what the partner's users follow.")
+def add_webhook(
+    key_id: int,
+    url: str,
+    service_codes: tuple[str, ...],
+    areas: tuple[str, ...],
+    requests: tuple[str, ...],
+    accounts: bool,
+) -> None:
+    """Register URL as a webhook of the partner with API key KEY_ID; shows its secret once."""
+    from open311.notifications.subscriptions import Scope, create_webhook
+
+    scopes = [Scope(service_code=code) for code in service_codes]
+    scopes += [
+        Scope(area_kind=kind, area_code=code) for kind, _, code in (a.partition(":") for a in areas)
+    ]
+    scopes += [Scope(service_request_id=number) for number in requests]
+    with writing() as session:
+        webhook = create_webhook(
+            session,
+            keys.get_key(session, key_id),
+            url,
+            scopes,
+            accounts=accounts,
+            jurisdiction=current_app.extensions["open311.jurisdiction"],
+        )
+    click.echo(f"webhook {webhook.id} → {webhook.url}; signing secret: {webhook.secret}")
+
+
+@open311_cli.command("list-webhooks")
+@click.argument("key_id", type=int)
+def list_webhooks(key_id: int) -> None:
+    """List the live webhooks of the partner with API key KEY_ID (never their secrets)."""
+    from open311.notifications.subscriptions import webhooks_of
+
+    session = db.session()
+    try:
+        api_key = keys.get_key(session, key_id)
+    except Open311Error as error:
+        raise click.ClickException(" ".join(error.descriptions)) from error
+    for webhook in webhooks_of(session, api_key):
+        click.echo(f"{webhook.id}\t{webhook.created_at:%Y-%m-%d}\t{webhook.url}")
+
+
+@open311_cli.command("delete-webhook")
+@click.argument("key_id", type=int)
+@click.argument("webhook_id", type=int)
+def delete_webhook_command(key_id: int, webhook_id: int) -> None:
+    """Stop webhook WEBHOOK_ID of the partner KEY_ID; what is queued for it is not sent."""
+    from open311.notifications.subscriptions import delete_webhook
+
+    with writing() as session:
+        webhook = delete_webhook(session, keys.get_key(session, key_id), webhook_id)
+    click.echo(f"webhook {webhook.id} deleted")

@@ -44,6 +44,22 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "REPLAY_WINDOW_SECONDS": 24 * 3600,
     "DEFAULT_PAGE_SIZE": 1000,
     "MAX_PAGE_SIZE": 1000,
+    # Notifications (open311/notifications): email through this SMTP server, …
+    "SMTP_HOST": "localhost",
+    "SMTP_PORT": 25,
+    "SMTP_TIMEOUT_SECONDS": 10,
+    "MAIL_FROM": "CHI 311 <no-reply@localhost>",
+    # … texts through a factory "module:callable" taking the config (the default logs them),
+    "SMS_GATEWAY": "open311.notifications.channels:LoggingSmsGateway.from_config",
+    # … and partners' webhooks, each POST given up after this long.
+    "WEBHOOK_TIMEOUT_SECONDS": 5,
+    # The outbox worker (`flask open311 send-outbox`).
+    "OUTBOX_CONCURRENCY": 8,  # deliveries in flight per worker
+    "OUTBOX_LEASE_SECONDS": 120,  # a claim dies with its worker after this long
+    "OUTBOX_MAX_ATTEMPTS": 8,  # then a notification is parked, with its last error
+    "OUTBOX_BACKOFF_SECONDS": 30,  # before the 2nd attempt, doubling after each failure
+    "OUTBOX_BACKOFF_MAX_SECONDS": 6 * 3600,
+    "OUTBOX_POLL_SECONDS": 2,  # how often an idle worker looks at the outbox
 }
 
 

@@ -220,6 +220,33 @@ def nearest_first(dialect: str, lon: float, lat: float) -> sa.ColumnElement[Any]
     return ServiceRequest.location.op("<->")(here)
 
 
+def circles_holding(
+    dialect: str,
+    center_long: InstrumentedAttribute[float | None],
+    center_lat: InstrumentedAttribute[float | None],
+    radius_metres: InstrumentedAttribute[float | None],
+    lon: float,
+    lat: float,
+) -> sa.ColumnElement[bool]:
+    """Rows whose circle (a centre and a radius in metres, as columns) holds (lon, lat).
+
+    For the few circles people follow (notification subscriptions): a latitude
+    test on plain columns first, then the distance on the ground.
+    """
+    here = sa.func.ST_GeomFromText(f"POINT({lon!r} {lat!r})", WGS84)
+    if dialect == "sqlite":
+        centre = sa.func.MakePoint(center_long, center_lat, WGS84)
+        distance = sa.func.ST_Distance(centre, here, 1)  # 1: on the ellipsoid
+    else:
+        centre = sa.func.ST_SetSRID(sa.func.ST_MakePoint(center_long, center_lat), WGS84)
+        distance = sa.func.ST_DistanceSphere(centre, here)
+    return sa.and_(
+        radius_metres.is_not(None),
+        sa.func.abs(center_lat - lat) * METRES_PER_DEGREE_LAT <= radius_metres,
+        distance <= radius_metres,
+    )
+
+
 # --- bulk insert (imports) ---------------------------------------------------------
 
 # What an import gives for each request, with the type PostgreSQL's COPY

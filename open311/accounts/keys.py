@@ -33,10 +33,15 @@ def list_keys(session: Session) -> Sequence[ApiKey]:
     return session.scalars(sa.select(ApiKey).order_by(ApiKey.id)).all()
 
 
-def revoke_key(session: Session, key_id: int) -> ApiKey:
+def get_key(session: Session, key_id: int) -> ApiKey:
     api_key = session.get(ApiKey, key_id)
     if api_key is None:
         raise NotFound(f"No API key with id {key_id}.")
+    return api_key
+
+
+def revoke_key(session: Session, key_id: int) -> ApiKey:
+    api_key = get_key(session, key_id)
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
     return api_key

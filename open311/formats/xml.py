@@ -26,6 +26,9 @@ ITEM_TAGS = {
     "articles": "article",
     "service_codes": "service_code",
     "keywords": "keyword",  # an article's; a service's keywords are one string
+    "subscriptions": "subscription",
+    "webhooks": "webhook",
+    "filters": "filter",
 }
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

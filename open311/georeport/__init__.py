@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
+from open311.georeport import notify_views
 from open311.georeport.errors import PREFIX, register_error_handlers
 from open311.georeport.paths import TolerantPaths
 from open311.georeport.views import bp
@@ -11,6 +12,7 @@ from open311.georeport.views import bp
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
+    app.register_blueprint(notify_views.bp)
     register_error_handlers(app)
     app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_allow_any_origin)

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 from open311.formats.markdown import to_safe_html
 from open311.formats.w3c import format_w3c
-from open311.models import Article, Service, ServiceRequest, ServiceType, Status
+from open311.models import (
+    Article,
+    Service,
+    ServiceRequest,
+    ServiceType,
+    Status,
+    Subscription,
+    Webhook,
+)
 from open311.service_requests.queries import PublicRequest, RequestExtras
 from open311.workflow.queries import PublicNote
 
@@ -215,3 +223,54 @@ def _note(
         "type": kind,
         "description": description,
     }
+
+
+# --- subscriptions and webhooks (open311/notifications) ---------------------------------
+
+
+def _follows(entry: Subscription, numbers: Mapping[int, str]) -> tuple[str, str, float | None]:
+    """(what kind of thing, which one, radius in metres) a subscription follows."""
+    if entry.service_request_id is not None:
+        return "service_request", numbers[entry.service_request_id], None
+    if entry.service_code is not None:
+        return "service", entry.service_code, None
+    if entry.area_kind is not None:
+        return entry.area_kind, entry.area_code or "", None
+    return "radius", f"{entry.center_lat!r},{entry.center_long!r}", entry.radius_meters
+
+
+def subscription(
+    entry: Subscription, numbers: Mapping[int, str], time_zone: ZoneInfo
+) -> dict[str, Any]:
+    follows, value, radius = _follows(entry, numbers)
+    return {
+        "subscription_id": str(entry.id),
+        "channel": entry.channel.value,
+        "follows": follows,
+        "value": value,
+        "radius": radius,
+        "created_datetime": format_w3c(entry.created_at, time_zone),
+    }
+
+
+def webhook(
+    entry: Webhook,
+    filters: Sequence[Subscription],
+    numbers: Mapping[int, str],
+    time_zone: ZoneInfo,
+    *,
+    with_secret: bool = False,
+) -> dict[str, Any]:
+    """A partner's webhook; the secret only in the reply that created it."""
+    payload: dict[str, Any] = {"webhook_id": str(entry.id), "url": entry.url}
+    if with_secret:
+        payload["secret"] = entry.secret
+    payload["accounts"] = entry.accounts
+    payload["filters"] = [
+        dict(zip(("follows", "value"), _follows(f, numbers)[:2], strict=True)) for f in filters
+    ]
+    payload["created_datetime"] = format_w3c(entry.created_at, time_zone)
+    payload["deleted_datetime"] = (
+        format_w3c(entry.deleted_at, time_zone) if entry.deleted_at else None
+    )
+    return payload

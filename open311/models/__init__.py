@@ -7,6 +7,13 @@ from open311.models.catalog import Service, ServiceType
 from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.knowledge import Article, ArticleService
+from open311.models.notifications import (
+    Channel,
+    DeliveryState,
+    Notification,
+    Subscription,
+    Webhook,
+)
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -26,8 +33,11 @@ __all__ = [
     "Article",
     "ArticleService",
     "Base",
+    "Channel",
     "CloseReason",
+    "DeliveryState",
     "Intake",
+    "Notification",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
@@ -41,4 +51,6 @@ __all__ = [
     "StaffToken",
     "Stage",
     "Status",
+    "Subscription",
+    "Webhook",
 ]

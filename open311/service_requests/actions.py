@@ -33,6 +33,7 @@ from open311.models import (
     Status,
 )
 from open311.models.base import utcnow
+from open311.notifications import outbox
 from open311.service_requests import emergency, numbers
 from open311.spatial import point, tag_areas
 
@@ -120,6 +121,7 @@ def submit_request(
             refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
             if api_key:
                 _add_guards(session, api_key, guards, fingerprint, service_request, now)
+            outbox.request_filed(session, service_request)  # the filer follows; areas are told
     except IntegrityError:
         # A concurrent copy of this POST won the race: answer with its request.
         earlier = (
@@ -277,16 +279,17 @@ def review_request(
         service_request.status = Status.CLOSED
         service_request.stage = Stage.CLOSED
         service_request.close_reason = CloseReason.REJECTED
-    session.add(
-        RequestEvent(
-            service_request_id=service_request.id,
-            at=now,
-            action="accept" if accept else "reject",
-            actor_kind=ActorKind.SYSTEM,
-            from_stage=Stage.NEW,
-            to_stage=service_request.stage,
-            public_note=note,
-            details={},
-        )
+    event = RequestEvent(
+        service_request_id=service_request.id,
+        at=now,
+        action="accept" if accept else "reject",
+        actor_kind=ActorKind.SYSTEM,
+        from_stage=Stage.NEW,
+        to_stage=service_request.stage,
+        public_note=note,
+        details={},
     )
+    session.add(event)
+    session.flush()
+    outbox.enqueue(session, service_request, event)
     return service_request

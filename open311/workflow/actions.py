@@ -31,6 +31,7 @@ from open311.models import (
     Status,
 )
 from open311.models.base import utcnow
+from open311.notifications import outbox
 from open311.workflow import permissions
 from open311.workflow.transitions import TRANSITIONS, Action
 
@@ -273,22 +274,22 @@ def apply(
         service_request.status_notes = step.public_note
     service_request.updated_at = now
     refresh_expected(session, service_request, now, time_zone=time_zone)
-    session.add(
-        RequestEvent(
-            service_request_id=service_request.id,
-            at=now,
-            action=step.action.value,
-            actor_kind=actor.kind,
-            staff_id=actor.staff.id if actor.staff else None,
-            api_key_id=actor.api_key.id if actor.api_key else None,
-            from_stage=from_stage,
-            to_stage=change.target,
-            public_note=step.public_note,
-            internal_note=step.internal_note,
-            details=change.details,
-        )
+    event = RequestEvent(
+        service_request_id=service_request.id,
+        at=now,
+        action=step.action.value,
+        actor_kind=actor.kind,
+        staff_id=actor.staff.id if actor.staff else None,
+        api_key_id=actor.api_key.id if actor.api_key else None,
+        from_stage=from_stage,
+        to_stage=change.target,
+        public_note=step.public_note,
+        internal_note=step.internal_note,
+        details=change.details,
     )
+    session.add(event)
     session.flush()
+    outbox.enqueue(session, service_request, event)  # the same transaction as the change
 
 
 def _apply_fields(service_request: ServiceRequest, step: Step, change: _Change) -> None:

@@ -41,6 +41,8 @@ XML_TWINS = {
     "errors": ("errors.xsd", "errors"),
     "articles": ("articles.xsd", "articles"),
     "article": ("article.xsd", "articles"),
+    "subscriptions": ("subscriptions.xsd", "subscriptions"),
+    "webhooks": ("webhooks.xsd", "webhooks"),
 }
 ITEM_TAGS = {
     "articles": "article",
@@ -54,6 +56,9 @@ ITEM_TAGS = {
     "endpoints": "endpoint",
     "formats": "format",
     "notes": "note",
+    "subscriptions": "subscription",
+    "webhooks": "webhook",
+    "filters": "filter",
 }
 
 

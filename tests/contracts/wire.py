@@ -18,6 +18,7 @@ from lxml import etree
 
 SCHEMA_ROOT = Path(__file__).parents[2] / "schemas"
 SCHEMAS = SCHEMA_ROOT / "georeport-v2"
+HTML_PAGES = "/open311/unsubscribe/"
 
 # (method, path pattern) → contract name; the first match wins.
 ROUTES = (
@@ -26,6 +27,11 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/v2/services?/[^/]+\.")),
     ("POST", re.compile(r"^/open311/v2/requests\.")),
     ("POST", re.compile(r"^/open311/v2/requests/[^/]+/answer\.")),
+    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/subscriptions\.")),
+    ("POST", re.compile(r"^/open311/v2/subscriptions\.")),
+    ("POST", re.compile(r"^/open311/v2/webhooks\.")),
+    ("GET", re.compile(r"^/open311/v2/webhooks(/[0-9]+)?\.")),
+    ("DELETE", re.compile(r"^/open311/v2/webhooks/[0-9]+\.")),
     ("GET", re.compile(r"^/open311/v2/tokens/")),
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
     # The staff API (JSON only): schemas/staff/.
@@ -38,7 +44,8 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/v2/articles/[^/]+\.")),
 )
 NAMES = (
-    "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
+    "discovery", "services", "service-definition", "post-reply", "requests",
+    "subscriptions", "subscriptions", "webhooks", "webhooks", "webhooks", "token", "requests",
     "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
     "articles", "article",
 )  # fmt: skip
@@ -46,6 +53,8 @@ NAMES = (
 
 def contract_for(method: str, path: str, status: int) -> str | None:
     if not path.startswith("/open311/") or path.endswith("openapi.json"):
+        return None
+    if path.startswith(HTML_PAGES):  # for people, not clients: tested as HTML where used
         return None
     if status >= 400:
         return "errors"

@@ -1,0 +1,128 @@
+"""Subscriptions, partners' webhooks and unsubscribe links, under /open311 (thin views)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Blueprint, Response, current_app, request
+from markupsafe import escape
+
+from open311.accounts.keys import authenticate
+from open311.database import begin_write
+from open311.errors import NotFound
+from open311.extensions import db
+from open311.formats import render
+from open311.georeport import notify_schemas, payloads
+from open311.georeport.views import FMT, api_key_param, jurisdiction, merged_params
+from open311.models import Subscription, Webhook
+from open311.notifications import subscriptions
+from open311.notifications.subscriptions import Scope
+
+bp = Blueprint("notify", __name__, url_prefix="/open311")
+
+
+@bp.post(f"/v2/requests/<service_request_id>/subscriptions.{FMT}")
+def follow_request(service_request_id: str, fmt: str) -> Response:
+    """A resident (email, phone or the partner's account_id) follows one request."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    follower = notify_schemas.follower(merged_params())
+    scope = Scope(service_request_id=service_request_id)
+    entry = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction())
+    return _created_subscription(entry)
+
+
+@bp.post(f"/v2/subscriptions.{FMT}")
+def subscribe(fmt: str) -> Response:
+    """A resident follows a service, an area, or a circle around a place."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    scope, follower = notify_schemas.subscription(merged_params())
+    entry = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction())
+    return _created_subscription(entry)
+
+
+def _created_subscription(entry: Subscription) -> Response:
+    numbers = _numbers([entry])
+    reply = payloads.subscription(entry, numbers, jurisdiction().time_zone)
+    db.session.commit()
+    return render.document("subscriptions", [reply], status=201)
+
+
+@bp.post(f"/v2/webhooks.{FMT}")
+def create_webhook(fmt: str) -> Response:
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    url, scopes, accounts = notify_schemas.webhook(merged_params())
+    webhook = subscriptions.create_webhook(
+        session, api_key, url, scopes, accounts=accounts, jurisdiction=jurisdiction()
+    )
+    reply = _webhooks_payload([webhook], with_secret=True)
+    session.commit()
+    return render.document("webhooks", reply, status=201)
+
+
+@bp.get(f"/v2/webhooks.{FMT}")
+def list_webhooks(fmt: str) -> Response:
+    session = db.session()
+    hooks = subscriptions.webhooks_of(session, authenticate(session, api_key_param()))
+    return render.document("webhooks", _webhooks_payload(hooks))
+
+
+@bp.get(f"/v2/webhooks/<int:webhook_id>.{FMT}")
+def get_webhook(webhook_id: int, fmt: str) -> Response:
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    webhook = subscriptions.webhook_of(session, api_key, webhook_id)
+    return render.document("webhooks", _webhooks_payload([webhook]))
+
+
+@bp.delete(f"/v2/webhooks/<int:webhook_id>.{FMT}")
+def delete_webhook(webhook_id: int, fmt: str) -> Response:
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    webhook = subscriptions.delete_webhook(session, api_key, webhook_id)
+    reply = _webhooks_payload([webhook])
+    session.commit()
+    return render.document("webhooks", reply)
+
+
+def _webhooks_payload(hooks: Sequence[Webhook], *, with_secret: bool = False) -> list[object]:
+    filters = subscriptions.filters_of(db.session(), [hook.id for hook in hooks])
+    numbers = _numbers([entry for entries in filters.values() for entry in entries])
+    time_zone = jurisdiction().time_zone
+    return [
+        payloads.webhook(hook, filters[hook.id], numbers, time_zone, with_secret=with_secret)
+        for hook in hooks
+    ]
+
+
+def _numbers(entries: Sequence[Subscription]) -> dict[int, str]:
+    ids = [entry.service_request_id for entry in entries if entry.service_request_id is not None]
+    return subscriptions.request_numbers(db.session(), ids) if ids else {}
+
+
+@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> Response:
+    """The link in every email and text: works without login, and again (idempotent).
+
+    POST is RFC 8058's one-click unsubscribe, which mail clients send for us.
+    A person gets an HTML page either way.
+    """
+    session = db.session()
+    if request.method == "GET":  # other methods begin their write already
+        begin_write(session)
+    try:
+        subscriptions.unsubscribe(session, current_app.config["SECRET_KEY"], token)
+    except NotFound as error:
+        return _page("This link is not valid", " ".join(error.descriptions), 404)
+    session.commit()
+    return _page("You are unsubscribed", "You will get no more messages from this subscription.")
+
+
+def _page(title: str, text: str, status: int = 200) -> Response:
+    html = (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
+        f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>\n"
+    )
+    return Response(html, status=status, content_type="text/html; charset=utf-8")

@@ -1,0 +1,109 @@
+"""Who follows what (subscriptions, partners' webhooks) and the outbox of notifications."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from open311.models.base import Base, intpk, str_enum, utcnow
+
+
+class Channel(enum.StrEnum):
+    """How a subscriber is told."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    WEBHOOK = "webhook"  # a partner's endpoint (Webhook)
+    # A partner's own user, by Open311's account_id: we cannot reach them, the
+    # partner can, so their notifications go to the partner's account webhooks.
+    ACCOUNT = "account"
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"  # waiting for a worker, or for its next attempt
+    DELIVERED = "delivered"  # the receiver accepted it (2xx, or SMTP accepted it)
+    PARKED = "parked"  # failed OUTBOX_MAX_ATTEMPTS times; last_error says why
+    CANCELLED = "cancelled"  # unsubscribed, or the webhook deleted, before it was sent
+
+
+class Webhook(Base):
+    """A partner's endpoint; its filters are its Subscription rows (channel webhook)."""
+
+    __tablename__ = "webhook"
+
+    id: Mapped[intpk]
+    api_key_id: Mapped[int] = mapped_column(sa.ForeignKey("api_key.id"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2048))
+    # Kept in clear: every delivery is signed with it (HMAC-SHA256). Shown once.
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    # Also receives what the partner's own users (account_id) follow.
+    accounts: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None]
+
+
+class Subscription(Base):
+    """One subscriber following one thing: a request, a service, an area or a circle.
+
+    Exactly one of service_request_id, service_code, (area_kind, area_code) and
+    (center_lat, center_long, radius_meters) is set. The subscriber is
+    `address` on the email, sms and account channels, or `webhook_id`.
+    """
+
+    __tablename__ = "subscription"
+    __table_args__ = (sa.Index("ix_subscription_area_kind_area_code", "area_kind", "area_code"),)
+
+    id: Mapped[intpk]
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))
+    address: Mapped[str | None] = mapped_column(sa.String(254))  # email, phone or account_id
+    webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(sa.ForeignKey("api_key.id"))
+    service_request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("service_request.id"), index=True
+    )
+    service_code: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    area_kind: Mapped[str | None] = mapped_column(sa.String(32))
+    area_code: Mapped[str | None] = mapped_column(sa.String(64))
+    center_lat: Mapped[float | None]
+    center_long: Mapped[float | None]
+    radius_meters: Mapped[float | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    cancelled_at: Mapped[datetime | None]
+
+
+class Notification(Base):
+    """The outbox: one message to one receiver, written in the transaction of its change.
+
+    Workers claim rows (claimed_by, lease_expires_at, attempts + 1), deliver them
+    outside any transaction, and record the outcome at once in its own one.
+    `key` is the notification id a receiver de-duplicates on.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        sa.Index("ix_notification_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[intpk]
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscription.id"), index=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))  # email, sms or webhook
+    address: Mapped[str | None] = mapped_column(sa.String(254))  # email or phone
+    webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id"))
+    service_request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_request.id"))
+    event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request_event.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    state: Mapped[DeliveryState] = mapped_column(
+        str_enum(DeliveryState, 16), default=DeliveryState.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(100))
+    lease_expires_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

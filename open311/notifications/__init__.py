@@ -1,0 +1,1 @@
+"""Subscriptions, and notifications delivered through a transactional outbox."""

@@ -1,0 +1,171 @@
+"""The transactional outbox: a notification is written in the transaction of its change.
+
+A change that is rolled back takes its notifications with it, and a committed
+change always has them. Nothing is sent here: workers send (delivery.py).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.models import (
+    AREA_KINDS,
+    Channel,
+    DeliveryState,
+    Intake,
+    Notification,
+    RequestEvent,
+    ServiceRequest,
+    Subscription,
+    Webhook,
+)
+from open311.notifications import subscriptions
+from open311.spatial import circles_holding
+from open311.workflow.queries import public_summary
+from open311.workflow.transitions import Action
+
+FILED = "filed"  # the `action` of the notification that a request was filed
+
+
+@dataclass(frozen=True)
+class _Receiver:
+    """Where one notification goes, and the subscription it is for."""
+
+    subscription_id: int
+    channel: Channel  # email, sms or webhook: an account's goes to its partner's webhook
+    address: str | None = None
+    webhook_id: int | None = None
+    account_id: str | None = None
+
+
+def request_filed(session: Session, service_request: ServiceRequest) -> int:
+    """A new request: its filer follows it, and everyone following its service,
+    area or a circle around it is told. Returns how many notifications were queued."""
+    subscriptions.follow_as_filer(session, service_request)
+    summary = "Request filed"
+    message = _message(service_request, FILED, summary, None, service_request.requested_at)
+    return _fan_out(session, service_request, message, event_id=None)
+
+
+def enqueue(session: Session, service_request: ServiceRequest, event: RequestEvent) -> int:
+    """Queue a notification of `event` for each subscriber of the request; count them.
+
+    A change the public does not see (an internal note) tells no one, and a
+    request waiting for review is not public yet.
+    """
+    summary = public_summary(event.action, event.details or {})
+    if summary is None or (event.action == Action.NOTE and not event.public_note):
+        return 0  # an internal note shows the public only that a note exists
+    message = _message(service_request, event.action, summary, event.public_note, event.at)
+    return _fan_out(session, service_request, message, event_id=event.id)
+
+
+def _message(
+    service_request: ServiceRequest, action: str, summary: str, note: str | None, at: datetime
+) -> dict[str, Any]:
+    """What every receiver is told (webhooks get it as JSON; emails and texts from it)."""
+    return {
+        "service_request_id": service_request.number,
+        "service_code": service_request.service_code,
+        "status": service_request.status.value,
+        "action": action,
+        "summary": summary,
+        "note": note,
+        "occurred_datetime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+
+
+def _fan_out(
+    session: Session, service_request: ServiceRequest, message: dict[str, Any], event_id: int | None
+) -> int:
+    if service_request.intake is Intake.PENDING_REVIEW:
+        return 0
+    now = datetime.now(UTC)
+    receivers = _receivers(session, service_request)
+    for receiver in receivers:
+        key = str(uuid.uuid4())
+        extra = {"account_id": receiver.account_id} if receiver.account_id else {}
+        session.add(
+            Notification(
+                key=key,
+                subscription_id=receiver.subscription_id,
+                channel=receiver.channel,
+                address=receiver.address,
+                webhook_id=receiver.webhook_id,
+                service_request_id=service_request.id,
+                event_id=event_id,
+                payload={"notification_id": key, **message, **extra},
+                state=DeliveryState.PENDING,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    session.flush()
+    return len(receivers)
+
+
+def _receivers(session: Session, service_request: ServiceRequest) -> list[_Receiver]:
+    """One receiver per address, for the most specific subscription it has.
+
+    Someone who follows the request and its ward gets one message, sent under
+    the request's subscription (so its unsubscribe link stops that one).
+    """
+    found: dict[tuple[Any, ...], _Receiver] = {}
+    for subscription in _matching(session, service_request):
+        for receiver in _expand(session, subscription):
+            destination = (receiver.channel, receiver.address, receiver.webhook_id)
+            found.setdefault((*destination, receiver.account_id), receiver)
+    return list(found.values())
+
+
+def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Subscription]:
+    """Live subscriptions to this request; to its service, areas or a circle if it is public."""
+    scopes: list[sa.ColumnElement[bool]] = [Subscription.service_request_id == service_request.id]
+    if service_request.intake is Intake.ACCEPTED:
+        scopes.append(Subscription.service_code == service_request.service_code)
+        for kind in AREA_KINDS:
+            if code := getattr(service_request, kind):
+                scopes.append(
+                    sa.and_(Subscription.area_kind == kind, Subscription.area_code == code)
+                )
+        scopes.append(
+            circles_holding(
+                session.get_bind().dialect.name,
+                Subscription.center_long,
+                Subscription.center_lat,
+                Subscription.radius_meters,
+                service_request.long,
+                service_request.lat,
+            )
+        )
+    live_webhook = sa.or_(
+        Subscription.webhook_id.is_(None),
+        Subscription.webhook_id.in_(sa.select(Webhook.id).where(Webhook.deleted_at.is_(None))),
+    )
+    return session.scalars(
+        sa.select(Subscription)
+        .where(Subscription.cancelled_at.is_(None), live_webhook, sa.or_(*scopes))
+        .order_by(Subscription.service_request_id.is_(None), Subscription.id)
+    ).all()
+
+
+def _expand(session: Session, subscription: Subscription) -> list[_Receiver]:
+    if subscription.channel is Channel.WEBHOOK:
+        return [_Receiver(subscription.id, Channel.WEBHOOK, webhook_id=subscription.webhook_id)]
+    if subscription.channel is Channel.ACCOUNT:
+        hooks = subscriptions.account_webhooks(session, subscription.api_key_id)
+        return [
+            _Receiver(
+                subscription.id, Channel.WEBHOOK, webhook_id=hook, account_id=subscription.address
+            )
+            for hook in hooks
+        ]
+    return [_Receiver(subscription.id, subscription.channel, address=subscription.address)]

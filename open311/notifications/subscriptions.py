@@ -1,0 +1,338 @@
+"""Who follows what: residents (email, phone, account_id) and partners' webhooks.
+
+Writes take the caller's transaction; nothing here commits.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import Session
+
+from open311.catalog import queries as catalog_queries
+from open311.errors import InvalidRequest, NotFound
+from open311.jurisdiction import Jurisdiction
+from open311.models import (
+    AREA_KINDS,
+    ApiKey,
+    Area,
+    Channel,
+    DeliveryState,
+    Intake,
+    Notification,
+    ServiceRequest,
+    Subscription,
+    Webhook,
+)
+from open311.models.base import utcnow
+
+UNSUBSCRIBE_SALT = "open311.unsubscribe"
+SECRET_PREFIX = "whsec_"
+MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
+MIN_PHONE_DIGITS = 7  # a phone given when filing is texted only if it could be dialled
+
+
+@dataclass(frozen=True, kw_only=True)
+class Follower:
+    """A resident, by exactly one of these (validated at the edge)."""
+
+    email: str | None = None
+    phone: str | None = None
+    account_id: str | None = None  # the partner's own user: told through its webhooks
+
+    def channel(self) -> tuple[Channel, str]:
+        if self.email:
+            return Channel.EMAIL, self.email.lower()
+        if self.phone:
+            return Channel.SMS, self.phone
+        if self.account_id:
+            return Channel.ACCOUNT, self.account_id
+        raise InvalidRequest("email, phone or account_id: one is required to subscribe.")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scope:
+    """What is followed: exactly one of these (validated at the edge)."""
+
+    service_request_id: str | None = None  # the public number, e.g. SR26-00000001
+    service_code: str | None = None
+    area_kind: str | None = None  # one of AREA_KINDS
+    area_code: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    address_string: str | None = None  # placed by the geocoder when lat/long are absent
+    radius_meters: float | None = None
+
+
+# --- residents ----------------------------------------------------------------------
+
+
+def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
+    """Filing with an email, a phone or an account_id follows the request with each."""
+    followers = [
+        Follower(email=service_request.email),
+        Follower(phone=service_request.phone if _dialable(service_request.phone) else None),
+        Follower(account_id=service_request.account_id if service_request.api_key_id else None),
+    ]
+    for follower in followers:
+        if follower.email or follower.phone or follower.account_id:
+            channel, address = follower.channel()
+            session.add(
+                Subscription(
+                    channel=channel,
+                    address=address,
+                    api_key_id=service_request.api_key_id,
+                    service_request_id=service_request.id,
+                )
+            )
+    session.flush()
+
+
+def _dialable(phone: str | None) -> bool:
+    return phone is not None and sum(c.isdigit() for c in phone) >= MIN_PHONE_DIGITS
+
+
+def subscribe(
+    session: Session,
+    scope: Scope,
+    follower: Follower,
+    api_key: ApiKey,
+    jurisdiction: Jurisdiction,
+) -> Subscription:
+    """A resident follows a request, a service, an area or a circle; idempotent.
+
+    A live subscription of the same address to the same thing is returned as it is.
+    """
+    channel, address = follower.channel()
+    wanted = _scoped(session, scope, jurisdiction)
+    wanted.channel, wanted.address, wanted.api_key_id = channel, address, api_key.id
+    existing = session.scalar(
+        sa.select(Subscription)
+        .where(
+            Subscription.cancelled_at.is_(None),
+            Subscription.channel == channel,
+            Subscription.address == address,
+            *_same_scope(wanted),
+        )
+        .limit(1)
+    )
+    if existing is not None:
+        return existing
+    session.add(wanted)
+    session.flush()
+    return wanted
+
+
+def _same_scope(subscription: Subscription) -> list[sa.ColumnElement[bool]]:
+    columns = (
+        Subscription.service_request_id, Subscription.service_code, Subscription.area_kind,
+        Subscription.area_code, Subscription.center_lat, Subscription.center_long,
+        Subscription.radius_meters,
+    )  # fmt: skip
+    values = [(column, getattr(subscription, column.key)) for column in columns]
+    return [column.is_(None) if value is None else column == value for column, value in values]
+
+
+def _scoped(session: Session, scope: Scope, jurisdiction: Jurisdiction) -> Subscription:
+    """A new subscription to the scope, checked against the store; not added yet."""
+    if scope.service_request_id:
+        return Subscription(service_request_id=public_request_id(session, scope.service_request_id))
+    if scope.service_code:
+        return Subscription(
+            service_code=catalog_queries.active_service(session, scope.service_code).code
+        )
+    if scope.area_kind and scope.area_code:
+        _check_area(session, scope.area_kind, scope.area_code)
+        return Subscription(area_kind=scope.area_kind, area_code=scope.area_code)
+    if scope.radius_meters:
+        long, lat = _centre(scope, jurisdiction)
+        return Subscription(center_long=long, center_lat=lat, radius_meters=scope.radius_meters)
+    raise InvalidRequest(
+        "Say what to follow: service_code, ward, community_area, police_district, "
+        "neighborhood, or radius with lat and long (or address_string)."
+    )
+
+
+def public_request_id(session: Session, number: str) -> int:
+    request_id = session.scalar(
+        sa.select(ServiceRequest.id).where(
+            ServiceRequest.number == number, ServiceRequest.intake == Intake.ACCEPTED
+        )
+    )
+    if request_id is None:
+        raise NotFound(f"No service request {number!r}.")
+    return request_id
+
+
+def _check_area(session: Session, kind: str, code: str) -> None:
+    if kind not in AREA_KINDS:
+        raise InvalidRequest(f"{kind}: not a kind of area ({', '.join(AREA_KINDS)}).")
+    known = session.scalar(sa.select(Area.id).where(Area.kind == kind, Area.code == code))
+    if known is None:
+        raise InvalidRequest(f"{kind}: no {kind.replace('_', ' ')} {code!r} is loaded.")
+
+
+def _centre(scope: Scope, jurisdiction: Jurisdiction) -> tuple[float, float]:
+    if scope.lat is not None and scope.long is not None:
+        long, lat = scope.long, scope.lat
+    elif scope.address_string:
+        place = jurisdiction.geocoder.geocode(scope.address_string)
+        if place is None:
+            raise InvalidRequest(
+                f"address_string: {scope.address_string!r} could not be placed in "
+                f"{jurisdiction.name}; check it, or send lat and long."
+            )
+        long, lat = place.lon, place.lat
+    else:
+        raise InvalidRequest("radius: lat and long, or address_string, give its centre.")
+    if not jurisdiction.boundary.contains(long, lat):
+        raise InvalidRequest(f"lat/long: {lat},{long} is outside {jurisdiction.name}.")
+    return long, lat
+
+
+# --- unsubscribe links --------------------------------------------------------------
+
+
+def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
+    """A signed token naming the subscription; it never expires, as old emails don't."""
+    token: str = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT).dumps(subscription_id)
+    return token
+
+
+def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+    """Cancel the subscription the token names (again: no change); NotFound if forged."""
+    try:
+        subscription_id = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT).loads(token)
+    except BadSignature as error:
+        raise NotFound("This unsubscribe link is not valid.") from error
+    subscription = (
+        session.get(Subscription, subscription_id) if isinstance(subscription_id, int) else None
+    )
+    if subscription is None:
+        raise NotFound("This unsubscribe link is not valid.")
+    if subscription.cancelled_at is None:
+        subscription.cancelled_at = utcnow()
+        _cancel_pending(
+            session, sa.select(Subscription.id).where(Subscription.id == subscription.id)
+        )
+    return subscription
+
+
+def _cancel_pending(session: Session, subscription_ids: sa.Select[int]) -> None:
+    """What was queued and not yet sent is not sent any more."""
+    session.execute(
+        sa.update(Notification)
+        .where(
+            Notification.subscription_id.in_(subscription_ids),
+            Notification.state == DeliveryState.PENDING,
+            Notification.claimed_by.is_(None),
+        )
+        .values(state=DeliveryState.CANCELLED),
+        execution_options={"synchronize_session": False},
+    )
+
+
+# --- partners' webhooks -------------------------------------------------------------
+
+
+def create_webhook(
+    session: Session,
+    api_key: ApiKey,
+    url: str,
+    scopes: Sequence[Scope],
+    *,
+    accounts: bool,
+    jurisdiction: Jurisdiction,
+) -> Webhook:
+    """A partner's endpoint for the scopes it lists; its secret is in the returned object."""
+    if not scopes and not accounts:
+        raise InvalidRequest(
+            "Say what to send: service_code, an area (ward, community_area, police_district, "
+            "neighborhood), service_request_id, or accounts=true."
+        )
+    filters = [_scoped(session, scope, jurisdiction) for scope in scopes]
+    webhook = Webhook(
+        api_key_id=api_key.id,
+        url=url,
+        secret=SECRET_PREFIX + secrets.token_hex(24),
+        accounts=accounts,
+    )
+    session.add(webhook)
+    session.flush()
+    for subscription in filters:
+        subscription.channel, subscription.webhook_id = Channel.WEBHOOK, webhook.id
+        subscription.api_key_id = api_key.id
+        session.add(subscription)
+    session.flush()
+    return webhook
+
+
+def webhooks_of(session: Session, api_key: ApiKey) -> Sequence[Webhook]:
+    return session.scalars(
+        sa.select(Webhook)
+        .where(Webhook.api_key_id == api_key.id, Webhook.deleted_at.is_(None))
+        .order_by(Webhook.id)
+    ).all()
+
+
+def webhook_of(session: Session, api_key: ApiKey, webhook_id: int) -> Webhook:
+    """The partner's own live webhook; another partner's is as absent as a missing one."""
+    webhook = session.get(Webhook, webhook_id) if 0 < webhook_id <= MAX_ID else None
+    if webhook is None or webhook.api_key_id != api_key.id or webhook.deleted_at is not None:
+        raise NotFound(f"No webhook {webhook_id} for this api_key.")
+    return webhook
+
+
+def delete_webhook(session: Session, api_key: ApiKey, webhook_id: int) -> Webhook:
+    """Stop a webhook: nothing more is queued for it, and what is queued is not sent."""
+    webhook = webhook_of(session, api_key, webhook_id)
+    webhook.deleted_at = utcnow()
+    session.execute(
+        sa.update(Subscription)
+        .where(Subscription.webhook_id == webhook.id, Subscription.cancelled_at.is_(None))
+        .values(cancelled_at=webhook.deleted_at),
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(
+        sa.update(Notification)
+        .where(Notification.webhook_id == webhook.id, Notification.state == DeliveryState.PENDING)
+        .values(state=DeliveryState.CANCELLED),
+        execution_options={"synchronize_session": False},
+    )
+    return webhook
+
+
+def filters_of(session: Session, webhook_ids: Sequence[int]) -> dict[int, list[Subscription]]:
+    """Each webhook's filters, by webhook id, with the request numbers loaded."""
+    found: dict[int, list[Subscription]] = {webhook_id: [] for webhook_id in webhook_ids}
+    for subscription in session.scalars(
+        sa.select(Subscription)
+        .where(Subscription.webhook_id.in_(webhook_ids))
+        .order_by(Subscription.id)
+    ):
+        found[subscription.webhook_id or 0].append(subscription)
+    return found
+
+
+def request_numbers(session: Session, request_ids: Sequence[int]) -> dict[int, str]:
+    rows = session.execute(
+        sa.select(ServiceRequest.id, ServiceRequest.number).where(
+            ServiceRequest.id.in_(request_ids)
+        )
+    )
+    return {request_id: number for request_id, number in rows}
+
+
+def account_webhooks(session: Session, api_key_id: int | None) -> Sequence[int]:
+    """The live webhooks through which a partner hears about its users (accounts=true)."""
+    return session.scalars(
+        sa.select(Webhook.id).where(
+            Webhook.api_key_id == api_key_id,
+            Webhook.accounts.is_(True),
+            Webhook.deleted_at.is_(None),
+        )
+    ).all()
