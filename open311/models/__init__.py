@@ -4,6 +4,7 @@ from open311.models.accounts import ApiKey
 from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
+from open311.models.citations import Citation, CitationStatus, PartyKind
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.service_requests import (
     CloseReason,
@@ -14,6 +15,7 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
+from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [
@@ -22,8 +24,13 @@ __all__ = [
     "ApiKey",
     "Area",
     "Base",
+    "Citation",
+    "CitationStatus",
     "CloseReason",
+    "Feedback",
     "Intake",
+    "PartnerUpdate",
+    "PartyKind",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
