@@ -183,9 +183,10 @@ def metres_between(one: Mapping[str, str], other: Mapping[str, str]) -> float:
     lat1, lon1, lat2, lon2 = (
         math.radians(float(row[key])) for row in (one, other) for key in ("latitude", "longitude")
     )
-    a = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
-        (lon2 - lon1) / 2
-    ) ** 2
+    a = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 

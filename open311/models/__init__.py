@@ -6,6 +6,7 @@ from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
 from open311.models.citations import Citation, CitationStatus, PartyKind
 from open311.models.history import ActorKind, RequestEvent
+from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -15,7 +16,6 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
-from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [

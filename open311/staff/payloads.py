@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from open311.formats.w3c import format_w3c
 from open311.models import RequestEvent, ServiceRequest, Staff, Status
+from open311.workflow.queries import DuplicateRule, LikelyParent
 
 
 def staff_member(staff: Staff) -> dict[str, Any]:
@@ -83,4 +84,25 @@ def work_item_with_history(
     return {
         **work_item(service_request, time_zone, now),
         "history": [event(row, time_zone) for row in events],
+    }
+
+
+def likely_parents(
+    child: ServiceRequest,
+    rule: DuplicateRule,
+    found: Sequence[LikelyParent],
+    time_zone: ZoneInfo,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "service_request_id": child.number,
+        "radius_m": rule.radius_m,
+        "window_days": rule.window_days,
+        "candidates": [
+            {
+                "distance_m": round(parent.distance_m, 1),
+                "request": work_item(parent.service_request, time_zone, now),
+            }
+            for parent in found
+        ],
     }

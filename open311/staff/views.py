@@ -97,6 +97,21 @@ def show_request(number: str) -> Response:
     )
 
 
+@bp.get("/requests/<number>/likely-parents")
+def likely_parents(number: str) -> Response:
+    """Open requests this one may duplicate: same service, near, recent; nearest first."""
+    session = db.session()
+    child = queries.request_for_staff(session, number)
+    permissions.require(current_staff(), Operation.VIEW, child.agency_responsible)
+    default = queries.DuplicateRule(
+        current_app.config["DUPLICATE_RADIUS_M"], current_app.config["DUPLICATE_WINDOW_DAYS"]
+    )
+    rule = queries.duplicate_rule(session, child.service_code, default)
+    found = queries.likely_parents(session, child, rule)
+    reply = payloads.likely_parents(child, rule, found, jurisdiction().time_zone, utcnow())
+    return render.document("likely_parents", reply)
+
+
 @bp.post("/requests/<number>/<action>")
 def act(number: str, action: str) -> Response:
     session = db.session()

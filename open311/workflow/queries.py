@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311 import spatial
 from open311.errors import NotFound
-from open311.models import Intake, RequestEvent, ServiceRequest, Stage
+from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
 from open311.workflow.transitions import OPEN_STAGES, TRANSITIONS, Action
 
 
@@ -118,3 +119,57 @@ def public_summary(action: str, details: dict[str, object]) -> str | None:
     if known is Action.CLOSE and details.get("reason"):
         return f"{summary} ({str(details['reason']).replace('_', ' ')})"
     return summary
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """How near and how recent a request must be to be a likely parent."""
+
+    radius_m: float
+    window_days: float
+
+
+@dataclass(frozen=True)
+class LikelyParent:
+    service_request: ServiceRequest
+    distance_m: float
+
+
+LIKELY_PARENTS_LIMIT = 20
+
+
+def duplicate_rule(session: Session, service_code: str, default: DuplicateRule) -> DuplicateRule:
+    """The service's own radius and window from the catalogue, else the default's."""
+    service = session.get(Service, service_code)
+    radius = service.duplicate_radius_m if service else None
+    window = service.duplicate_window_days if service else None
+    return DuplicateRule(radius or default.radius_m, window or default.window_days)
+
+
+def likely_parents(
+    session: Session, child: ServiceRequest, rule: DuplicateRule
+) -> list[LikelyParent]:
+    """Open accepted requests of the child's service that it may duplicate, nearest first.
+
+    A parent was filed before the child (or in the same second), at most
+    `rule.window_days` earlier and `rule.radius_m` away, and is not itself a
+    duplicate: mark_duplicate refuses those as parents.
+    """
+    dialect = session.get_bind().dialect.name
+    distance = spatial.distance_to(dialect, child.long, child.lat)
+    stmt = (
+        sa.select(ServiceRequest, distance)
+        .where(
+            ServiceRequest.service_code == child.service_code,
+            ServiceRequest.intake == Intake.ACCEPTED,
+            ServiceRequest.stage != Stage.CLOSED,
+            ServiceRequest.duplicate_of.is_(None),
+            ServiceRequest.id != child.id,
+            ServiceRequest.requested_at <= child.requested_at,
+            ServiceRequest.requested_at >= child.requested_at - timedelta(days=rule.window_days),
+            spatial.within_metres(dialect, child.long, child.lat, rule.radius_m),
+        )
+        .order_by(distance, ServiceRequest.requested_at, ServiceRequest.id)
+        .limit(LIKELY_PARENTS_LIMIT)
+    )
+    return [LikelyParent(row, float(metres)) for row, metres in session.execute(stmt)]

@@ -30,6 +30,7 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
     # The staff API (JSON only): schemas/staff/.
     ("GET", re.compile(r"^/open311/staff/me$")),
+    ("GET", re.compile(r"^/open311/staff/requests/[^/]+/likely-parents$")),
     ("POST", re.compile(r"^/open311/staff/staff$")),
     ("GET", re.compile(r"^/open311/staff/queue$")),
     ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
@@ -37,7 +38,7 @@ ROUTES = (
 )
 NAMES = (
     "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
-    "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+    "staff/staff", "staff/likely-parents", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
 )  # fmt: skip
 
 
