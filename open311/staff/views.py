@@ -9,6 +9,8 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 
 from open311.accounts import staff as staff_accounts
+from open311.citations import actions as citation_actions
+from open311.citations import queries as citation_queries
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
@@ -110,6 +112,52 @@ def likely_parents(number: str) -> Response:
     found = queries.likely_parents(session, child, rule)
     reply = payloads.likely_parents(child, rule, found, jurisdiction().time_zone, utcnow())
     return render.document("likely_parents", reply)
+
+
+@bp.post("/requests/<number>/citations")
+def cite(number: str) -> Response:
+    """Record a citation (CITE) on a request of the staff member's department."""
+    session = db.session()
+    new = schemas.new_citation(body())
+    citation = citation_actions.cite(session, number, new, current_staff(), utcnow())
+    reply = payloads.citation(citation, number, jurisdiction().time_zone)
+    session.commit()
+    return render.document("citation", reply, status=201)
+
+
+@bp.post("/citations/<int:citation_id>/status")
+def change_citation_status(citation_id: int) -> Response:
+    session = db.session()
+    change = schemas.citation_status(body())
+    citation = citation_actions.change_status(
+        session, citation_id, change["status"], current_staff(), utcnow(),
+        change.get("internal_note"),
+    )  # fmt: skip
+    number = queries.number_of(session, citation.service_request_id)
+    reply = payloads.citation(citation, number, jurisdiction().time_zone)
+    session.commit()
+    return render.document("citation", reply)
+
+
+@bp.get("/citations")
+def citations_of_party() -> Response:
+    """A party's citations in a department (default: one's own), by name or licence."""
+    asked = schemas.party_query(request.args)
+    department = asked.get("department", current_staff().department)
+    permissions.require(current_staff(), Operation.CITE, department)
+    found = citation_queries.of_party(db.session(), asked["party"], department)
+    reply = payloads.party_citations(asked["party"], department, found, jurisdiction().time_zone)
+    return render.document("citations", reply)
+
+
+@bp.get("/citations/parties")
+def repeat_parties() -> Response:
+    """The parties a department cited at least `min` times (default 2), the most cited first."""
+    asked = schemas.repeat_parties_query(request.args)
+    department = asked.get("department", current_staff().department)
+    permissions.require(current_staff(), Operation.CITE, department)
+    found = citation_queries.repeat_parties(db.session(), department, asked.get("min", 2))
+    return render.document("parties", payloads.repeat_parties(department, found))
 
 
 @bp.post("/requests/<number>/<action>")

@@ -62,6 +62,12 @@ def request_for_staff(session: Session, number: str) -> ServiceRequest:
     return service_request
 
 
+def number_of(session: Session, service_request_id: int) -> str:
+    return session.scalars(
+        sa.select(ServiceRequest.number).where(ServiceRequest.id == service_request_id)
+    ).one()
+
+
 def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]:
     """Every change to the request, oldest first: the audit trail."""
     return session.scalars(

@@ -31,6 +31,10 @@ ROUTES = (
     # The staff API (JSON only): schemas/staff/.
     ("GET", re.compile(r"^/open311/staff/me$")),
     ("GET", re.compile(r"^/open311/staff/requests/[^/]+/likely-parents$")),
+    ("POST", re.compile(r"^/open311/staff/requests/[^/]+/citations$")),
+    ("POST", re.compile(r"^/open311/staff/citations/[^/]+/status$")),
+    ("GET", re.compile(r"^/open311/staff/citations$")),
+    ("GET", re.compile(r"^/open311/staff/citations/parties$")),
     ("POST", re.compile(r"^/open311/staff/staff$")),
     ("GET", re.compile(r"^/open311/staff/queue$")),
     ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
@@ -38,7 +42,8 @@ ROUTES = (
 )
 NAMES = (
     "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
-    "staff/staff", "staff/likely-parents", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+    "staff/staff", "staff/likely-parents", "staff/citation", "staff/citation", "staff/citations",
+    "staff/parties", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
 )  # fmt: skip
 
 
