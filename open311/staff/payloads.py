@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from open311.formats.w3c import format_w3c
 from open311.citations.queries import PartyRecord
+from open311.formats.w3c import format_w3c
 from open311.models import Citation, RequestEvent, ServiceRequest, Staff, Status
 from open311.workflow.queries import DuplicateRule, LikelyParent
 
