@@ -89,6 +89,22 @@ def reporter_answer(params: MultiDict[str, str]) -> str:
     return answer
 
 
+RATINGS = range(1, 6)
+
+
+def feedback(params: MultiDict[str, str]) -> tuple[int, str | None]:
+    """The reporter's rating (a whole number from 1 to 5) and optional comment."""
+    value = params.get("rating", "").strip()
+    if not value:
+        raise InvalidRequest("rating: a rating from 1 (bad) to 5 (good) is required.")
+    if not _DIGITS.fullmatch(value) or int(value) not in RATINGS:
+        raise InvalidRequest(f"rating: {value!r} is not a whole number from 1 to 5.")
+    comment = _clean(params.get("comment", "")).strip() or None
+    if comment is not None and len(comment) > ANSWER_LENGTH:
+        raise InvalidRequest(f"comment: at most {ANSWER_LENGTH} characters.")
+    return int(value), comment
+
+
 def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
     """attribute[CODE]=v, attribute[CODE][]=v, attribute[CODE][0]=v → {"CODE": [v, …]}."""
     matches = [m for key in params if (m := _ATTRIBUTE.match(key))]

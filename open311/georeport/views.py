@@ -22,6 +22,7 @@ from open311.models import Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, queries
 from open311.workflow import actions as workflow_actions
+from open311.workflow import feedback as workflow_feedback
 from open311.workflow import queries as workflow_queries
 from open311.workflow.transitions import Action
 
@@ -142,6 +143,21 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
     )
     workflow_actions.perform(
         session, service_request_id, step, workflow_actions.Actor.reporter(api_key)
+    )
+    row = queries.get_request(session, service_request_id)
+    session.commit()
+    return render.document("service_requests", _requests_payload([row], extensions=False))
+
+
+@bp.post(f"/v2/requests/<service_request_id>/feedback.{FMT}")
+def give_feedback(service_request_id: str, fmt: str) -> Response:
+    """The reporter rates a completed request, through the key that filed it."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    rating, comment = schemas.feedback(merged_params())
+    reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
+    workflow_feedback.give_feedback(
+        session, service_request_id, rating, comment, api_key, reopen_within, utcnow()
     )
     row = queries.get_request(session, service_request_id)
     session.commit()

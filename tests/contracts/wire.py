@@ -25,7 +25,7 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/v2/services\.")),
     ("GET", re.compile(r"^/open311/v2/services?/[^/]+\.")),
     ("POST", re.compile(r"^/open311/v2/requests\.")),
-    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/answer\.")),
+    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/(answer|feedback)\.")),
     ("GET", re.compile(r"^/open311/v2/tokens/")),
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
     # The staff API (JSON only): schemas/staff/.
