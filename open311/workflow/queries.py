@@ -77,6 +77,16 @@ def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]
     ).all()
 
 
+# History rows outside the workflow that the public sees, with their summary.
+# The others (cite, citation_status, feedback) are staff-only.
+BESIDE_THE_WORKFLOW = {
+    "accept": "Request accepted",
+    "reject": "Request rejected",
+    "partner_update": "Update from the reporter",
+}
+PUBLIC_ACTIONS = (*(action.value for action in Action), *BESIDE_THE_WORKFLOW)
+
+
 @dataclass(frozen=True)
 class PublicNote:
     """One step of a request's life as the public sees it: no staff, no internal notes."""
@@ -114,7 +124,7 @@ def public_summary(action: str, details: dict[str, object]) -> str | None:
     try:
         known = Action(action)
     except ValueError:
-        return {"accept": "Request accepted", "reject": "Request rejected"}.get(action)
+        return BESIDE_THE_WORKFLOW.get(action)
     summary = TRANSITIONS[known].summary
     if known is Action.SCHEDULE and details.get("scheduled_for"):
         return f"{summary} for {details['scheduled_for']}"
@@ -179,3 +189,66 @@ def likely_parents(
         .limit(LIKELY_PARENTS_LIMIT)
     )
     return [LikelyParent(row, float(metres)) for row, metres in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PublicUpdate:
+    """A history row with a public effect, as FixMyStreet's servicerequestupdates lists it."""
+
+    event_id: int
+    number: str
+    at: datetime
+    action: str
+    stage: Stage
+    close_reason: str | None  # the reason given when the row closed the request
+    description: str | None  # the public note only
+    media_url: str | None
+
+
+UPDATES_LIMIT = 1000
+
+
+def public_updates(
+    session: Session, start: datetime, end: datetime, hide_api_key_id: int
+) -> list[PublicUpdate]:
+    """Rows in [start, end) that changed a public request's stage or added a public note.
+
+    The rows a partner's own key wrote are hidden from it: it knows them, and
+    would otherwise store its own updates a second time.
+    """
+    stmt = (
+        sa.select(RequestEvent, ServiceRequest.number, ServiceRequest.close_reason)
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.service_request_id)
+        .where(
+            RequestEvent.at >= start,
+            RequestEvent.at < end,
+            ServiceRequest.intake == Intake.ACCEPTED,
+            RequestEvent.action.in_(PUBLIC_ACTIONS),
+            sa.or_(
+                RequestEvent.public_note.is_not(None),
+                RequestEvent.from_stage.is_distinct_from(RequestEvent.to_stage),
+            ),
+            sa.or_(RequestEvent.api_key_id.is_(None), RequestEvent.api_key_id != hide_api_key_id),
+        )
+        .order_by(RequestEvent.at, RequestEvent.id)
+        .limit(UPDATES_LIMIT)
+    )
+    return [
+        _public_update(event, number, current_reason)
+        for event, number, current_reason in session.execute(stmt)
+    ]
+
+
+def _public_update(event: RequestEvent, number: str, current_reason: str | None) -> PublicUpdate:
+    stage = event.to_stage or Stage.NEW
+    details = event.details or {}
+    reason = None
+    if stage is Stage.CLOSED:
+        if event.action == Action.MARK_DUPLICATE.value:
+            reason = "duplicate"
+        else:  # a note on a closed request: the reason it is closed with
+            reason = details.get("reason") or current_reason
+    return PublicUpdate(
+        event.id, number, event.at, event.action, stage, reason, event.public_note,
+        details.get("media_url"),
+    )  # fmt: skip

@@ -27,6 +27,8 @@ ROUTES = (
     ("POST", re.compile(r"^/open311/v2/requests\.")),
     ("POST", re.compile(r"^/open311/v2/requests/[^/]+/(answer|feedback)\.")),
     ("GET", re.compile(r"^/open311/v2/tokens/")),
+    ("GET", re.compile(r"^/open311/v2/servicerequestupdates\.")),
+    ("POST", re.compile(r"^/open311/v2/servicerequestupdates\.")),
     ("GET", re.compile(r"^/open311/v2/requests?[./]")),
     # The staff API (JSON only): schemas/staff/.
     ("GET", re.compile(r"^/open311/staff/me$")),
@@ -41,7 +43,8 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
 )
 NAMES = (
-    "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
+    "discovery", "services", "service-definition", "post-reply", "requests", "token",
+    "service-request-updates", "update-reply", "requests",
     "staff/staff", "staff/likely-parents", "staff/citation", "staff/citation", "staff/citations",
     "staff/parties", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
 )  # fmt: skip
