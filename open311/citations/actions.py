@@ -16,6 +16,7 @@ from open311.workflow import permissions
 from open311.workflow.actions import Actor
 from open311.workflow.permissions import Operation
 
+LARGEST_ID = 2**31 - 1  # an INTEGER column: larger ids cannot exist (and would overflow)
 # Paid and dismissed are final; a contested citation may be upheld (issued again).
 NEXT_STATUSES: dict[CitationStatus, frozenset[CitationStatus]] = {
     CitationStatus.ISSUED: frozenset(
@@ -90,7 +91,11 @@ def change_status(
     internal_note: str | None = None,
 ) -> Citation:
     """Move a citation to `status` (paid, contested, …); the request's history says who did."""
-    citation = session.get(Citation, citation_id, with_for_update=True, populate_existing=True)
+    citation = None
+    if 0 < citation_id <= LARGEST_ID:
+        citation = session.get(
+            Citation, citation_id, with_for_update=True, populate_existing=True
+        )
     if citation is None:
         raise NotFound(f"No citation {citation_id}.")
     permissions.require(staff, Operation.CITE, citation.department)

@@ -100,10 +100,10 @@ def feedback(params: MultiDict[str, str]) -> tuple[int, str | None]:
         raise InvalidRequest("rating: a rating from 1 (bad) to 5 (good) is required.")
     if not _DIGITS.fullmatch(value) or int(value) not in RATINGS:
         raise InvalidRequest(f"rating: {value!r} is not a whole number from 1 to 5.")
-    comment = _clean(params.get("comment", "")).strip() or None
-    if comment is not None and len(comment) > ANSWER_LENGTH:
+    comment = _clean(params.get("comment", ""))
+    if len(comment) > ANSWER_LENGTH:
         raise InvalidRequest(f"comment: at most {ANSWER_LENGTH} characters.")
-    return int(value), comment
+    return int(value), comment.strip() or None
 
 
 UPDATES_WINDOW = timedelta(hours=2)  # FixMyStreet polls the last 2 hours by default
@@ -152,18 +152,15 @@ _update_form = PartnerUpdateForm()
 
 def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> IncomingUpdate:
     """FixMyStreet's update, cleaned; InvalidRequest naming each bad field."""
-    present = {
-        key: _clean(params[key]).strip()
-        for key in _update_form.fields
-        if params.get(key, "").strip()
-    }
+    # Lengths are checked on what was sent, as the OpenAPI document states them.
+    present = {key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()}
     problems: list[str] = []
     try:
         data = _update_form.load(present)
     except ValidationError as error:
         problems += describe(error.normalized_messages())  # type: ignore[no-untyped-call]
         data = {}
-    status = present.get("status", "").upper().replace(" ", "_")
+    status = present.get("status", "").strip().upper().replace(" ", "_")
     if "status" in data and status not in STATUSES:
         problems.append(
             f"status: {present['status']!r} is not one of {', '.join(sorted(STATUSES))}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
@@ -342,3 +343,41 @@ def test_only_the_filing_key_updates_a_request(app, client, api_key, other_key, 
         == 404
     )
     assert counts(app) == before
+
+
+def test_copies_of_one_update_racing_are_stored_once(app, client, api_key, number):
+    """FixMyStreet retries on a timeout: copies may arrive together."""
+    copies = 4
+    replies: list[tuple[int, bytes]] = []
+    barrier = threading.Barrier(copies)
+
+    def send() -> None:
+        racer = app.test_client()
+        barrier.wait()
+        response = racer.post("/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number))
+        replies.append((response.status_code, response.data))
+
+    threads = [threading.Thread(target=send) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(replies) == copies
+    assert {status for status, _ in replies} == {200}
+    assert len({body for _, body in replies}) == 1
+    assert counts(app)[1] == 1
+    with app.app_context():
+        partner_rows = db.session.scalar(
+            sa.select(sa.func.count()).select_from(RequestEvent).where(RequestEvent.action == "partner_update")
+        )
+    assert partner_rows == 1
+
+
+def test_several_photos_keep_the_first_and_the_jurisdiction_is_checked(client, api_key, other_key, number):
+    form = fms_update(api_key, number)
+    form["media_url"] = ["https://fixmystreet.example/photo/1.jpeg", "https://fixmystreet.example/photo/2.jpeg"]
+    assert client.post("/open311/v2/servicerequestupdates.json", data=form).status_code == 200
+    [update] = updates(client, other_key).json
+    assert update["media_url"] == "https://fixmystreet.example/photo/1.jpeg"
+    wrong = client.post("/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number, jurisdiction_id="other.gov"))
+    assert wrong.status_code == 404
