@@ -93,9 +93,7 @@ def change_status(
     """Move a citation to `status` (paid, contested, …); the request's history says who did."""
     citation = None
     if 0 < citation_id <= LARGEST_ID:
-        citation = session.get(
-            Citation, citation_id, with_for_update=True, populate_existing=True
-        )
+        citation = session.get(Citation, citation_id, with_for_update=True, populate_existing=True)
     if citation is None:
         raise NotFound(f"No citation {citation_id}.")
     permissions.require(staff, Operation.CITE, citation.department)

@@ -153,7 +153,9 @@ _update_form = PartnerUpdateForm()
 def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> IncomingUpdate:
     """FixMyStreet's update, cleaned; InvalidRequest naming each bad field."""
     # Lengths are checked on what was sent, as the OpenAPI document states them.
-    present = {key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()}
+    present = {
+        key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()
+    }
     problems: list[str] = []
     try:
         data = _update_form.load(present)
