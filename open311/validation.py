@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,20 @@ def load(schema: Schema, data: Mapping[str, Any]) -> dict[str, Any]:
         messages = error.normalized_messages()  # type: ignore[no-untyped-call]
         raise InvalidRequest(*describe(messages)) from error
     return loaded
+
+
+# Control characters other than tab, CR and LF: illegal in XML, and PostgreSQL
+# refuses NUL in text (a 500 if it reached a query).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def without_control_characters(value: Any) -> Any:
+    """A string, or each string of a list, without control characters; else `value`."""
+    if isinstance(value, str):
+        return _CONTROL.sub("", value)
+    if isinstance(value, list):
+        return [without_control_characters(item) for item in value]
+    return value
 
 
 def describe(messages: Mapping[str, Any]) -> list[str]:

@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from open311.citations.actions import NewCitation
 from open311.errors import InvalidRequest
 from open311.models import CitationStatus, CloseReason, PartyKind, Role, Stage
-from open311.validation import load
+from open311.validation import load, without_control_characters
 from open311.workflow.actions import Step
 from open311.workflow.queries import QueueFilter
 from open311.workflow.transitions import Action
@@ -163,4 +163,5 @@ def new_staff(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _load(schema: Schema, params: Mapping[str, Any]) -> dict[str, Any]:
-    return load(schema, {k: v for k, v in params.items() if v not in ("", None, [])})
+    present = {k: v for k, v in params.items() if v not in ("", None, [])}
+    return load(schema, {k: without_control_characters(v) for k, v in present.items()})

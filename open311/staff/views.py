@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import MethodNotAllowed
 
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
@@ -112,6 +113,13 @@ def likely_parents(number: str) -> Response:
     found = queries.likely_parents(session, child, rule)
     reply = payloads.likely_parents(child, rule, found, jurisdiction().time_zone, utcnow())
     return render.document("likely_parents", reply)
+
+
+@bp.post("/requests/<number>/likely-parents")
+def likely_parents_are_read_only(number: str) -> NoReturn:
+    """405, as for any undeclared method: without this rule, `act` would take the
+    POST and refuse "likely-parents" as an unknown action (400)."""
+    raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
 
 
 @bp.post("/requests/<number>/citations")

@@ -263,3 +263,11 @@ def test_party_names_normalise_spelling_but_not_identity():
     assert name_key("Inc") == "INC"  # a name is never normalised away
     assert party_key("Joe's Pizza", " bl-123 ") == "licence:BL123"
     assert party_key("Joe's Pizza", None) == "name:JOES PIZZA"
+
+
+def test_control_characters_are_dropped_not_stored_or_fatal(app, client, agent, number):
+    cited = cite(client, agent, number, party_name="Joe's\x00 Pizza\x14")
+    assert cited.status_code == 201
+    assert cited.json["party_name"] == "Joe's Pizza"
+    found = client.get("/open311/staff/citations", query_string={"party": "joes\x00 pizza"}, headers=bearer(agent))
+    assert (found.status_code, found.json["count"]) == (200, 1)

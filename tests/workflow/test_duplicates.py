@@ -119,3 +119,10 @@ def test_another_department_may_not_ask_and_unknown_requests_are_404(app, client
     assert missing.status_code == 404
     anonymous = client.get("/open311/staff/requests/SR-CHILD/likely-parents")
     assert anonymous.status_code == 401
+
+
+def test_likely_parents_are_read_only(app, client, agent):
+    pothole(app, "SR-CHILD")
+    response = client.post("/open311/staff/requests/SR-CHILD/likely-parents", json={}, headers=bearer(agent))
+    assert response.status_code == 405
+    assert "GET" in response.headers["Allow"]
