@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import MethodNotAllowed
+from werkzeug.routing import BaseConverter
 
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
@@ -25,6 +25,15 @@ from open311.workflow import actions, permissions, queries
 from open311.workflow.permissions import Operation
 
 bp = Blueprint("staff", __name__, url_prefix="/open311/staff")
+
+
+class WorkflowActionConverter(BaseConverter):
+    """Any path segment but the nouns with routes of their own beside the actions,
+    so that POST …/likely-parents is a 405 (it is read-only), not an unknown action."""
+
+    regex = r"(?!likely-parents$)[^/]+"
+
+
 LIST_FIELDS = ("stage", "service_code")
 
 
@@ -115,13 +124,6 @@ def likely_parents(number: str) -> Response:
     return render.document("likely_parents", reply)
 
 
-@bp.post("/requests/<number>/likely-parents")
-def likely_parents_are_read_only(number: str) -> NoReturn:
-    """405, as for any undeclared method: without this rule, `act` would take the
-    POST and refuse "likely-parents" as an unknown action (400)."""
-    raise MethodNotAllowed(valid_methods=["GET", "HEAD", "OPTIONS"])
-
-
 @bp.post("/requests/<number>/citations")
 def cite(number: str) -> Response:
     """Record a citation (CITE) on a request of the staff member's department."""
@@ -168,7 +170,7 @@ def repeat_parties() -> Response:
     return render.document("parties", payloads.repeat_parties(department, found))
 
 
-@bp.post("/requests/<number>/<action>")
+@bp.post("/requests/<number>/<workflow_action:action>")
 def act(number: str, action: str) -> Response:
     session = db.session()
     step = schemas.step(action, body())
