@@ -33,13 +33,15 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m open311.doctor
 	touch $@
 
-# The embedded database with the Chicago catalogue and real Chicago requests.
+# The embedded database with the Chicago catalogue and real Chicago requests,
+# and the expected times to resolve learned from them.
 demo-db:
 	$(VENV)/bin/flask open311 init-db
 	$(VENV)/bin/flask open311 load-catalog
 	$(VENV)/bin/flask open311 load-chicago-areas
 	$(VENV)/bin/flask open311 load-demo
 	$(VENV)/bin/flask open311 tag-areas
+	$(VENV)/bin/flask open311 learn-estimates
 
 lint: setup
 	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311

@@ -123,7 +123,8 @@ def extended(
     history: Sequence[PublicNote],
     time_zone: ZoneInfo,
 ) -> dict[str, Any]:
-    """A public request with Chicago's extensions: answers, areas and history.
+    """A public request with Chicago's extensions: answers, areas, history, and
+    the range around expected_datetime.
 
     `notes` is the request's public history: when it was opened, then each
     step its department took, with the public note given. Internal notes and
@@ -141,8 +142,24 @@ def extended(
             "zip": row.zipcode,
             "duplicate": extras.duplicate_of is not None,
             "parent_service_request_id": extras.duplicate_of,
+            "expected_range": _expected_range(row, extras, time_zone),
         },
         "notes": _notes(row, history, time_zone),
+    }
+
+
+def _expected_range(
+    row: PublicRequest, extras: RequestExtras, time_zone: ZoneInfo
+) -> dict[str, Any] | None:
+    """The 10th-90th percentile around expected_datetime and its basis (README,
+    "Expected time to resolve"); null for a closed request or one without any."""
+    if row.status is Status.CLOSED or extras.expected_basis is None:
+        return None
+    return {
+        "p10": _optional_time(extras.expected_early_at, time_zone),
+        "p50": _optional_time(row.expected_at, time_zone),
+        "p90": _optional_time(extras.expected_late_at, time_zone),
+        "basis": extras.expected_basis,
     }
 
 

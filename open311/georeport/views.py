@@ -143,7 +143,11 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
         action=Action.ANSWER, internal_note=schemas.reporter_answer(merged_params())
     )
     workflow_actions.perform(
-        session, service_request_id, step, workflow_actions.Actor.reporter(api_key)
+        session,
+        service_request_id,
+        step,
+        workflow_actions.Actor.reporter(api_key),
+        time_zone=jurisdiction().time_zone,
     )
     row = queries.get_request(session, service_request_id)
     session.commit()
@@ -158,7 +162,14 @@ def give_feedback(service_request_id: str, fmt: str) -> Response:
     rating, comment = schemas.feedback(merged_params())
     reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
     workflow_feedback.give_feedback(
-        session, service_request_id, rating, comment, api_key, reopen_within, utcnow()
+        session,
+        service_request_id,
+        rating,
+        comment,
+        api_key,
+        reopen_within,
+        utcnow(),
+        jurisdiction().time_zone,
     )
     row = queries.get_request(session, service_request_id)
     session.commit()
@@ -184,7 +195,9 @@ def receive_update(fmt: str) -> Response:
     session = db.session()
     api_key = authenticate(session, api_key_param())
     update = schemas.incoming_update(merged_params(), jurisdiction().time_zone)
-    received = partner_updates.receive_update(session, api_key, update, utcnow())
+    received = partner_updates.receive_update(
+        session, api_key, update, utcnow(), jurisdiction().time_zone
+    )
     reply = [{"update_id": str(received.event_id)}]
     session.commit()
     return render.document("service_request_updates", reply)

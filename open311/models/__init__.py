@@ -5,6 +5,7 @@ from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
 from open311.models.citations import Citation, CitationStatus, PartyKind
+from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.service_requests import (
@@ -34,7 +35,9 @@ __all__ = [
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
+    "ResolutionQuantiles",
     "Role",
+    "Scope",
     "Service",
     "ServiceRequest",
     "ServiceType",

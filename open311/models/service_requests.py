@@ -87,9 +87,14 @@ class ServiceRequest(Base):
     service_notice: Mapped[str | None] = mapped_column(sa.String(500))
     requested_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # When it should be closed: the median of what similar requests took
+    # (open311/estimates), with the 10th-90th percentile range and its basis.
     expected_at: Mapped[datetime | None]
     # requested_at + the service's target_days from the catalogue: "overdue" is past this.
     due_at: Mapped[datetime | None]
+    expected_early_at: Mapped[datetime | None]
+    expected_late_at: Mapped[datetime | None]
+    expected_basis: Mapped[str | None] = mapped_column(sa.String(64))
     address: Mapped[str] = mapped_column(sa.String(500))
     address_id: Mapped[str | None] = mapped_column(sa.String(64))
     zipcode: Mapped[str | None] = mapped_column(sa.String(10))

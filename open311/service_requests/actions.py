@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from open311.catalog import queries as catalog_queries
 from open311.catalog.answers import Answer, check_answers
 from open311.errors import Conflict, InvalidRequest, NotFound
+from open311.estimates.actions import refresh_expected
 from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
 from open311.models import (
@@ -116,6 +117,7 @@ def submit_request(
             session.add(service_request)
             session.flush()
             tag_areas(session, [service_request.id])  # ward, community area, … in the database
+            refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
             if api_key:
                 _add_guards(session, api_key, guards, fingerprint, service_request, now)
     except IntegrityError:
@@ -176,7 +178,6 @@ def _new_request(
         service_notice=service.service_notice,
         requested_at=now,
         updated_at=now,
-        expected_at=now + timedelta(days=service.target_days) if service.target_days else None,
         due_at=now + timedelta(days=service.target_days) if service.target_days else None,
         address_id=submission.address_id,
         media_url=submission.media_url,

@@ -83,6 +83,10 @@ class RequestExtras(NamedTuple):
     community_area: str | None
     police_district: str | None
     neighborhood: str | None
+    # The range around expected_at, and what it was learned from (open311/estimates).
+    expected_early_at: datetime | None
+    expected_late_at: datetime | None
+    expected_basis: str | None
 
 
 EXTRA_COLUMNS = tuple(getattr(ServiceRequest, name) for name in RequestExtras._fields)

@@ -175,7 +175,11 @@ def act(number: str, action: str) -> Response:
     session = db.session()
     step = schemas.step(action, body())
     service_request = actions.perform(
-        session, number, step, actions.Actor.of_staff(current_staff())
+        session,
+        number,
+        step,
+        actions.Actor.of_staff(current_staff()),
+        time_zone=jurisdiction().time_zone,
     )
     events = queries.history(session, service_request.id)
     reply = payloads.work_item_with_history(

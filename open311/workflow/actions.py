@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from open311.estimates.actions import refresh_expected
 from open311.models import (
     ActorKind,
     ApiKey,
@@ -79,7 +81,13 @@ class _Change:
 
 
 def perform(
-    session: Session, number: str, step: Step, actor: Actor, now: datetime | None = None
+    session: Session,
+    number: str,
+    step: Step,
+    actor: Actor,
+    *,
+    time_zone: ZoneInfo,
+    now: datetime | None = None,
 ) -> ServiceRequest:
     """Apply `step` to request `number` as `actor`; raise before changing anything.
 
@@ -91,9 +99,9 @@ def perform(
     service_request = locked_request(session, number)
     _authorise(session, service_request, step.action, actor)
     change = _change(session, service_request, step)
-    apply(session, service_request, step, actor, change, now)
+    apply(session, service_request, step, actor, change, now, time_zone)
     if change.target is Stage.CLOSED and step.action is Action.CLOSE:
-        _close_duplicates_of(session, service_request, step, now)
+        _close_duplicates_of(session, service_request, step, now, time_zone)
     return service_request
 
 
@@ -264,8 +272,10 @@ def apply(
     actor: Actor,
     change: _Change,
     now: datetime,
+    time_zone: ZoneInfo,
 ) -> None:
-    """Write the change and its history row; the Open311 fields follow the stage."""
+    """Write the change and its history row; the Open311 fields, and the
+    expected time to resolve, follow the stage."""
     from_stage = service_request.stage
     _apply_fields(service_request, step, change)
     service_request.stage = change.target
@@ -273,6 +283,7 @@ def apply(
     if step.public_note:
         service_request.status_notes = step.public_note
     service_request.updated_at = now
+    refresh_expected(session, service_request, now, time_zone=time_zone)
     session.add(
         RequestEvent(
             service_request_id=service_request.id,
@@ -347,7 +358,7 @@ def record(
 
 
 def _close_duplicates_of(
-    session: Session, parent: ServiceRequest, step: Step, now: datetime
+    session: Session, parent: ServiceRequest, step: Step, now: datetime, time_zone: ZoneInfo
 ) -> None:
     """Closing a parent closes its open duplicates, with the parent's public note."""
     children = session.scalars(
@@ -361,7 +372,7 @@ def _close_duplicates_of(
             Stage.CLOSED,
             {"reason": step.reason.value if step.reason else None, "closed_with": parent.number},
         )
-        apply(session, child, child_step, SYSTEM, change, now)
+        apply(session, child, child_step, SYSTEM, change, now, time_zone)
 
 
 def departments(session: Session) -> set[str]:

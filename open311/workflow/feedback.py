@@ -8,6 +8,7 @@ details), only the reopening is public.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -30,6 +31,7 @@ def give_feedback(
     api_key: ApiKey,
     reopen_within: timedelta,
     now: datetime,
+    time_zone: ZoneInfo,
 ) -> Feedback:
     """Store the reporter's rating (1-5) once; reopen for review if low and recent.
 
@@ -55,7 +57,9 @@ def give_feedback(
     )  # fmt: skip
     if reopens:
         step = Step(action=Action.REOPEN_FOR_REVIEW, public_note=REOPEN_NOTE)
-        actions.perform(session, number, step, Actor.reporter(api_key), now)
+        actions.perform(
+            session, number, step, Actor.reporter(api_key), time_zone=time_zone, now=now
+        )
     return feedback
 
 

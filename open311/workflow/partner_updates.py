@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -46,7 +47,7 @@ class IncomingUpdate:
 
 
 def receive_update(
-    session: Session, api_key: ApiKey, update: IncomingUpdate, now: datetime
+    session: Session, api_key: ApiKey, update: IncomingUpdate, now: datetime, time_zone: ZoneInfo
 ) -> PartnerUpdate:
     """Record the update once per (key, update_id); a replay returns the first record.
 
@@ -61,7 +62,7 @@ def receive_update(
             raise Conflict(f"update_id {update.update_id!r} was sent for another request.")
         return earlier
     actions.require_filing_key(service_request, api_key)
-    event = _apply(session, service_request, api_key, update, now)
+    event = _apply(session, service_request, api_key, update, now, time_zone)
     received = PartnerUpdate(
         api_key_id=api_key.id,
         update_id=update.update_id,
@@ -81,11 +82,14 @@ def _apply(
     api_key: ApiKey,
     update: IncomingUpdate,
     now: datetime,
+    time_zone: ZoneInfo,
 ) -> RequestEvent:
     reporter = Actor.reporter(api_key)
     if update.status in REOPENING and service_request.stage is Stage.CLOSED:
         step = Step(action=Action.REOPEN_FOR_REVIEW, public_note=update.description or REOPEN_NOTE)
-        actions.perform(session, service_request.number, step, reporter, now)
+        actions.perform(
+            session, service_request.number, step, reporter, time_zone=time_zone, now=now
+        )
         return _latest_event(session, service_request)
     details = {
         "status": update.status,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -152,3 +153,22 @@ def test_a_transfer_changes_the_agency_responsible(client, api_key, people):
     # Now it is the other department's: CDOT's agent may no longer touch it.
     refused = client.post(f"/open311/staff/requests/{number}/acknowledge", json={}, headers=bearer(people["agent"]))
     assert refused.status_code == 403
+
+
+def test_the_workflow_keeps_the_estimate_and_the_closing_time_honest(app, client, api_key, people):
+    """Closing drops the range; a note after closing does not move the learned closing time."""
+    from open311.estimates.history import resolution_history
+    from open311.extensions import db
+
+    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
+    closed = act(client, people["agent"], number, "close", reason="completed")
+    closed_at = closed["history"][-1]["datetime"]
+    time.sleep(1.1)  # times are kept to the second: the note must come later
+    act(client, people["agent"], number, "note", public_note="Thanks for reporting.")
+    seen = public(client, number)
+    assert seen["extended_attributes"]["expected_range"] is None
+    assert seen["updated_datetime"] > closed_at
+    with app.app_context():
+        [past] = list(resolution_history(db.session()))
+        zone = app.extensions["open311.jurisdiction"].time_zone
+        assert past.closed_at.astimezone(zone).isoformat() == closed_at

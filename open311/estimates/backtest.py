@@ -1,0 +1,145 @@
+"""Check the estimates against what happened: learn before a date, predict after it.
+
+Every request filed before `split` is history: the quantiles are learned
+from those of them that closed (whenever they closed, as the issue asks).
+Every request filed on or after `split` that has closed is predicted as if
+at its filing: with the backlog of its service at that moment (requests
+filed before it and not closed by then) and no knowledge of later ones.
+
+Beside ours, the naive estimate a static table gives: the service's own
+median, and its 10th-90th percentile as the range, with no segments and no
+fallback. Per service and overall: how many were predicted, the share whose
+actual closing fell inside the range (coverage: near 80% when the range is
+honest), and the median absolute error of the median, in days.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from itertools import groupby
+from zoneinfo import ZoneInfo
+
+from open311.estimates.history import Backlog, PastRequest, ServiceFacts
+from open311.estimates.model import Circumstances, Prediction, learn, predict
+
+OVERALL = "overall"
+# The requests both estimators predicted (services with history of their own):
+# ours and the naive median compared on the very same requests.
+SAME_REQUESTS = "same reqs"
+
+
+@dataclass
+class Scores:
+    """How one estimator did on some requests."""
+
+    covered: list[bool] = field(default_factory=list)  # inside the range, for those with one
+    errors: list[float] = field(default_factory=list)  # |actual - median| in days
+
+    def add(self, prediction: Prediction | None, actual: float) -> None:
+        if prediction is None:
+            return
+        self.errors.append(abs(actual - prediction.p50))
+        if prediction.p10 is not None and prediction.p90 is not None:
+            self.covered.append(prediction.p10 <= actual <= prediction.p90)
+
+    @property
+    def n(self) -> int:
+        return len(self.errors)
+
+    @property
+    def coverage(self) -> float | None:
+        return sum(self.covered) / len(self.covered) if self.covered else None
+
+    @property
+    def median_error(self) -> float | None:
+        return statistics.median(self.errors) if self.errors else None
+
+
+@dataclass
+class Line:
+    """One service (or the overall line) of the report."""
+
+    tested: int = 0  # closed requests filed on or after the split
+    ours: Scores = field(default_factory=Scores)
+    naive: Scores = field(default_factory=Scores)
+    bases: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class BacktestReport:
+    split: datetime
+    trained_on: int  # closed requests filed before the split
+    lines: dict[str, Line]  # by service_code, and OVERALL
+
+
+def backtest(
+    history: Iterable[PastRequest],
+    catalogue: Mapping[str, ServiceFacts],
+    split: datetime,
+    time_zone: ZoneInfo,
+) -> BacktestReport:
+    """Run the backtest over `history`, sorted by service_code (resolution_history's order)."""
+    everything = list(history)
+    before = [r for r in everything if r.requested_at < split]
+    learned = learn(before, catalogue, time_zone)
+    lines: dict[str, Line] = defaultdict(Line)
+    for code, rows in groupby(everything, key=lambda r: r.service_code):
+        requests = list(rows)
+        backlog = Backlog(requests)
+        naive = learned.service(code)
+        for request in requests:
+            actual = request.days_to_close
+            if request.requested_at < split or actual is None:
+                continue
+            at_filing = Circumstances(
+                code,
+                request.requested_at,
+                request.community_area,
+                backlog.open_at(request.requested_at),
+            )
+            ours = predict(learned, at_filing, catalogue.get(code), time_zone)
+            plain = Prediction(naive.p10, naive.p50, naive.p90, "service") if naive else None
+            totals = (lines[OVERALL], lines[SAME_REQUESTS]) if naive else (lines[OVERALL],)
+            for line in (lines[code], *totals):
+                line.tested += 1
+                line.ours.add(ours, actual)
+                line.naive.add(plain, actual)
+                line.bases[ours.basis if ours else "none"] += 1
+    trained_on = sum(1 for r in before if r.closed_at is not None)
+    return BacktestReport(split, trained_on, dict(lines))
+
+
+def report_lines(report: BacktestReport) -> list[str]:
+    """The report as a fixed-width table: ours beside the naive per-type median."""
+    header = (
+        f"{'service':<10} {'tested':>6} | {'ours n':>6} {'cover':>6} {'MdAE d':>7} | "
+        f"{'naive n':>7} {'cover':>6} {'MdAE d':>7} | bases"
+    )
+    out = [header, "-" * len(header)]
+    codes = sorted(code for code in report.lines if code not in (OVERALL, SAME_REQUESTS))
+    for code in [*codes, SAME_REQUESTS, OVERALL]:
+        line = report.lines.get(code)
+        if line is not None:
+            out.append(_row(code, line))
+    return out
+
+
+def _row(code: str, line: Line) -> str:
+    bases = ", ".join(f"{basis} {count}" for basis, count in line.bases.most_common())
+    return (
+        f"{code:<10} {line.tested:>6} | {line.ours.n:>6} {_share(line.ours.coverage):>6} "
+        f"{_days(line.ours.median_error):>7} | {line.naive.n:>7} {_share(line.naive.coverage):>6} "
+        f"{_days(line.naive.median_error):>7} | {bases}"
+    )
+
+
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1%}"
+
+
+def _days(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

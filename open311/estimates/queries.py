@@ -1,0 +1,121 @@
+"""The expected time to resolve one request, from what learn-estimates stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.estimates.history import ServiceFacts
+from open311.estimates.model import (
+    Circumstances,
+    Key,
+    Learned,
+    Prediction,
+    Quantiles,
+    given_open_for,
+    predict,
+)
+from open311.models import Intake, ResolutionQuantiles, Scope, Service, ServiceRequest, Status
+
+
+class RequestLike(Protocol):
+    """What an estimate reads of a request (a ServiceRequest has it all)."""
+
+    @property
+    def service_code(self) -> str: ...
+    @property
+    def requested_at(self) -> datetime: ...
+    @property
+    def community_area(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """When the request should close: the median, the 10th-90th percentile
+    range (None without one), and the basis that gave them (README)."""
+
+    p10: datetime | None
+    p50: datetime | None
+    p90: datetime | None
+    basis: str | None
+
+    @classmethod
+    def from_prediction(cls, start: datetime, prediction: Prediction | None) -> Estimate:
+        if prediction is None:
+            return NO_ESTIMATE
+
+        def at(days: float | None) -> datetime | None:
+            return None if days is None else (start + timedelta(days=days)).replace(microsecond=0)
+
+        return cls(at(prediction.p10), at(prediction.p50), at(prediction.p90), prediction.basis)
+
+
+NO_ESTIMATE = Estimate(None, None, None, None)
+
+
+def estimate(
+    session: Session, service_request: RequestLike, now: datetime, *, time_zone: ZoneInfo
+) -> Estimate:
+    """The request's expected closing, as of `now` (which is its filing time at POST).
+
+    The service's backlog is counted now; a request already open a while gets
+    the range of what is left (model.given_open_for). Month and weekday are
+    those of its filing in `time_zone`, the city's, as learn-estimates used.
+    """
+    service = session.get(Service, service_request.service_code)
+    facts = ServiceFacts(service.group, service.target_days) if service else None
+    learned = learned_for(session, service_request.service_code, facts)
+    circumstances = Circumstances(
+        service_request.service_code,
+        service_request.requested_at,
+        service_request.community_area,
+        open_requests(session, service_request.service_code, now),
+    )
+    prediction = predict(learned, circumstances, facts, time_zone)
+    if prediction is not None:
+        elapsed = (now - service_request.requested_at).total_seconds() / 86400
+        prediction = given_open_for(prediction, elapsed)
+    return Estimate.from_prediction(service_request.requested_at, prediction)
+
+
+def learned_for(session: Session, service_code: str, facts: ServiceFacts | None) -> Learned:
+    """The stored slices one prediction may use: its service's and its group's."""
+    scopes = [
+        sa.and_(
+            ResolutionQuantiles.scope == Scope.SERVICE,
+            ResolutionQuantiles.scope_key == service_code,
+        )
+    ]
+    if facts is not None:
+        scopes.append(
+            sa.and_(
+                ResolutionQuantiles.scope == Scope.GROUP,
+                ResolutionQuantiles.scope_key == facts.group,
+            )
+        )
+    rows = session.scalars(sa.select(ResolutionQuantiles).where(sa.or_(*scopes)))
+    return Learned({_key(row): _quantiles(row) for row in rows})
+
+
+def open_requests(session: Session, service_code: str, now: datetime) -> int:
+    """The service's accepted requests filed before `now` and open now."""
+    stmt = sa.select(sa.func.count()).where(
+        ServiceRequest.service_code == service_code,
+        ServiceRequest.status == Status.OPEN,
+        ServiceRequest.intake == Intake.ACCEPTED,
+        ServiceRequest.requested_at < now,
+    )
+    return session.scalar(stmt) or 0
+
+
+def _key(row: ResolutionQuantiles) -> Key:
+    return Key(row.scope, row.scope_key, row.segment_kind, row.segment_value)
+
+
+def _quantiles(row: ResolutionQuantiles) -> Quantiles:
+    return Quantiles(row.n, row.p10, row.p50, row.p90, row.lift, row.usual_backlog)

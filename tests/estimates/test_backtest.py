@@ -1,0 +1,81 @@
+"""The backtest: learn before a date, predict after it, beside the naive per-type median."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from open311.config import PROJECT_DIR
+from open311.estimates.backtest import OVERALL, backtest
+from open311.estimates.history import catalogue_facts, resolution_history
+from open311.extensions import db
+from tests.estimates.test_estimates import START, add_history, closed_history
+
+CHICAGO = ZoneInfo("America/Chicago")
+# Next to the repository, or next to the folder of its worktrees (/work/wt/<branch>).
+SHARED = next(
+    (found for up in PROJECT_DIR.parents[:2] if (found := up / "shared" / "chicago311").is_dir()),
+    PROJECT_DIR.parent / "shared" / "chicago311",
+)
+REAL_FILES = [*sorted((SHARED / "legacy").glob("legacy_*_sample.csv")), SHARED / "samples" / "sr_2021-01-01_first5000_fullschema.csv"]
+
+
+def run_backtest(app, split: datetime):
+    with app.app_context():
+        session = db.session()
+        return backtest(resolution_history(session), catalogue_facts(session), split, CHICAGO)
+
+
+def test_backtest_scores_ours_and_the_naive_median_on_later_requests(app):
+    # 100 days of PHF taking 1..10 days in turn; open requests are not scored.
+    add_history(app, closed_history("PHF", [float(1 + i % 10) for i in range(100)]))
+    add_history(app, [{"service_code": "PHF", "requested_at": START + timedelta(days=99), "days": None}])
+    report = run_backtest(app, START + timedelta(days=80))
+    line = report.lines["PHF"]
+    assert (report.trained_on, line.tested) == (80, 20)
+    # Learned from days 1..10 eight times: p10 1.9, p50 5.5, p90 9.1. The later
+    # requests take 1..10 twice: 2..9 are inside the range, 16 of 20.
+    assert line.ours.coverage == line.naive.coverage == pytest.approx(0.8)
+    assert line.ours.median_error == line.naive.median_error == pytest.approx(2.5)
+    assert line.bases == {"service": 20}
+    assert report.lines[OVERALL].tested == 20
+
+
+def test_backtest_command_prints_ours_beside_naive(app):
+    add_history(app, closed_history("PHF", [float(1 + i % 10) for i in range(100)]))
+    result = app.test_cli_runner().invoke(args=["open311", "backtest", "--split", "2025-03-27"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert "naive n" in lines[1]
+    overall = next(line for line in lines if line.startswith("overall"))
+    assert "80.0%" in overall
+    assert "service 20" in overall
+
+
+def test_backtest_refuses_a_bad_split(app):
+    result = app.test_cli_runner().invoke(args=["open311", "backtest", "--split", "soon"])
+    assert result.exit_code == 2
+    assert "soon" in result.output
+
+
+@pytest.mark.skipif(not SHARED.is_dir(), reason="shared/chicago311 is not next to the repository")
+def test_on_the_real_chicago_history_the_ranges_cover_70_to_90_percent(app):
+    runner = app.test_cli_runner()
+    for args in (
+        ["load-catalog", str(PROJECT_DIR / "services_catalog" / "chicago")],
+        ["load-chicago-areas"],
+        *(["import-requests", str(path)] for path in REAL_FILES),
+    ):
+        result = runner.invoke(args=["open311", *args])
+        assert result.exit_code == 0, result.output
+    report = run_backtest(app, datetime(2021, 1, 2, tzinfo=CHICAGO))
+    overall = report.lines[OVERALL]
+    assert overall.tested > 1500
+    assert 0.70 <= overall.ours.coverage <= 0.90
+    # The naive per-type median is computed beside ours, on the services with history.
+    assert 0 < overall.naive.n < overall.tested
+    assert overall.naive.coverage is not None
+    assert overall.naive.median_error is not None
+    assert sum(overall.bases.values()) == overall.tested
