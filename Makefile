@@ -38,6 +38,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 demo-db:
 	$(VENV)/bin/flask open311 init-db
 	$(VENV)/bin/flask open311 load-catalog
+	$(VENV)/bin/flask open311 load-articles
 	$(VENV)/bin/flask open311 load-chicago-areas
 	$(VENV)/bin/flask open311 load-demo
 	$(VENV)/bin/flask open311 tag-areas

@@ -19,6 +19,7 @@ from open311.catalog.loader import CatalogError, load_catalog, read_catalog
 from open311.database import begin_write, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
+from open311.knowledge.loader import ArticleError, load_articles, read_articles
 from open311.models import Role
 from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
@@ -80,6 +81,25 @@ def _read_catalog(directory: Path | None) -> list[dict[str, object]]:
         return read_catalog(directory, Path(current_app.config["SCHEMAS_DIR"]))
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
+
+
+@open311_cli.command("load-articles")
+@click.argument("directory", type=DIRECTORY, required=False)
+def load_articles_command(directory: Path | None) -> None:
+    """Validate DIRECTORY's article files and upsert them (idempotent; load-catalog first)."""
+    directory = directory or Path(current_app.config["ARTICLES_DIR"])
+    session = db.session()
+    begin_write(session)
+    try:
+        articles = read_articles(directory, Path(current_app.config["SCHEMAS_DIR"]))
+        report = load_articles(session, articles)
+    except ArticleError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"{len(articles)} articles: {report.added} added, {report.changed} changed, "
+        f"{report.unchanged} unchanged, {report.removed} removed"
+    )
 
 
 @open311_cli.command("create-key")

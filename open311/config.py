@@ -30,6 +30,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "GEOCODER": "open311.geocoding.chicago:ChicagoGeocoder.from_config",
     "GEOCODER_INDEX": str(PACKAGE_DIR / "demo" / "data" / "chicago_streets.csv.gz"),
     "CATALOG_DIR": str(PROJECT_DIR / "services_catalog" / "chicago"),
+    # Knowledge articles: Markdown files with TOML front matter (flask open311 load-articles).
+    "ARTICLES_DIR": str(PROJECT_DIR / "services_catalog" / "chicago" / "articles"),
     "SCHEMAS_DIR": str(PROJECT_DIR / "schemas"),
     "MEDIA_ROOT": "media",
     "PUBLIC_BASE_URL": "http://127.0.0.1:8000",

@@ -23,6 +23,9 @@ ITEM_TAGS = {
     "formats": "format",
     "notes": "note",
     "service_request_updates": "request_update",
+    "articles": "article",
+    "service_codes": "service_code",
+    "keywords": "keyword",  # an article's; a service's keywords are one string
 }
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from open311.formats.markdown import to_safe_html
 from open311.formats.w3c import format_w3c
-from open311.models import Service, ServiceRequest, ServiceType, Stage, Status
+from open311.models import Article, Service, ServiceRequest, ServiceType, Stage, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
 from open311.workflow.queries import PublicNote, PublicUpdate
 
@@ -46,11 +47,17 @@ def service(entry: Service) -> dict[str, Any]:
     }
 
 
-def service_definition(entry: Service) -> dict[str, Any]:
-    return {
+def service_definition(
+    entry: Service, articles: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The definition; with extensions=true, the articles to show before the form."""
+    definition = {
         "service_code": entry.code,
         "attributes": [_attribute(a) for a in sorted(entry.attributes, key=lambda a: a["order"])],
     }
+    if articles is not None:
+        definition["articles"] = articles
+    return definition
 
 
 def _attribute(attribute: Mapping[str, Any]) -> dict[str, Any]:
@@ -64,6 +71,28 @@ def _attribute(attribute: Mapping[str, Any]) -> dict[str, Any]:
         "description": attribute["description"],
         "values": [{"key": v["key"], "name": v["name"]} for v in attribute.get("values", [])],
     }
+
+
+def article_link(entry: Article, url: str) -> dict[str, Any]:
+    return {"id": entry.slug, "title": entry.title, "url": url}
+
+
+def article_summary(entry: Article, url: str, time_zone: ZoneInfo) -> dict[str, Any]:
+    """An article in search results: everything but the body."""
+    return {
+        "id": entry.slug,
+        "title": entry.title,
+        "summary": entry.summary,
+        "service_codes": entry.service_codes,
+        "keywords": entry.keyword_list,
+        "updated_datetime": format_w3c(entry.changed_at, time_zone),
+        "url": url,
+    }
+
+
+def article(entry: Article, url: str, time_zone: ZoneInfo) -> dict[str, Any]:
+    """One article, its Markdown body rendered to sanitised HTML."""
+    return {**article_summary(entry, url, time_zone), "body_html": to_safe_html(entry.body)}
 
 
 def post_reply(filed: ServiceRequest, entry: Service) -> dict[str, Any]:

@@ -17,11 +17,13 @@ from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
 from open311.formats.w3c import parse_w3c
+from open311.knowledge import search
+from open311.knowledge.queries import ArticleSearch
 from open311.models import Status
 from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
 from open311.spatial import Box
-from open311.validation import describe
+from open311.validation import describe, without_control_characters
 from open311.workflow.partner_updates import STATUSES, IncomingUpdate
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
@@ -29,8 +31,6 @@ LARGEST_PAGE_NUMBER = 10**9
 _DIGITS = re.compile(
     r"[0-9]+"
 )  # ASCII only: str.isdigit() also accepts superscripts and other scripts
-# Control characters other than tab, CR and LF: illegal in XML, pasted in by phones.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # attribute[C], attribute[C][], attribute[C][0]: three of the four encodings
 # of reference 4.6 (the fourth, a comma list, is split by the answer checker).
 _ATTRIBUTE = re.compile(r"^attribute\[(?P<code>[^\[\]]+)\](?:\[(?P<index>\d*)\])?$")
@@ -372,4 +372,22 @@ def _comma_list(value: str) -> tuple[str, ...]:
 
 
 def _clean(value: str) -> str:
-    return _CONTROL.sub("", value)
+    cleaned: str = without_control_characters(value)
+    return cleaned
+
+
+MAX_ARTICLE_QUERY_LENGTH = 200
+
+
+def article_search(args: Mapping[str, str]) -> ArticleSearch:
+    """GET articles: q (words to find) and/or service_code; one of them is required."""
+    text = args.get("q", "").strip()
+    service_code = args.get("service_code", "").strip() or None
+    if len(text) > MAX_ARTICLE_QUERY_LENGTH:
+        raise InvalidRequest(f"q: at most {MAX_ARTICLE_QUERY_LENGTH} characters.")
+    terms = tuple(search.words(text))
+    if text and not terms:
+        raise InvalidRequest(f"q: {text!r} has no words to search for.")
+    if not terms and service_code is None:
+        raise InvalidRequest("q or service_code is required.")
+    return ArticleSearch(words=terms, service_code=service_code)

@@ -18,6 +18,7 @@ from open311.formats.w3c import format_w3c
 from open311.georeport import payloads, schemas
 from open311.georeport.openapi import load_openapi
 from open311.jurisdiction import Jurisdiction
+from open311.knowledge import queries as knowledge_queries
 from open311.models import Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, queries
@@ -73,8 +74,32 @@ def list_services(fmt: str) -> Response:
 @bp.get(f"/v2/services/<service_code>.{FMT}")
 @bp.get(f"/v2/service/<service_code>.{FMT}")
 def service_definition(service_code: str, fmt: str) -> Response:
+    extensions = schemas.extensions_flag(request.args)
     service = catalog_queries.active_service(db.session(), service_code)
-    return render.document("service_definition", payloads.service_definition(service))
+    articles = None
+    if extensions:  # our extension: the articles an app can show before the form
+        related = knowledge_queries.articles_for_service(db.session(), service.code)
+        articles = [payloads.article_link(a, _article_url(a.slug, fmt)) for a in related]
+    return render.document("service_definition", payloads.service_definition(service, articles))
+
+
+@bp.get(f"/v2/articles.{FMT}")
+def search_articles(fmt: str) -> Response:
+    found = knowledge_queries.search_articles(db.session(), schemas.article_search(request.args))
+    time_zone = jurisdiction().time_zone
+    summaries = [payloads.article_summary(a, _article_url(a.slug, fmt), time_zone) for a in found]
+    return render.document("articles", summaries)
+
+
+@bp.get(f"/v2/articles/<article_id>.{FMT}")
+def get_article(article_id: str, fmt: str) -> Response:
+    found = knowledge_queries.get_article(db.session(), article_id)
+    url = _article_url(found.slug, fmt)
+    return render.document("articles", [payloads.article(found, url, jurisdiction().time_zone)])
+
+
+def _article_url(slug: str, fmt: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/open311/v2/articles/{slug}.{fmt}"
 
 
 @bp.post(f"/v2/requests.{FMT}")

@@ -7,6 +7,7 @@ from open311.models.catalog import Service, ServiceType
 from open311.models.citations import Citation, CitationStatus, PartyKind
 from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
+from open311.models.knowledge import Article, ArticleService
 from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.service_requests import (
     CloseReason,
@@ -24,6 +25,8 @@ __all__ = [
     "ActorKind",
     "ApiKey",
     "Area",
+    "Article",
+    "ArticleService",
     "Base",
     "Citation",
     "CitationStatus",

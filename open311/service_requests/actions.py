@@ -33,7 +33,7 @@ from open311.models import (
     Status,
 )
 from open311.models.base import utcnow
-from open311.service_requests import numbers
+from open311.service_requests import emergency, numbers
 from open311.spatial import point, tag_areas
 
 MISSING_LOCATION = (
@@ -175,7 +175,8 @@ def _new_request(
         status=Status.OPEN,
         description=submission.description,
         agency_responsible=service.agency_responsible,
-        service_notice=service.service_notice,
+        # The 911 advice (when the description reads like an emergency), then the service's.
+        service_notice=emergency.service_notice(submission.description, service.service_notice),
         requested_at=now,
         updated_at=now,
         due_at=now + timedelta(days=service.target_days) if service.target_days else None,

@@ -41,12 +41,15 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/staff/queue$")),
     ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
     ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
+    ("GET", re.compile(r"^/open311/v2/articles\.")),
+    ("GET", re.compile(r"^/open311/v2/articles/[^/]+\.")),
 )
 NAMES = (
     "discovery", "services", "service-definition", "post-reply", "requests", "token",
     "service-request-updates", "update-reply", "requests",
     "staff/staff", "staff/likely-parents", "staff/citation", "staff/citation", "staff/citations",
     "staff/parties", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+    "articles", "article",
 )  # fmt: skip
 
 

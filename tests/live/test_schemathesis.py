@@ -70,7 +70,20 @@ def test_server_passes_every_schemathesis_check_with_a_valid_api_key(
     live_server: LiveServer, tmp_path: Path
 ) -> None:
     # The staff API takes staff tokens, not partner keys: it has its own run below.
-    result = run_schemathesis(live_server, tmp_path, "--checks", "all", "--exclude-tag", "staff")
+    result = run_schemathesis(
+        live_server,
+        tmp_path,
+        "--checks",
+        "all",
+        "--exclude-tag",
+        "staff",
+        # Warnings are hints about coverage, not failures of a check: operations
+        # whose rules span several parameters (q or service_code for articles, a
+        # question waiting for an answer) refuse most generated input by design
+        # (schemathesis.toml lists those 400s). Every check still runs.
+        "--warnings",
+        "off",
+    )
     assert result.returncode == 0, f"schemathesis found problems:\n{result.stdout}\n{result.stderr}"
     assert "No issues found" in result.stdout, result.stdout
 

@@ -1,0 +1,1 @@
+"""Knowledge articles: loading, search and reads."""
