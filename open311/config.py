@@ -42,6 +42,16 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # A retried POST with the same key and content inside this window
     # returns the original request instead of filing a second one.
     "REPLAY_WINDOW_SECONDS": 24 * 3600,
+    # Likely parents of a duplicate, for services whose catalogue file sets no
+    # duplicate_radius_m / duplicate_window_days. 200 m: the farthest a duplicate
+    # lay from its parent among the City's 2021 sample requests (199 m), about
+    # one Chicago block (1/8 mile); 30 days: the longest of the City's stated
+    # duplicate rules (alley lights, shared/chicago311 README §2).
+    "DUPLICATE_RADIUS_M": 200.0,
+    "DUPLICATE_WINDOW_DAYS": 30.0,
+    # A rating of 1 or 2 this many days after a request was completed reopens
+    # it for a supervisor's review.
+    "FEEDBACK_REOPEN_DAYS": 14,
     "DEFAULT_PAGE_SIZE": 1000,
     "MAX_PAGE_SIZE": 1000,
     # Notifications (open311/notifications): email through this SMTP server, …

@@ -26,6 +26,8 @@ SIMPLE_FIELDS = {
     "agency_responsible": "agency_responsible",
     "service_notice": "service_notice",
     "target_days": "target_days",
+    "duplicate_radius_m": "duplicate_radius_m",
+    "duplicate_window_days": "duplicate_window_days",
 }
 
 

@@ -70,6 +70,14 @@ REVIEWED: Final[frozenset[str]] = frozenset({"BBA"})  # the city accepts each on
 # Types the City says it no longer accepts (the SR_TYPE name says so).
 INACTIVE: Final[frozenset[str]] = frozenset({"SEF"})
 
+# duplicate_window_days from the City's stated duplicate rules (shared/chicago311
+# README §2, "City service statements"): street lights, the same circuit within
+# 4 calendar days; alley lights, the same address within 30 calendar days.
+DUPLICATE_WINDOWS: Final[dict[str, tuple[float, str]]] = {
+    "SFD": (4.0, "the City's street-light rule: same circuit within 4 calendar days (README §2)"),
+    "SFA": (30.0, "the City's alley-light rule: same address within 30 calendar days (README §2)"),
+}
+
 # service_notice text → its source ("ours" where it states our own policy).
 NOTICES: Final[dict[str, tuple[str, str]]] = {
     "311IOC": (

@@ -14,12 +14,13 @@ from open311.models import (
     Service,
     ServiceRequest,
     ServiceType,
+    Stage,
     Status,
     Subscription,
     Webhook,
 )
 from open311.service_requests.queries import PublicRequest, RequestExtras
-from open311.workflow.queries import PublicNote
+from open311.workflow.queries import PublicNote, PublicUpdate
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 FORMATS = ["text/xml", "application/json"]
@@ -274,3 +275,42 @@ def webhook(
         format_w3c(entry.deleted_at, time_zone) if entry.deleted_at else None
     )
     return payload
+
+
+# FixMyStreet's extended statuses for our stages (open311-reference.md Part 2 §2.6).
+# FixMyStreet reads OPEN as "confirmed" and has no "waiting for the reporter":
+# a question to the reporter is still the council investigating.
+FMS_STATUS_OF_STAGE = {
+    Stage.NEW: "OPEN",
+    Stage.ACKNOWLEDGED: "INVESTIGATING",
+    Stage.ASSIGNED: "IN_PROGRESS",
+    Stage.SCHEDULED: "ACTION_SCHEDULED",
+    Stage.IN_PROGRESS: "IN_PROGRESS",
+    Stage.AWAITING_REPORTER: "INVESTIGATING",
+    Stage.REOPENED: "OPEN",
+}
+FMS_STATUS_OF_CLOSE_REASON = {
+    "completed": "FIXED",
+    "duplicate": "DUPLICATE",
+    "not_city_responsibility": "NOT_COUNCILS_RESPONSIBILITY",
+    "unable_to_locate": "NO_FURTHER_ACTION",  # FixMyStreet: "unable to fix"
+    "cancelled": "CANCELLED",
+}
+
+
+def fms_status(stage: Stage, close_reason: str | None) -> str:
+    if stage is Stage.CLOSED:
+        return FMS_STATUS_OF_CLOSE_REASON.get(close_reason or "", "CLOSED")
+    return FMS_STATUS_OF_STAGE[stage]
+
+
+def request_update(update: PublicUpdate, time_zone: ZoneInfo) -> dict[str, Any]:
+    """One <request_update> of GET servicerequestupdates: public fields only."""
+    return {
+        "update_id": str(update.event_id),
+        "service_request_id": update.number,
+        "status": fms_status(update.stage, update.close_reason),
+        "updated_datetime": format_w3c(update.at, time_zone),
+        "description": update.description,
+        "media_url": update.media_url,
+    }

@@ -24,6 +24,7 @@ from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
 from open311.spatial import Box
 from open311.validation import describe, without_control_characters
+from open311.workflow.partner_updates import STATUSES, IncomingUpdate
 
 DEFAULT_WINDOW = timedelta(days=90)  # spec: the last 90 days by default
 LARGEST_PAGE_NUMBER = 10**9
@@ -87,6 +88,97 @@ def reporter_answer(params: MultiDict[str, str]) -> str:
     if len(answer) > ANSWER_LENGTH:
         raise InvalidRequest(f"answer: at most {ANSWER_LENGTH} characters.")
     return answer
+
+
+RATINGS = range(1, 6)
+
+
+def feedback(params: MultiDict[str, str]) -> tuple[int, str | None]:
+    """The reporter's rating (a whole number from 1 to 5) and optional comment."""
+    value = params.get("rating", "").strip()
+    if not value:
+        raise InvalidRequest("rating: a rating from 1 (bad) to 5 (good) is required.")
+    if not _DIGITS.fullmatch(value) or int(value) not in RATINGS:
+        raise InvalidRequest(f"rating: {value!r} is not a whole number from 1 to 5.")
+    comment = _clean(params.get("comment", ""))
+    if len(comment) > ANSWER_LENGTH:
+        raise InvalidRequest(f"comment: at most {ANSWER_LENGTH} characters.")
+    return int(value), comment.strip() or None
+
+
+UPDATES_WINDOW = timedelta(hours=2)  # FixMyStreet polls the last 2 hours by default
+
+
+def update_window(
+    args: Mapping[str, str], time_zone: ZoneInfo, now: datetime
+) -> tuple[datetime, datetime]:
+    """GET servicerequestupdates: start_date and end_date together, or the last 2 hours."""
+    problems: list[str] = []
+    start = _parse_date(args, "start_date", time_zone, problems)
+    end = _parse_date(args, "end_date", time_zone, problems)
+    if not problems and (start is None) != (end is None):
+        problems.append("start_date and end_date: send both, or neither (the last 2 hours).")
+    elif start and end and start >= end:
+        problems.append("start_date must be earlier than end_date.")
+    elif start and end and end - start > DEFAULT_WINDOW:
+        problems.append("start_date to end_date may not span more than 90 days.")
+    if problems:
+        raise InvalidRequest(*problems)
+    return (start, end) if start and end else (now - UPDATES_WINDOW, now + timedelta(seconds=1))
+
+
+class PartnerUpdateForm(Schema):
+    """POST servicerequestupdates: FixMyStreet's urlencoded fields (reference Part 2 §2.6).
+
+    first_name, last_name, email and phone are accepted and dropped: the request
+    has its reporter's details from filing, and the public must never see them.
+    """
+
+    class Meta:
+        unknown = EXCLUDE  # api_key, jurisdiction_id, names, attribute[…], title, …
+
+    service_request_id = fields.String(required=True, validate=validate.Length(1, 32))
+    update_id = fields.String(required=True, validate=validate.Length(1, 64))
+    status = fields.String(required=True)
+    updated_datetime = fields.String()
+    description = fields.String(validate=validate.Length(max=4000))
+    media_url = fields.Url(
+        schemes={"http", "https"}, require_tld=False, validate=validate.Length(max=2048)
+    )
+
+
+_update_form = PartnerUpdateForm()
+
+
+def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> IncomingUpdate:
+    """FixMyStreet's update, cleaned; InvalidRequest naming each bad field."""
+    # Lengths are checked on what was sent, as the OpenAPI document states them.
+    present = {
+        key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()
+    }
+    problems: list[str] = []
+    try:
+        data = _update_form.load(present)
+    except ValidationError as error:
+        problems += describe(error.normalized_messages())  # type: ignore[no-untyped-call]
+        data = {}
+    status = present.get("status", "").strip().upper().replace(" ", "_")
+    if "status" in data and status not in STATUSES:
+        problems.append(
+            f"status: {present['status']!r} is not one of {', '.join(sorted(STATUSES))}."
+        )
+    when = _parse_date(present, "updated_datetime", time_zone, problems)
+    if problems:
+        raise InvalidRequest(*problems)
+    return IncomingUpdate(
+        number=data["service_request_id"],
+        update_id=data["update_id"],
+        status=status,
+        description=data.get("description"),
+        partner_datetime=when,
+        # FixMyStreet repeats media_url for several photos; the first is kept.
+        media_url=data.get("media_url"),
+    )
 
 
 def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:

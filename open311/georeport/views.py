@@ -23,6 +23,8 @@ from open311.models import Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, queries
 from open311.workflow import actions as workflow_actions
+from open311.workflow import feedback as workflow_feedback
+from open311.workflow import partner_updates
 from open311.workflow import queries as workflow_queries
 from open311.workflow.transitions import Action
 
@@ -175,6 +177,55 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
     row = queries.get_request(session, service_request_id)
     session.commit()
     return render.document("service_requests", _requests_payload([row], extensions=False))
+
+
+@bp.post(f"/v2/requests/<service_request_id>/feedback.{FMT}")
+def give_feedback(service_request_id: str, fmt: str) -> Response:
+    """The reporter rates a completed request, through the key that filed it."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    rating, comment = schemas.feedback(merged_params())
+    reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
+    workflow_feedback.give_feedback(
+        session,
+        service_request_id,
+        rating,
+        comment,
+        api_key,
+        reopen_within,
+        utcnow(),
+        jurisdiction().time_zone,
+    )
+    row = queries.get_request(session, service_request_id)
+    session.commit()
+    return render.document("service_requests", _requests_payload([row], extensions=False))
+
+
+@bp.get(f"/v2/servicerequestupdates.{FMT}")
+def list_updates(fmt: str) -> Response:
+    """FixMyStreet's poll: public updates in a window, the caller's own left out."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    start, end = schemas.update_window(request.args, jurisdiction().time_zone, utcnow())
+    found = workflow_queries.public_updates(session, start, end, hide_api_key_id=api_key.id)
+    time_zone = jurisdiction().time_zone
+    return render.document(
+        "service_request_updates", [payloads.request_update(u, time_zone) for u in found]
+    )
+
+
+@bp.post(f"/v2/servicerequestupdates.{FMT}")
+def receive_update(fmt: str) -> Response:
+    """FixMyStreet posts an update to a request it filed; a replay gets the same update_id."""
+    session = db.session()
+    api_key = authenticate(session, api_key_param())
+    update = schemas.incoming_update(merged_params(), jurisdiction().time_zone)
+    received = partner_updates.receive_update(
+        session, api_key, update, utcnow(), jurisdiction().time_zone
+    )
+    reply = [{"update_id": str(received.event_id)}]
+    session.commit()
+    return render.document("service_request_updates", reply)
 
 
 @bp.get("/v2/openapi.json")

@@ -4,6 +4,7 @@ from open311.models.accounts import ApiKey
 from open311.models.areas import AREA_KINDS, Area
 from open311.models.base import Base
 from open311.models.catalog import Service, ServiceType
+from open311.models.citations import Citation, CitationStatus, PartyKind
 from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.knowledge import Article, ArticleService
@@ -14,6 +15,7 @@ from open311.models.notifications import (
     Subscription,
     Webhook,
 )
+from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -34,10 +36,15 @@ __all__ = [
     "ArticleService",
     "Base",
     "Channel",
+    "Citation",
+    "CitationStatus",
     "CloseReason",
     "DeliveryState",
+    "Feedback",
     "Intake",
     "Notification",
+    "PartnerUpdate",
+    "PartyKind",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",

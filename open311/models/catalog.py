@@ -34,6 +34,10 @@ class Service(Base):
     review: Mapped[bool] = mapped_column(default=False)
     service_notice: Mapped[str | None] = mapped_column(sa.String(500))
     target_days: Mapped[float | None]
+    # Likely parents of a new request lie within this many metres and were filed
+    # this many days before it; None: the DUPLICATE_* defaults of the config.
+    duplicate_radius_m: Mapped[float | None]
+    duplicate_window_days: Mapped[float | None]
     attributes: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     # Services missing from the catalogue files are deactivated, never deleted,
     # so old requests keep a valid service_code.

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask import Flask
 
-from open311.staff.views import bp
+from open311.staff.views import WorkflowActionConverter, bp
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["workflow_action"] = WorkflowActionConverter
     app.register_blueprint(bp)

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from open311.citations.queries import PartyRecord
 from open311.formats.w3c import format_w3c
-from open311.models import RequestEvent, ServiceRequest, Staff, Status
+from open311.models import Citation, RequestEvent, ServiceRequest, Staff, Status
+from open311.workflow.queries import DuplicateRule, LikelyParent
 
 
 def staff_member(staff: Staff) -> dict[str, Any]:
@@ -83,4 +85,74 @@ def work_item_with_history(
     return {
         **work_item(service_request, time_zone, now),
         "history": [event(row, time_zone) for row in events],
+    }
+
+
+def likely_parents(
+    child: ServiceRequest,
+    rule: DuplicateRule,
+    found: Sequence[LikelyParent],
+    time_zone: ZoneInfo,
+    now: datetime,
+) -> dict[str, Any]:
+    return {
+        "service_request_id": child.number,
+        "radius_m": rule.radius_m,
+        "window_days": rule.window_days,
+        "candidates": [
+            {
+                "distance_m": round(parent.distance_m, 1),
+                "request": work_item(parent.service_request, time_zone, now),
+            }
+            for parent in found
+        ],
+    }
+
+
+def citation(row: Citation, number: str, time_zone: ZoneInfo) -> dict[str, Any]:
+    """A citation; the fine is a string ("250.00") so that no client rounds it."""
+    return {
+        "id": row.id,
+        "service_request_id": number,
+        "department": row.department,
+        "party_kind": row.party_kind.value,
+        "party_name": row.party_name,
+        "licence_number": row.licence_number,
+        "party_address": row.party_address,
+        "violation_code": row.violation_code,
+        "cited_on": row.cited_on.isoformat(),
+        "fine_amount": f"{row.fine_amount:.2f}",
+        "status": row.status.value,
+        "recorded_by_staff_id": row.recorded_by_staff_id,
+        "recorded_datetime": format_w3c(row.recorded_at, time_zone),
+    }
+
+
+def party_citations(
+    party: str, department: str, found: Sequence[tuple[Citation, str]], time_zone: ZoneInfo
+) -> dict[str, Any]:
+    return {
+        "party": party,
+        "department": department,
+        "count": len(found),
+        "citations": [citation(row, number, time_zone) for row, number in found],
+    }
+
+
+def repeat_parties(department: str, found: Sequence[PartyRecord]) -> dict[str, Any]:
+    return {
+        "department": department,
+        "parties": [
+            {
+                "party_key": record.party_key,
+                "party_kind": record.latest.party_kind.value,
+                "party_name": record.latest.party_name,
+                "licence_number": record.latest.licence_number,
+                "citations": record.citations,
+                "fines_total": f"{record.fines_total:.2f}",
+                "first_cited_on": record.first_cited_on.isoformat(),
+                "last_cited_on": record.last_cited_on.isoformat(),
+            }
+            for record in found
+        ],
     }

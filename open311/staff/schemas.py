@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from open311.citations.actions import NewCitation
 from open311.errors import InvalidRequest
-from open311.models import CloseReason, Role, Stage
+from open311.models import CitationStatus, CloseReason, PartyKind, Role, Stage
 from open311.validation import load, without_control_characters
 from open311.workflow.actions import Step
 from open311.workflow.queries import QueueFilter
@@ -55,6 +56,77 @@ class StaffForm(Schema):
     email = fields.Email(required=True, validate=validate.Length(max=254))
     role = fields.Enum(Role, by_value=True, required=True)
     department = fields.String(required=True, validate=NAME_LENGTH)
+
+
+# Chicago's ordinance sections look like 7-28-120 or 4-4-313(a); other codes are alike.
+VIOLATION_CODE = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9.()/ -]{0,63}$",
+    error="an ordinance or violation code: letters, digits and . ( ) / - (at most 64).",
+)
+LARGEST_FINE = 1_000_000
+
+
+class CitationForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    party_kind = fields.Enum(PartyKind, by_value=True, required=True)
+    party_name = fields.String(required=True, validate=NAME_LENGTH)
+    licence_number = fields.String(validate=validate.Length(min=1, max=64))
+    party_address = fields.String(validate=validate.Length(min=1, max=500))
+    violation_code = fields.String(required=True, validate=VIOLATION_CODE)
+    cited_on = fields.Date(required=True)
+    fine_amount = fields.Decimal(
+        required=True, places=2, validate=validate.Range(min=0, max=LARGEST_FINE)
+    )
+    internal_note = fields.String(validate=NOTE_LENGTH)
+
+    @validates_schema
+    def _licence_or_address(self, data: dict[str, Any], **_kwargs: Any) -> None:
+        if not (data.get("licence_number") or data.get("party_address")):
+            raise ValidationError(
+                "a licence number or an address identifies the party.", "licence_number"
+            )
+
+
+class CitationStatusForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    status = fields.Enum(CitationStatus, by_value=True, required=True)
+    internal_note = fields.String(validate=NOTE_LENGTH)
+
+
+class PartyQueryForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    party = fields.String(required=True, validate=NAME_LENGTH)
+    department = fields.String(validate=NAME_LENGTH)
+
+
+class RepeatPartiesForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    min = fields.Integer(validate=validate.Range(min=1, max=10**6))
+    department = fields.String(validate=NAME_LENGTH)
+
+
+def new_citation(params: Mapping[str, Any]) -> NewCitation:
+    return NewCitation(**_load(CitationForm(), params))
+
+
+def citation_status(params: Mapping[str, Any]) -> dict[str, Any]:
+    return _load(CitationStatusForm(), params)
+
+
+def party_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    return _load(PartyQueryForm(), params)
+
+
+def repeat_parties_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    return _load(RepeatPartiesForm(), params)
 
 
 def step(action_name: str, params: Mapping[str, Any]) -> Step:

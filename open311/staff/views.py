@@ -7,8 +7,11 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import BaseConverter
 
 from open311.accounts import staff as staff_accounts
+from open311.citations import actions as citation_actions
+from open311.citations import queries as citation_queries
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
@@ -22,6 +25,15 @@ from open311.workflow import actions, permissions, queries
 from open311.workflow.permissions import Operation
 
 bp = Blueprint("staff", __name__, url_prefix="/open311/staff")
+
+
+class WorkflowActionConverter(BaseConverter):
+    """Any path segment but the nouns with routes of their own beside the actions,
+    so that POST …/likely-parents is a 405 (it is read-only), not an unknown action."""
+
+    regex = r"(?!likely-parents$)[^/]+"
+
+
 LIST_FIELDS = ("stage", "service_code")
 
 
@@ -97,7 +109,68 @@ def show_request(number: str) -> Response:
     )
 
 
-@bp.post("/requests/<number>/<action>")
+@bp.get("/requests/<number>/likely-parents")
+def likely_parents(number: str) -> Response:
+    """Open requests this one may duplicate: same service, near, recent; nearest first."""
+    session = db.session()
+    child = queries.request_for_staff(session, number)
+    permissions.require(current_staff(), Operation.VIEW, child.agency_responsible)
+    default = queries.DuplicateRule(
+        current_app.config["DUPLICATE_RADIUS_M"], current_app.config["DUPLICATE_WINDOW_DAYS"]
+    )
+    rule = queries.duplicate_rule(session, child.service_code, default)
+    found = queries.likely_parents(session, child, rule)
+    reply = payloads.likely_parents(child, rule, found, jurisdiction().time_zone, utcnow())
+    return render.document("likely_parents", reply)
+
+
+@bp.post("/requests/<number>/citations")
+def cite(number: str) -> Response:
+    """Record a citation (CITE) on a request of the staff member's department."""
+    session = db.session()
+    new = schemas.new_citation(body())
+    citation = citation_actions.cite(session, number, new, current_staff(), utcnow())
+    reply = payloads.citation(citation, number, jurisdiction().time_zone)
+    session.commit()
+    return render.document("citation", reply, status=201)
+
+
+@bp.post("/citations/<int:citation_id>/status")
+def change_citation_status(citation_id: int) -> Response:
+    session = db.session()
+    change = schemas.citation_status(body())
+    citation = citation_actions.change_status(
+        session, citation_id, change["status"], current_staff(), utcnow(),
+        change.get("internal_note"),
+    )  # fmt: skip
+    number = queries.number_of(session, citation.service_request_id)
+    reply = payloads.citation(citation, number, jurisdiction().time_zone)
+    session.commit()
+    return render.document("citation", reply)
+
+
+@bp.get("/citations")
+def citations_of_party() -> Response:
+    """A party's citations in a department (default: one's own), by name or licence."""
+    asked = schemas.party_query(request.args)
+    department = asked.get("department", current_staff().department)
+    permissions.require(current_staff(), Operation.CITE, department)
+    found = citation_queries.of_party(db.session(), asked["party"], department)
+    reply = payloads.party_citations(asked["party"], department, found, jurisdiction().time_zone)
+    return render.document("citations", reply)
+
+
+@bp.get("/citations/parties")
+def repeat_parties() -> Response:
+    """The parties a department cited at least `min` times (default 2), the most cited first."""
+    asked = schemas.repeat_parties_query(request.args)
+    department = asked.get("department", current_staff().department)
+    permissions.require(current_staff(), Operation.CITE, department)
+    found = citation_queries.repeat_parties(db.session(), department, asked.get("min", 2))
+    return render.document("parties", payloads.repeat_parties(department, found))
+
+
+@bp.post("/requests/<number>/<workflow_action:action>")
 def act(number: str, action: str) -> Response:
     session = db.session()
     step = schemas.step(action, body())

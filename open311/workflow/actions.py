@@ -129,10 +129,21 @@ def _authorise(
     if actor.staff is not None:
         permissions.require(actor.staff, action, service_request.agency_responsible)
     elif actor.kind is ActorKind.REPORTER:
-        if action is not Action.ANSWER:
-            raise Forbidden("A reporter may only answer a question about their request.")
-        if actor.api_key is None or actor.api_key.id != service_request.api_key_id:
-            raise Forbidden("Only the API key that filed this request may answer for its reporter.")
+        if action not in REPORTER_ACTIONS:
+            raise Forbidden("A reporter may only answer a question or give feedback.")
+        require_filing_key(service_request, actor.api_key)
+
+
+# What a reporter may do, through the key that filed the request: answer the
+# department's question, and reopen for review, which only bad feedback (or a
+# FixMyStreet reopening update) asks for: the staff API refuses that action.
+REPORTER_ACTIONS = frozenset({Action.ANSWER, Action.REOPEN_FOR_REVIEW})
+
+
+def require_filing_key(service_request: ServiceRequest, api_key: ApiKey | None) -> None:
+    """Forbidden unless `api_key` filed the request: only it speaks for the reporter."""
+    if api_key is None or api_key.id != service_request.api_key_id:
+        raise Forbidden("Only the API key that filed this request may speak for its reporter.")
 
 
 def _change(session: Session, service_request: ServiceRequest, step: Step) -> _Change:
@@ -310,6 +321,42 @@ def _apply_fields(service_request: ServiceRequest, step: Step, change: _Change) 
     elif action in (Action.REOPEN, Action.REOPEN_FOR_REVIEW):
         service_request.close_reason = None
         service_request.duplicate_of = None
+
+
+def record(
+    session: Session,
+    service_request: ServiceRequest,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    public_note: str | None = None,
+    internal_note: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> RequestEvent:
+    """Append a history row for a change beside the workflow; the stage stays.
+
+    Citations, feedback and partners' updates are written down here, so the
+    audit trail has every change. Rows of actions the public history does not
+    know (workflow/queries.public_summary) never appear in public output.
+    """
+    event = RequestEvent(
+        service_request_id=service_request.id,
+        at=now,
+        action=action,
+        actor_kind=actor.kind,
+        staff_id=actor.staff.id if actor.staff else None,
+        api_key_id=actor.api_key.id if actor.api_key else None,
+        from_stage=service_request.stage,
+        to_stage=service_request.stage,
+        public_note=public_note,
+        internal_note=internal_note,
+        details=details or {},
+    )
+    session.add(event)
+    session.flush()
+    outbox.enqueue(session, service_request, event)  # tells subscribers only what is public
+    return event
 
 
 def _close_duplicates_of(

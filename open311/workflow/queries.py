@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311 import spatial
 from open311.errors import NotFound
-from open311.models import Intake, RequestEvent, ServiceRequest, Stage
+from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
 from open311.workflow.transitions import OPEN_STAGES, TRANSITIONS, Action
 
 
@@ -61,6 +62,12 @@ def request_for_staff(session: Session, number: str) -> ServiceRequest:
     return service_request
 
 
+def number_of(session: Session, service_request_id: int) -> str:
+    return session.scalars(
+        sa.select(ServiceRequest.number).where(ServiceRequest.id == service_request_id)
+    ).one()
+
+
 def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]:
     """Every change to the request, oldest first: the audit trail."""
     return session.scalars(
@@ -68,6 +75,16 @@ def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]
         .where(RequestEvent.service_request_id == service_request_id)
         .order_by(RequestEvent.id)
     ).all()
+
+
+# History rows outside the workflow that the public sees, with their summary.
+# The others (cite, citation_status, feedback) are staff-only.
+BESIDE_THE_WORKFLOW = {
+    "accept": "Request accepted",
+    "reject": "Request rejected",
+    "partner_update": "Update from the reporter",
+}
+PUBLIC_ACTIONS = (*(action.value for action in Action), *BESIDE_THE_WORKFLOW)
 
 
 @dataclass(frozen=True)
@@ -107,7 +124,7 @@ def public_summary(action: str, details: dict[str, object]) -> str | None:
     try:
         known = Action(action)
     except ValueError:
-        return {"accept": "Request accepted", "reject": "Request rejected"}.get(action)
+        return BESIDE_THE_WORKFLOW.get(action)
     summary = TRANSITIONS[known].summary
     if known is Action.SCHEDULE and details.get("scheduled_for"):
         return f"{summary} for {details['scheduled_for']}"
@@ -118,3 +135,120 @@ def public_summary(action: str, details: dict[str, object]) -> str | None:
     if known is Action.CLOSE and details.get("reason"):
         return f"{summary} ({str(details['reason']).replace('_', ' ')})"
     return summary
+
+
+@dataclass(frozen=True)
+class DuplicateRule:
+    """How near and how recent a request must be to be a likely parent."""
+
+    radius_m: float
+    window_days: float
+
+
+@dataclass(frozen=True)
+class LikelyParent:
+    service_request: ServiceRequest
+    distance_m: float
+
+
+LIKELY_PARENTS_LIMIT = 20
+
+
+def duplicate_rule(session: Session, service_code: str, default: DuplicateRule) -> DuplicateRule:
+    """The service's own radius and window from the catalogue, else the default's."""
+    service = session.get(Service, service_code)
+    radius = service.duplicate_radius_m if service else None
+    window = service.duplicate_window_days if service else None
+    return DuplicateRule(radius or default.radius_m, window or default.window_days)
+
+
+def likely_parents(
+    session: Session, child: ServiceRequest, rule: DuplicateRule
+) -> list[LikelyParent]:
+    """Open accepted requests of the child's service that it may duplicate, nearest first.
+
+    A parent was filed before the child (or in the same second), at most
+    `rule.window_days` earlier and `rule.radius_m` away, and is not itself a
+    duplicate: mark_duplicate refuses those as parents.
+    """
+    dialect = session.get_bind().dialect.name
+    distance = spatial.distance_to(dialect, child.long, child.lat)
+    stmt = (
+        sa.select(ServiceRequest, distance)
+        .where(
+            ServiceRequest.service_code == child.service_code,
+            ServiceRequest.intake == Intake.ACCEPTED,
+            ServiceRequest.stage != Stage.CLOSED,
+            ServiceRequest.duplicate_of.is_(None),
+            ServiceRequest.id != child.id,
+            ServiceRequest.requested_at <= child.requested_at,
+            ServiceRequest.requested_at >= child.requested_at - timedelta(days=rule.window_days),
+            spatial.within_metres(dialect, child.long, child.lat, rule.radius_m),
+        )
+        .order_by(distance, ServiceRequest.requested_at, ServiceRequest.id)
+        .limit(LIKELY_PARENTS_LIMIT)
+    )
+    return [LikelyParent(row, float(metres)) for row, metres in session.execute(stmt)]
+
+
+@dataclass(frozen=True)
+class PublicUpdate:
+    """A history row with a public effect, as FixMyStreet's servicerequestupdates lists it."""
+
+    event_id: int
+    number: str
+    at: datetime
+    action: str
+    stage: Stage
+    close_reason: str | None  # the reason given when the row closed the request
+    description: str | None  # the public note only
+    media_url: str | None
+
+
+UPDATES_LIMIT = 1000
+
+
+def public_updates(
+    session: Session, start: datetime, end: datetime, hide_api_key_id: int
+) -> list[PublicUpdate]:
+    """Rows in [start, end) that changed a public request's stage or added a public note.
+
+    The rows a partner's own key wrote are hidden from it: it knows them, and
+    would otherwise store its own updates a second time.
+    """
+    stmt = (
+        sa.select(RequestEvent, ServiceRequest.number, ServiceRequest.close_reason)
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.service_request_id)
+        .where(
+            RequestEvent.at >= start,
+            RequestEvent.at < end,
+            ServiceRequest.intake == Intake.ACCEPTED,
+            RequestEvent.action.in_(PUBLIC_ACTIONS),
+            sa.or_(
+                RequestEvent.public_note.is_not(None),
+                RequestEvent.from_stage.is_distinct_from(RequestEvent.to_stage),
+            ),
+            sa.or_(RequestEvent.api_key_id.is_(None), RequestEvent.api_key_id != hide_api_key_id),
+        )
+        .order_by(RequestEvent.at, RequestEvent.id)
+        .limit(UPDATES_LIMIT)
+    )
+    return [
+        _public_update(event, number, current_reason)
+        for event, number, current_reason in session.execute(stmt)
+    ]
+
+
+def _public_update(event: RequestEvent, number: str, current_reason: str | None) -> PublicUpdate:
+    stage = event.to_stage or Stage.NEW
+    details = event.details or {}
+    reason = None
+    if stage is Stage.CLOSED:
+        if event.action == Action.MARK_DUPLICATE.value:
+            reason = "duplicate"
+        else:  # a note on a closed request: the reason it is closed with
+            reason = details.get("reason") or current_reason
+    return PublicUpdate(
+        event.id, number, event.at, event.action, stage, reason, event.public_note,
+        details.get("media_url"),
+    )  # fmt: skip

@@ -32,6 +32,9 @@ def copy_catalog(tmp_path: Path) -> Path:
         ('service_name = "Pothole in Street Complaint"', "", ["PHF.toml", "service_name"]),
         ("values = [{ key = \"TRAFFIC\"", "valuez = [{ key = \"TRAFFIC\"", ["PHF.toml", "attributes[0]"]),
         ('description = "A pothole in the street."', 'description = "unterminated', ["PHF.toml", "TOML"]),
+        ("duplicate_radius_m = 150.0", "duplicate_radius_m = 0", ["PHF.toml", "duplicate_radius_m"]),
+        ("duplicate_window_days = 10.0", 'duplicate_window_days = "ten"', ["PHF.toml", "duplicate_window_days"]),
+        ("duplicate_window_days = 10.0", "duplicate_window_days = 400", ["PHF.toml", "duplicate_window_days"]),
     ],
 )
 def test_invalid_file_is_refused_naming_file_field_and_problem(tmp_path, replace, by, words):
@@ -76,3 +79,15 @@ def test_the_chicago_catalogue_is_valid_and_uses_every_datatype():
     types = {s["service_code"]: s["type"] for s in services}
     assert types["BBA"] == "batch"
     assert any(s.get("review") for s in services)
+
+
+def test_chicago_duplicate_rules_come_from_the_citys_data():
+    rules = {
+        s["service_code"]: (s.get("duplicate_radius_m"), s.get("duplicate_window_days"))
+        for s in read_catalog(CHICAGO, SCHEMAS)
+    }
+    assert rules["SDO"] == (200.0, None)  # 199 m: the farthest duplicate of the 2021 sample
+    assert rules["SFB"] == (50.0, None)
+    assert rules["SFD"] == (None, 4.0)  # street lights: the same circuit within 4 days
+    assert rules["SFA"] == (None, 30.0)  # alley lights: the same address within 30 days
+    assert rules["PHF"] == (None, None)  # the configured defaults apply

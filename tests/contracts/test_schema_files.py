@@ -39,6 +39,8 @@ XML_TWINS = {
     "token": ("token.xsd", "service_requests"),
     "requests": ("requests.xsd", "service_requests"),
     "errors": ("errors.xsd", "errors"),
+    "service-request-updates": ("service-request-updates.xsd", "service_request_updates"),
+    "update-reply": ("update-reply.xsd", "service_request_updates"),
     "articles": ("articles.xsd", "articles"),
     "article": ("article.xsd", "articles"),
     "subscriptions": ("subscriptions.xsd", "subscriptions"),
@@ -59,6 +61,7 @@ ITEM_TAGS = {
     "subscriptions": "subscription",
     "webhooks": "webhook",
     "filters": "filter",
+    "service_request_updates": "request_update",
 }
 
 
@@ -851,6 +854,7 @@ def test_valid_json_maps_to_valid_xml(stem: str, document: Any) -> None:
         ("discovery.xsd", "endpoint", "discovery", ("$defs", "endpoint")),
         ("errors.xsd", "error", "errors", ("items",)),
         ("token.xsd", "tokenStatus", "token", ("items",)),
+        ("service-request-updates.xsd", "update", "service-request-updates", ("items",)),
     ],
 )
 def test_xsd_elements_follow_json_key_order(
@@ -948,6 +952,8 @@ def test_every_resource_is_served_in_both_formats(openapi: dict[str, Any]) -> No
         "/open311/v2/requests",
         "/open311/v2/requests/{service_request_id}",
         "/open311/v2/tokens/{token}",
+        "/open311/v2/requests/{service_request_id}/feedback",
+        "/open311/v2/servicerequestupdates",
     ):
         assert {f"{stem}.json", f"{stem}.xml"} <= paths
     # Every GeoReport path comes in both formats; the staff API is JSON only, without suffixes.

@@ -20,35 +20,37 @@ SCHEMA_ROOT = Path(__file__).parents[2] / "schemas"
 SCHEMAS = SCHEMA_ROOT / "georeport-v2"
 HTML_PAGES = "/open311/unsubscribe/"
 
-# (method, path pattern) → contract name; the first match wins.
+# (method, path pattern, contract name); the first match wins.
 ROUTES = (
-    ("GET", re.compile(r"^/open311/discovery\.")),
-    ("GET", re.compile(r"^/open311/v2/services\.")),
-    ("GET", re.compile(r"^/open311/v2/services?/[^/]+\.")),
-    ("POST", re.compile(r"^/open311/v2/requests\.")),
-    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/answer\.")),
-    ("POST", re.compile(r"^/open311/v2/requests/[^/]+/subscriptions\.")),
-    ("POST", re.compile(r"^/open311/v2/subscriptions\.")),
-    ("POST", re.compile(r"^/open311/v2/webhooks\.")),
-    ("GET", re.compile(r"^/open311/v2/webhooks(/[0-9]+)?\.")),
-    ("DELETE", re.compile(r"^/open311/v2/webhooks/[0-9]+\.")),
-    ("GET", re.compile(r"^/open311/v2/tokens/")),
-    ("GET", re.compile(r"^/open311/v2/requests?[./]")),
+    ("GET", r"^/open311/discovery\.", "discovery"),
+    ("GET", r"^/open311/v2/services\.", "services"),
+    ("GET", r"^/open311/v2/services?/[^/]+\.", "service-definition"),
+    ("POST", r"^/open311/v2/requests\.", "post-reply"),
+    ("POST", r"^/open311/v2/requests/[^/]+/(answer|feedback)\.", "requests"),
+    ("POST", r"^/open311/v2/requests/[^/]+/subscriptions\.", "subscriptions"),
+    ("POST", r"^/open311/v2/subscriptions\.", "subscriptions"),
+    ("POST", r"^/open311/v2/webhooks\.", "webhooks"),
+    ("GET", r"^/open311/v2/webhooks(/[0-9]+)?\.", "webhooks"),
+    ("DELETE", r"^/open311/v2/webhooks/[0-9]+\.", "webhooks"),
+    ("GET", r"^/open311/v2/tokens/", "token"),
+    ("GET", r"^/open311/v2/servicerequestupdates\.", "service-request-updates"),
+    ("POST", r"^/open311/v2/servicerequestupdates\.", "update-reply"),
+    ("GET", r"^/open311/v2/requests?[./]", "requests"),
+    ("GET", r"^/open311/v2/articles\.", "articles"),
+    ("GET", r"^/open311/v2/articles/[^/]+\.", "article"),
     # The staff API (JSON only): schemas/staff/.
-    ("GET", re.compile(r"^/open311/staff/me$")),
-    ("POST", re.compile(r"^/open311/staff/staff$")),
-    ("GET", re.compile(r"^/open311/staff/queue$")),
-    ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
-    ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
-    ("GET", re.compile(r"^/open311/v2/articles\.")),
-    ("GET", re.compile(r"^/open311/v2/articles/[^/]+\.")),
+    ("GET", r"^/open311/staff/me$", "staff/staff"),
+    ("GET", r"^/open311/staff/requests/[^/]+/likely-parents$", "staff/likely-parents"),
+    ("POST", r"^/open311/staff/requests/[^/]+/citations$", "staff/citation"),
+    ("POST", r"^/open311/staff/citations/[^/]+/status$", "staff/citation"),
+    ("GET", r"^/open311/staff/citations$", "staff/citations"),
+    ("GET", r"^/open311/staff/citations/parties$", "staff/parties"),
+    ("POST", r"^/open311/staff/staff$", "staff/staff"),
+    ("GET", r"^/open311/staff/queue$", "staff/queue"),
+    ("POST", r"^/open311/staff/requests(/[^/]+/[^/]+)?$", "staff/work-item"),
+    ("GET", r"^/open311/staff/requests/[^/]+$", "staff/work-item"),
 )
-NAMES = (
-    "discovery", "services", "service-definition", "post-reply", "requests",
-    "subscriptions", "subscriptions", "webhooks", "webhooks", "webhooks", "token", "requests",
-    "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
-    "articles", "article",
-)  # fmt: skip
+_COMPILED = tuple((method, re.compile(pattern), name) for method, pattern, name in ROUTES)
 
 
 def contract_for(method: str, path: str, status: int) -> str | None:
@@ -58,7 +60,7 @@ def contract_for(method: str, path: str, status: int) -> str | None:
         return None
     if status >= 400:
         return "errors"
-    for (route_method, pattern), name in zip(ROUTES, NAMES, strict=True):
+    for route_method, pattern, name in _COMPILED:
         if method == route_method and pattern.match(path):
             return name
     return None

@@ -49,3 +49,21 @@ def test_boundary_is_compact_and_covers_the_loaded_points():
     assert inside / len(points) >= 0.999
     assert not boundary.contains(-87.5, 41.95)  # in Lake Michigan
     assert json.loads((DATA / "city_boundary.geojson").read_text())["type"] == "FeatureCollection"
+
+
+def test_duplicate_radii_come_from_located_child_parent_pairs():
+    from open311.demo.derive import duplicate_radii, metres_between
+
+    def row(number, code, lat, parent=""):
+        return {"sr_number": number, "sr_short_code": code, "parent_sr_number": parent,
+                "latitude": str(lat), "longitude": "-87.63"}  # fmt: skip
+
+    # 0.001 degrees of latitude is 111 m on the ground.
+    assert round(metres_between(row("A", "X", 41.88), row("B", "X", 41.881))) == 111
+    parents = [row(f"P{i}", "SDO", 41.88) for i in range(5)]
+    children = [row(f"C{i}", "SDO", 41.88 + 0.0005 * i, f"P{i}") for i in range(5)]  # up to 222 m
+    few = [row("P9", "SFB", 41.88), row("C9", "SFB", 41.88, "P9")]  # one pair is too few
+    radii = duplicate_radii(parents + children + few)
+    assert set(radii) == {"SDO"}
+    assert radii["SDO"].value == 250.0
+    assert "5 duplicates" in str(radii["SDO"].note)

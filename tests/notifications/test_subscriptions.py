@@ -299,3 +299,28 @@ def test_a_rejected_request_tells_its_filer_and_no_one_else(app, client, api_key
         number = db.session.scalar(sa.select(ServiceRequest.number).where(ServiceRequest.id == filer.service_request_id))
     app.test_cli_runner().invoke(args=["open311", "review", number, "--reject", "--note", "Not a city building"])
     assert [(n.address, n.payload["action"]) for n in notifications(app)] == [("filer@example.org", "reject")]
+
+
+def test_a_partners_public_update_is_told_and_a_citation_is_not(app, client, api_key):
+    """History rows beside the workflow (record()) notify only what the public may see."""
+    from tests.georeport.test_servicerequestupdates import fms_update
+
+    number = file(client, api_key, phone=None, account_id=None)
+    agent = make_staff(app, "agent", CDOT, email="agent@cdot.example")
+    cited = client.post(
+        f"/open311/staff/requests/{number}/citations",
+        json={
+            "party_kind": "business", "party_name": "Acme Paving", "licence_number": "BL-2291", "violation_code": "10-20-100",
+            "cited_on": "2026-12-01", "fine_amount": "250.00",
+        },
+        headers=bearer(agent),
+    )  # fmt: skip
+    assert cited.status_code == 201, cited.json
+    updated = client.post("/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number))
+    assert updated.status_code == 200, updated.json
+    queued = [n.payload for n in notifications(app)]
+    assert [(p["action"], p["note"]) for p in queued] == [
+        ("filed", None),
+        ("partner_update", "It is still there and getting bigger."),
+    ]
+    assert "Acme" not in str(queued) and "jo.fms" not in str(queued)

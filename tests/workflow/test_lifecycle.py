@@ -35,6 +35,9 @@ def public(client, number):
     for body in (json_response.data, xml_response.data):
         assert SECRET.encode() not in body
         assert b"@cdot.example" not in body and b"Supervisor of" not in body and b"Crew" not in body
+        staff_only = (b"Pizza", b"10-8-480", b"BL-777", b"Still a crater", b"rating")
+        for marker in (*staff_only, b'"cite"', b">cite<", b'"feedback"', b">feedback<"):
+            assert marker not in body  # citations and feedback are never public
     [request] = json_response.json
     root = etree.fromstring(xml_response.data)
     assert root.findtext("request/status") == request["status"]
@@ -43,7 +46,7 @@ def public(client, number):
     return request
 
 
-def test_a_request_from_filing_to_reopening_and_closing_again(client, api_key, people):
+def test_a_request_from_filing_to_feedback_reopening_and_closing_again(client, api_key, people):
     agent, supervisor = people["agent"], people["supervisor"]
     number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
     assert public(client, number)["status"] == "open"
@@ -75,6 +78,19 @@ def test_a_request_from_filing_to_reopening_and_closing_again(client, api_key, p
     assert "by the bus stop" not in client.get(f"/open311/v2/requests/{number}.json?extensions=true").text
 
     act(client, agent, number, "start")
+    before = public(client, number)
+    cited = client.post(
+        f"/open311/staff/requests/{number}/citations",
+        json={
+            "party_kind": "business", "party_name": "Tony's Pizza LLC", "licence_number": "BL-777",
+            "violation_code": "10-8-480", "cited_on": date.today().isoformat(), "fine_amount": "300",
+            "internal_note": f"{SECRET} grease in the drain",
+        },
+        headers=bearer(agent),
+    )
+    assert cited.status_code == 201, cited.json
+    assert public(client, number) == before  # nothing public moves, not even updated_datetime
+
     act(client, agent, number, "close", reason="completed", public_note="Pothole patched.", internal_note=f"{SECRET} 2 bags")
     seen = public(client, number)
     assert (seen["status"], seen["status_notes"]) == ("closed", "Pothole patched.")
@@ -85,19 +101,33 @@ def test_a_request_from_filing_to_reopening_and_closing_again(client, api_key, p
         "description": "Pothole patched.",
     }
 
-    act(client, supervisor, number, "reopen", public_note="Reopened: the patch failed.")
-    assert public(client, number)["status"] == "open"
-    act(client, agent, number, "close", reason="completed", public_note="Patched again.")
+    rated = client.post(
+        f"/open311/v2/requests/{number}/feedback.xml", data={"api_key": api_key, "rating": "1", "comment": "Still a crater."}
+    )
+    assert rated.status_code == 200
+    assert etree.fromstring(rated.data).findtext("request/status") == "open"
     seen = public(client, number)
-    assert seen["status"] == "closed"
+    assert seen["status"] == "open"
+    assert seen["notes"][-1]["summary"] == "Reopened for review after feedback"
+    assert client.get(f"/open311/staff/requests/{number}", headers=bearer(supervisor)).json["stage"] == "reopened"
+
+    act(client, supervisor, number, "close", reason="completed", public_note="Patched again.")
+    seen = public(client, number)
+    assert (seen["status"], seen["status_notes"]) == ("closed", "Patched again.")
     assert [n["type"] for n in seen["notes"]] == [
-        "opened", "acknowledge", "assign", "schedule", "ask_reporter", "answer", "start", "close", "reopen", "close",
+        "opened", "acknowledge", "assign", "schedule", "ask_reporter", "answer", "start", "close",
+        "reopen_for_review", "close",
     ]
 
     history = client.get(f"/open311/staff/requests/{number}", headers=bearer(supervisor)).json["history"]
-    assert [event["action"] for event in history] == [n["type"] for n in seen["notes"][1:]]
-    assert all(e["actor"] == "staff" and e["staff_id"] for e in history if e["action"] != "answer")
-    assert history[4]["actor"] == "reporter" and history[4]["staff_id"] is None
+    staff_only = {"cite", "feedback"}
+    assert [e["action"] for e in history if e["action"] not in staff_only] == [n["type"] for n in seen["notes"][1:]]
+    assert [e["action"] for e in history][5:9] == ["start", "cite", "close", "feedback"]
+    by_reporter = {"answer", "feedback", "reopen_for_review"}
+    assert all(e["actor"] == "staff" and e["staff_id"] for e in history if e["action"] not in by_reporter)
+    assert all(e["actor"] == "reporter" and e["staff_id"] is None for e in history if e["action"] in by_reporter)
+    assert history[6]["details"]["citation_id"] == cited.json["id"]
+    assert history[8]["details"] == {"rating": 1, "reopens": True}
     # Each row starts where the one before it ended: nothing changed without a row.
     assert all(later["from_stage"] == earlier["to_stage"] for earlier, later in zip(history, history[1:]))
 

@@ -1,0 +1,1 @@
+"""Citations (CITE): recorded on requests by staff, listed by party; never public."""
