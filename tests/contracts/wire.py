@@ -34,10 +34,13 @@ ROUTES = (
     ("GET", re.compile(r"^/open311/staff/queue$")),
     ("POST", re.compile(r"^/open311/staff/requests(/[^/]+/[^/]+)?$")),
     ("GET", re.compile(r"^/open311/staff/requests/[^/]+$")),
+    # The GeoJSON feed; the CSV and NDJSON feeds have no JSON Schema (tests/opendata checks them).
+    ("GET", re.compile(r"^/open311/feeds/requests\.geojson$")),
 )
 NAMES = (
     "discovery", "services", "service-definition", "post-reply", "requests", "token", "requests",
     "staff/staff", "staff/staff", "staff/queue", "staff/work-item", "staff/work-item",
+    "feeds/requests.geojson",
 )  # fmt: skip
 
 
@@ -92,7 +95,7 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
     if content_type.startswith("application/javascript"):  # JSONP: /**/callback([...]);
         body = body[body.index(b"(") + 1 : body.rindex(b")")]
         content_type = "application/json"
-    if content_type.startswith("application/json"):
+    if content_type.startswith(("application/json", "application/geo+json")):
         json_validator(name).validate(json.loads(body))
     elif content_type.startswith("text/xml"):
         assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), body[:60]
