@@ -46,7 +46,7 @@ import psycopg
 import requests
 from sqlalchemy.engine import make_url
 
-from bench import measure, seed, server
+from bench import cpu, georeport, measure, seed, server
 from bench.georeport import load_average
 from bench.measure import RAW_JSON_SQL, Latency
 from open311 import create_app
@@ -113,7 +113,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += wards(running, dsn, options)
         facts["load average after GETs"] = load_average()
         lines += feed(running, dsn, options, facts)
-    lines += imports(dsn, options, facts)
+    if not options.skip_import:
+        lines += imports(dsn, options, facts)
     if options.spatialite_rows:
         lines += spatialite(dsn, points, options, facts)
     facts["load average after"] = load_average()
@@ -136,6 +137,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--import-rows", type=int, default=200_000)
     add("--spatialite-rows", type=int, default=1_000_000, help="0: skip SpatiaLite")
     add("--skip-feed", action="store_true")
+    add("--skip-import", action="store_true")
     return parser.parse_args(argv)
 
 
@@ -233,18 +235,21 @@ def neighbourhood(
     def query(point: tuple[float, float]) -> str:
         return f"lat={point[1]!r}&long={point[0]!r}&radius={RADIUS:g}"
 
-    latency, rows = compare(running, dsn, options, points, query, RAW_NEAR_SQL, params, "radius")
+    latency, cpu_ms, rows = compare(
+        running, dsn, options, points, query, RAW_NEAR_SQL, params, "radius"
+    )
     say(f"  (a) rows per page: median {statistics.median(rows):.0f}, max {max(rows)}")
     return [
         Line("(a) 500 m / 90 d median (ms)", latency["ours"].median, latency["raw"].median,
              "≤2x, <20", lambda o, r: o <= 2 * r and o < 20),
         Line("(a) 500 m / 90 d p95 (ms)", latency["ours"].p95, latency["raw"].p95),
+        Line("(a) server CPU per GET (ms)", cpu_ms["ours"], cpu_ms["raw"]),
     ]  # fmt: skip
 
 
 def wards(running: server.Running, dsn: str, options: argparse.Namespace) -> list[Line]:
     codes = [str(n) for n in range(1, 51)]
-    latency, rows = compare(
+    latency, cpu_ms, rows = compare(
         running, dsn, options, codes, lambda w: f"ward={w}&status=open", RAW_WARD_SQL,
         lambda w: {"ward": w}, "ward",
     )  # fmt: skip
@@ -253,6 +258,7 @@ def wards(running: server.Running, dsn: str, options: argparse.Namespace) -> lis
         Line("(b) ward + open median (ms)", latency["ours"].median, latency["raw"].median,
              "≤2x", lambda o, r: o <= 2 * r),
         Line("(b) ward + open p95 (ms)", latency["ours"].p95, latency["raw"].p95),
+        Line("(b) server CPU per GET (ms)", cpu_ms["ours"], cpu_ms["raw"]),
     ]  # fmt: skip
 
 
@@ -265,8 +271,8 @@ def compare(
     sql: str,
     params: Callable[[Any], dict[str, Any]],
     name: str,
-) -> tuple[dict[str, Latency], list[int]]:
-    """Ours and raw in turn, each walking the same items in the same order."""
+) -> tuple[dict[str, Latency], dict[str, float], list[int]]:
+    """Ours and raw in turn, each walking the same items in the same order; CPU ms per GET."""
     with requests.Session() as http, psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"SET TIME ZONE '{measure.TIME_ZONE}'")
 
@@ -287,7 +293,15 @@ def compare(
             "raw": lambda: raw(next(turns["raw"])),
         }
         say(f"GET by {name}: ours and raw SQL in turn …")
-        return measure.timed(calls, options.warmup, options.gets), rows
+        latency = measure.timed(calls, options.warmup, options.gets)
+        # Server CPU per GET (gunicorn's workers and their backends; the raw
+        # query's backend): unlike latency, it does not move with other load.
+        app_processes = georeport.app_processes(running, dsn)
+        cpu_ms = {
+            "ours": georeport.cpu_ms_per_call(app_processes, calls["ours"], len(items)),
+            "raw": georeport.cpu_ms_per_call(lambda: cpu.backends(dsn), calls["raw"], len(items)),
+        }
+        return latency, cpu_ms, rows
 
 
 def check_pages(
