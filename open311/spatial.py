@@ -6,6 +6,7 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any, Final
 
@@ -87,15 +88,48 @@ def tag_untagged_requests(session: Session, *, retag: bool = False) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def _containing_area_code(kind: str, dialect: str) -> sa.ScalarSelect[str]:
-    """The code of the `kind` area containing service_request.location, or NULL."""
+def insert_request(
+    session: Session, values: Mapping[str, Any], lon: float, lat: float
+) -> dict[str, Any]:
+    """INSERT one request located at (lon, lat); return its id and area codes.
+
+    One statement: the INSERT itself looks up the areas containing the point,
+    as tag_areas would set them afterwards (a POST saves the UPDATE's round
+    trip). `values` maps the other columns of service_request to their values.
+    """
+    statement = _insert_tagged(session.get_bind().dialect.name)
+    params = {**values, "point_long": lon, "point_lat": lat}
+    return dict(session.connection().execute(statement, params).one()._mapping)
+
+
+@cache  # one statement per backend; SQLAlchemy then reuses its compiled form
+def _insert_tagged(dialect: str) -> sa.Insert:
+    # The point's parameters need their own names: SQLAlchemy reserves a
+    # column's name (long, lat) for that column's value.
+    lon, lat = sa.bindparam("point_long", type_=sa.Float), sa.bindparam("point_lat", type_=sa.Float)
+    if dialect == "sqlite":
+        location = sa.func.MakePoint(lon, lat, WGS84)
+    else:
+        location = sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
+    codes = {kind: _containing_area_code(kind, dialect, location) for kind in AREA_KINDS}
+    table = _requests_table()
+    returned = [table.c.id, *(table.c[kind] for kind in AREA_KINDS)]
+    return sa.insert(table).values(location=location, **codes).returning(*returned)
+
+
+def _containing_area_code(
+    kind: str,
+    dialect: str,
+    location: InstrumentedAttribute[WKBElement] | sa.ColumnElement[Any] = ServiceRequest.location,
+) -> sa.ScalarSelect[str]:
+    """The code of the `kind` area containing `location` (a request's), or NULL."""
     query = sa.select(Area.code).where(
         # coalesce() keeps the (kind, code) index out of the plan, so that the
         # spatial index picks the few candidate areas (SQLite would otherwise
         # scan every area of the kind and search the R*Tree once for each).
         sa.func.coalesce(Area.kind, "") == kind,
-        _index_hits(dialect, Area.id, Area.geometry, ServiceRequest.location),
-        sa.func.ST_Intersects(Area.geometry, ServiceRequest.location),
+        _index_hits(dialect, Area.id, Area.geometry, location),
+        sa.func.ST_Intersects(Area.geometry, location),
     )
     # A point on the shared edge of two areas is in both: take one, always the same.
     return query.order_by(Area.code).limit(1).correlate(ServiceRequest).scalar_subquery()
@@ -128,7 +162,7 @@ def _index_hits(
     dialect: str,
     key: InstrumentedAttribute[int],
     geometry: InstrumentedAttribute[WKBElement],
-    probe: InstrumentedAttribute[WKBElement],
+    probe: InstrumentedAttribute[WKBElement] | sa.ColumnElement[Any],
 ) -> sa.ColumnElement[bool]:
     """Rows of `geometry`'s table whose bounding box meets `probe`'s, by spatial index.
 

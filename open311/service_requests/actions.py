@@ -7,6 +7,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -33,7 +34,7 @@ from open311.models import (
 )
 from open311.models.base import utcnow
 from open311.service_requests import numbers
-from open311.spatial import point, tag_areas
+from open311.spatial import insert_request
 
 MISSING_LOCATION = (
     "lat and long, or address_string, is required "
@@ -104,20 +105,18 @@ def submit_request(
         return Filed(earlier, service, replayed=True)
     try:
         with session.begin_nested():
-            service_request = _new_request(session, service, submission, jurisdiction, now)
-            service_request.location = point(place.lon, place.lat)
-            service_request.lat, service_request.long = place.lat, place.lon
-            service_request.address, service_request.zipcode = place.address, place.zipcode
-            service_request.attributes = answers
-            service_request.api_key_id = api_key.id if api_key else None
+            values = _new_request(session, service, submission, jurisdiction, now)
+            values.update(
+                lat=place.lat, long=place.lon, address=place.address, zipcode=place.zipcode,
+                attributes=answers, api_key_id=api_key.id if api_key else None,
+            )  # fmt: skip
             if filed_by is not None:
-                service_request.filed_by_staff_id = filed_by.id
-                service_request.channel = "phone"
-            session.add(service_request)
-            session.flush()
-            tag_areas(session, [service_request.id])  # ward, community area, … in the database
+                values.update(filed_by_staff_id=filed_by.id, channel="phone")
+            # Core, not the ORM: one INSERT that also finds the request's areas
+            # (ward, community area, …) in the database, and no unit of work.
+            stored = insert_request(session, values, place.lon, place.lat)
             if api_key:
-                _add_guards(session, api_key, guards, fingerprint, service_request, now)
+                _add_guards(session, api_key, guards, fingerprint, stored["id"], now)
     except IntegrityError:
         # A concurrent copy of this POST won the race: answer with its request.
         earlier = (
@@ -128,7 +127,9 @@ def submit_request(
         if earlier is None:
             raise
         return Filed(earlier, service, replayed=True)
-    return Filed(service_request, service, replayed=False)
+    # The request as stored, for the reply; kept out of the session, which has
+    # nothing to write (every column a reply reads is set, none left to defaults).
+    return Filed(ServiceRequest(**values, **stored), service, replayed=False)
 
 
 def _place(submission: Submission, jurisdiction: Jurisdiction) -> Place:
@@ -164,30 +165,30 @@ def _new_request(
     submission: Submission,
     jurisdiction: Jurisdiction,
     now: datetime,
-) -> ServiceRequest:
-    service_request = ServiceRequest(
-        number=numbers.next_number(
+) -> dict[str, Any]:
+    """The new request's columns, but for where it is; its number is taken now."""
+    due = now + timedelta(days=service.target_days) if service.target_days else None
+    return {
+        "number": numbers.next_number(
             session, jurisdiction.number_prefix, now, jurisdiction.time_zone
         ),
-        service_code=service.code,
-        status=Status.OPEN,
-        description=submission.description,
-        agency_responsible=service.agency_responsible,
-        service_notice=service.service_notice,
-        requested_at=now,
-        updated_at=now,
-        expected_at=now + timedelta(days=service.target_days) if service.target_days else None,
-        due_at=now + timedelta(days=service.target_days) if service.target_days else None,
-        address_id=submission.address_id,
-        media_url=submission.media_url,
-        channel="api",
+        "token": secrets.token_hex(16) if service.type is ServiceType.BATCH else None,
+        "intake": Intake.PENDING_REVIEW if service.review else Intake.ACCEPTED,
+        "service_code": service.code,
+        "status": Status.OPEN,
+        "stage": Stage.NEW,
+        "description": submission.description,
+        "agency_responsible": service.agency_responsible,
+        "service_notice": service.service_notice,
+        "requested_at": now,
+        "updated_at": now,
+        "expected_at": due,
+        "due_at": due,
+        "address_id": submission.address_id,
+        "media_url": submission.media_url,
+        "channel": "api",
         **{key: getattr(submission, key) for key in PRIVATE_FIELDS},
-    )
-    if service.type is ServiceType.BATCH:
-        service_request.token = secrets.token_hex(16)
-    if service.review:
-        service_request.intake = Intake.PENDING_REVIEW
-    return service_request
+    }
 
 
 def _fingerprint(submission: Submission, answers: dict[str, Answer]) -> str:
@@ -218,19 +219,25 @@ def _earlier_copy(
     window_start: datetime,
 ) -> ServiceRequest | None:
     """The request an earlier copy of this POST filed, if any is still guarded."""
-    rows = session.scalars(
-        sa.select(ReplayGuard).where(
-            ReplayGuard.api_key_id == api_key.id, ReplayGuard.guard.in_(guards)
+    guard = ReplayGuard
+    rows = (
+        session.connection()
+        .execute(
+            sa.select(
+                guard.guard, guard.fingerprint, guard.service_request_id, guard.created_at
+            ).where(guard.api_key_id == api_key.id, guard.guard.in_(guards))
         )
-    ).all()
-    for guard in rows:
-        if guard.guard != fingerprint and guard.fingerprint != fingerprint:
+        .all()
+    )
+    for row in rows:
+        if row.guard != fingerprint and row.fingerprint != fingerprint:
             raise Conflict("Idempotency-Key was already used for a different request.")
-    live = [g for g in rows if g.guard != fingerprint or g.created_at > window_start]
-    for guard in rows:
-        if guard not in live:
-            session.delete(guard)  # an old fingerprint: this is a new report
-    session.flush()
+    live = [row for row in rows if row.guard != fingerprint or row.created_at > window_start]
+    stale = [row.guard for row in rows if row not in live]  # an old fingerprint: a new report
+    if stale:
+        session.connection().execute(
+            sa.delete(guard).where(guard.api_key_id == api_key.id, guard.guard.in_(stale))
+        )
     if not live:
         return None
     return session.get(ServiceRequest, live[0].service_request_id)
@@ -241,20 +248,20 @@ def _add_guards(
     api_key: ApiKey,
     guards: list[str],
     fingerprint: str,
-    service_request: ServiceRequest,
+    service_request_id: int,
     now: datetime,
 ) -> None:
-    for guard in guards:
-        session.add(
-            ReplayGuard(
-                api_key_id=api_key.id,
-                guard=guard,
-                fingerprint=fingerprint,
-                service_request_id=service_request.id,
-                created_at=now,
-            )
-        )
-    session.flush()
+    rows = [
+        {
+            "api_key_id": api_key.id,
+            "guard": guard,
+            "fingerprint": fingerprint,
+            "service_request_id": service_request_id,
+            "created_at": now,
+        }
+        for guard in guards
+    ]
+    session.connection().execute(sa.insert(ReplayGuard), rows)
 
 
 def review_request(
