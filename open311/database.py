@@ -18,6 +18,7 @@ from flask import Flask, request
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from open311.errors import InvalidRequest
 from open311.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -59,6 +60,15 @@ def init_app(app: Flask) -> None:
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
                 _tune_sqlite(engine)
+
+    @app.before_request
+    def _refuse_nul_bytes() -> None:
+        # PostgreSQL text cannot hold NUL: a %00 in a path or query would reach
+        # a query and fail there (a 500). Form and JSON fields are cleaned at the edge.
+        if "\x00" in request.path or any(
+            "\x00" in k + v for k, v in request.args.items(multi=True)
+        ):
+            raise InvalidRequest("NUL bytes (%00) are not allowed in a path or a query.")
 
     @app.before_request
     def _begin_writes_immediately() -> None:
