@@ -24,7 +24,7 @@ What it does:
    so a burst of other work on the machine hits them alike. The app's page
    is checked to equal PostgreSQL's first.
 4. POST /open311/v2/requests.json: --posts distinct valid reports from
-   --clients concurrent clients (a requests.Session each), requests/s;
+   --clients concurrent clients (a kept-alive http.client connection each), requests/s;
    against the same reports as raw single-row INSERTs, one COMMIT per row,
    from the same number (16) of concurrent psycopg connections, rows/s (and,
    for information, from one connection).

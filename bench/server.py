@@ -41,6 +41,10 @@ def gunicorn(database_url: str, *, workers: int, threads: int, log: Path) -> Ite
         "--workers", str(workers),
         "--threads", str(threads),
         "--log-level", "warning",
+        # A sync worker tells the arbiter it is alive only between requests: a
+        # feed of millions of rows streams for minutes, and the default 30 s
+        # would have it killed mid-export.
+        "--timeout", "0",
     ]  # fmt: skip
     env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
     with log.open("ab") as output:

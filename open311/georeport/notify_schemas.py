@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
 from open311.notifications.subscriptions import Follower, Scope
-from open311.validation import load
+from open311.validation import load, without_control_characters
 
 AREA_KINDS = ("ward", "community_area", "police_district", "neighborhood")
 MAX_RADIUS_METRES = 5_000.0  # a neighbourhood, not the city
@@ -79,7 +79,8 @@ class WebhookForm(Schema):
 
 
 def _present(params: MultiDict[str, str], names: Any) -> dict[str, str]:
-    return {key: params[key].strip() for key in names if params.get(key, "").strip()}
+    present = {key: params[key].strip() for key in names if params.get(key, "").strip()}
+    return {key: without_control_characters(value) for key, value in present.items()}
 
 
 def follower(params: MultiDict[str, str]) -> Follower:
@@ -115,5 +116,9 @@ def webhook(params: MultiDict[str, str]) -> tuple[str, list[Scope], bool]:
 
 
 def _listed(params: MultiDict[str, str], key: str) -> list[str]:
-    values = [part.strip() for raw in params.getlist(key) for part in raw.split(",")]
+    values = [
+        part.strip()
+        for raw in params.getlist(key)
+        for part in without_control_characters(raw).split(",")
+    ]
     return list(dict.fromkeys(value for value in values if value))

@@ -11,6 +11,7 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
+from open311.database import SAFE_METHODS, read_without_a_transaction
 from open311.errors import NotFound
 from open311.extensions import db
 from open311.formats import render
@@ -55,6 +56,13 @@ def _check_jurisdiction() -> None:
     given = merged_params().get("jurisdiction_id", "").strip()
     if given and given != jurisdiction().jurisdiction_id:
         raise NotFound(f"jurisdiction_id must be {jurisdiction().jurisdiction_id}, not {given!r}.")
+
+
+@bp.before_request
+def _read_without_a_transaction() -> None:
+    """GeoReport's GETs only read: no BEGIN and ROLLBACK round trips for them."""
+    if request.method in SAFE_METHODS:
+        read_without_a_transaction(db.session())
 
 
 @bp.get(f"/discovery.{FMT}")

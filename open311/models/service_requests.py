@@ -61,6 +61,15 @@ class ServiceRequest(Base):
         sa.Index("ix_service_request_updated_at_id", "updated_at", "id"),
         # "Ward 42 (or community area 8) within these dates" without a table scan.
         sa.Index("ix_service_request_ward_requested_at", "ward", "requested_at"),
+        # "Open requests in ward 42", newest first: read in order, LIMIT stops early
+        # (without it a ward's 90 days are all fetched, then filtered and sorted).
+        sa.Index(
+            "ix_service_request_ward_status_requested_at_id",
+            "ward",
+            "status",
+            "requested_at",
+            "id",
+        ),
         sa.Index(
             "ix_service_request_community_area_requested_at", "community_area", "requested_at"
         ),

@@ -225,18 +225,25 @@ def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
 # --- the City's CSV, written by PostgreSQL ----------------------------------------------
 
 
+def copy_statement(
+    dialect: sa.Dialect, where: RequestFilter, time_zone: ZoneInfo
+) -> tuple[str, Mapping[str, Any]]:
+    """The COPY … TO STDOUT that writes csv_feed's rows, and its parameters (for psycopg)."""
+    compiled = _copy_query(where, time_zone).compile(
+        dialect=dialect, compile_kwargs={"render_postcompile": True}
+    )
+    return f"COPY ({compiled}) TO STDOUT (FORMAT CSV)", compiled.params
+
+
 def copied_csv_rows(session: Session, where: RequestFilter, time_zone: ZoneInfo) -> Iterator[bytes]:
     """csv_feed's rows as PostgreSQL's COPY writes them: city_row's mapping, in SQL."""
-    compiled = _copy_query(where, time_zone).compile(
-        dialect=session.get_bind().dialect, compile_kwargs={"render_postcompile": True}
-    )
-    statement = f"COPY ({compiled}) TO STDOUT (FORMAT CSV)"
+    statement, params = copy_statement(session.get_bind().dialect, where, time_zone)
     # A feed closed early (a client gone) cancels its COPY: the savepoint keeps
     # the caller's transaction usable. psycopg binds the parameters on the
     # client, as COPY takes none of its own.
     with session.begin_nested():
         driver_connection: Any = session.connection().connection.driver_connection
-        with driver_connection.cursor() as cursor, cursor.copy(statement, compiled.params) as copy:
+        with driver_connection.cursor() as cursor, cursor.copy(statement, params) as copy:
             # COPY sends a message per row: gather them into chunks worth a write.
             buffer = bytearray()
             for row in copy:

@@ -47,7 +47,8 @@ def _increment(session: Session, year: int) -> int | None:
         .values(last_value=RequestNumberCounter.last_value + 1)
         .returning(RequestNumberCounter.last_value)
     )
-    return session.execute(stmt).scalar_one_or_none()
+    # Through the Connection: the ORM has no objects to synchronise with it.
+    return session.connection().execute(stmt).scalar_one_or_none()
 
 
 def _create_counter(session: Session, year: int) -> None:

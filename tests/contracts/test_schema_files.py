@@ -227,11 +227,7 @@ VALID: list[tuple[str, Any]] = [
     ("georeport-v2/services", [SERVICE]),
     (
         "georeport-v2/services",
-        [
-            _with(
-                SERVICE, service_code="001", description=None, keywords=None, group=None
-            )
-        ],
+        [_with(SERVICE, service_code="001", description=None, keywords=None, group=None)],
     ),
     ("georeport-v2/services", [_with(SERVICE, type="batch", keywords="graffiti")]),
     ("georeport-v2/service-definition", {"service_code": "POTHOLE", "attributes": []}),
@@ -492,9 +488,7 @@ INVALID: list[tuple[str, Any, str]] = [
         "catalog/service",
         _with(
             CATALOG,
-            attributes=[
-                _with(CATALOG_ATTRIBUTE, values=[{"key": "A,B", "name": "AB"}])
-            ],
+            attributes=[_with(CATALOG_ATTRIBUTE, values=[{"key": "A,B", "name": "AB"}])],
         ),
         "comma in value key",
     ),
@@ -522,9 +516,7 @@ def test_reference_documents_validate(name: str, document: Any) -> None:
     assert errors == []
 
 
-@pytest.mark.parametrize(
-    ("name", "document", "why"), INVALID, ids=[w for _, _, w in INVALID]
-)
+@pytest.mark.parametrize(("name", "document", "why"), INVALID, ids=[w for _, _, w in INVALID])
 def test_broken_documents_are_rejected(name: str, document: Any, why: str) -> None:
     assert not _validator(name).is_valid(document), why
 
@@ -551,9 +543,7 @@ def test_xsd_compiles(path: Path) -> None:
 
 
 def test_every_json_shape_has_an_xsd() -> None:
-    stems = {
-        p.name.removesuffix(".schema.json") for p in GEOREPORT.glob("*.schema.json")
-    }
+    stems = {p.name.removesuffix(".schema.json") for p in GEOREPORT.glob("*.schema.json")}
     assert stems == set(XML_TWINS)
     assert {p.name for p in XSD_FILES} == {xsd for xsd, _ in XML_TWINS.values()}
 
@@ -753,9 +743,7 @@ INVALID_XML: list[tuple[str, str, str]] = [
     ),
     (
         "requests.xsd",
-        _request_xml(
-            updated_datetime="<updated_datetime>2026-05-01T10:00:00</updated_datetime>"
-        ),
+        _request_xml(updated_datetime="<updated_datetime>2026-05-01T10:00:00</updated_datetime>"),
         "naive datetime",
     ),
     (
@@ -789,17 +777,13 @@ INVALID_XML: list[tuple[str, str, str]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("xsd", "xml", "why"), VALID_XML, ids=[w for _, _, w in VALID_XML]
-)
+@pytest.mark.parametrize(("xsd", "xml", "why"), VALID_XML, ids=[w for _, _, w in VALID_XML])
 def test_reference_xml_validates(xsd: str, xml: str, why: str) -> None:
     schema = _xsd(xsd)
     assert schema.validate(etree.fromstring(xml)), f"{why}: {schema.error_log}"
 
 
-@pytest.mark.parametrize(
-    ("xsd", "xml", "why"), INVALID_XML, ids=[w for _, _, w in INVALID_XML]
-)
+@pytest.mark.parametrize(("xsd", "xml", "why"), INVALID_XML, ids=[w for _, _, w in INVALID_XML])
 def test_broken_xml_is_rejected(xsd: str, xml: str, why: str) -> None:
     assert not _xsd(xsd).validate(etree.fromstring(xml)), why
 
@@ -995,6 +979,26 @@ def test_get_requests_documents_every_query_parameter(openapi: dict[str, Any]) -
         }
 
 
+def test_feeds_document_their_media_types_and_filters(openapi: dict[str, Any]) -> None:
+    parameters = openapi["components"]["parameters"]
+    media_types = {
+        "csv": "text/csv",
+        "geojson": "application/geo+json",
+        "ndjson": "application/x-ndjson",
+    }
+    for fmt, media_type in media_types.items():
+        get = openapi["paths"][f"/open311/feeds/requests.{fmt}"]["get"]
+        assert list(get["responses"]["200"]["content"]) == [media_type]
+        assert set(get["responses"]) == {"200", "400"}
+        names = {parameters[p["$ref"].rsplit("/", 1)[1]]["name"] for p in get["parameters"]}
+        # GET /requests' filters; paging and nearest N make no sense for "every request".
+        assert names == {
+            "service_request_id", "service_code", "start_date", "end_date", "status",
+            "updated_after", "updated_before", "lat", "long", "radius", "bbox", "ward",
+            "community_area", "police_district", "neighborhood",
+        }  # fmt: skip
+
+
 def test_post_documents_form_fields_auth_and_errors(openapi: dict[str, Any]) -> None:
     post = openapi["paths"]["/open311/v2/requests.json"]["post"]
     body = openapi["components"]["requestBodies"]["ServiceRequestForm"]
@@ -1008,8 +1012,7 @@ def test_post_documents_form_fields_auth_and_errors(openapi: dict[str, Any]) -> 
     assert {"200", "400", "403", "404", "409"} == set(post["responses"])
     assert {"bearerAuth": []} in post["security"]
     headers = [
-        openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]]
-        for p in post["parameters"]
+        openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] for p in post["parameters"]
     ]
     assert any(h["name"] == "Idempotency-Key" and h["in"] == "header" for h in headers)
 

@@ -49,6 +49,8 @@ ROUTES = (
     ("GET", r"^/open311/staff/queue$", "staff/queue"),
     ("POST", r"^/open311/staff/requests(/[^/]+/[^/]+)?$", "staff/work-item"),
     ("GET", r"^/open311/staff/requests/[^/]+$", "staff/work-item"),
+    # The GeoJSON feed; the CSV and NDJSON feeds have no JSON Schema (tests/opendata checks them).
+    ("GET", r"^/open311/feeds/requests\.geojson$", "feeds/requests.geojson"),
 )
 _COMPILED = tuple((method, re.compile(pattern), name) for method, pattern, name in ROUTES)
 
@@ -106,7 +108,7 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
     if content_type.startswith("application/javascript"):  # JSONP: /**/callback([...]);
         body = body[body.index(b"(") + 1 : body.rindex(b")")]
         content_type = "application/json"
-    if content_type.startswith("application/json"):
+    if content_type.startswith(("application/json", "application/geo+json")):
         json_validator(name).validate(json.loads(body))
     elif content_type.startswith("text/xml"):
         assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), body[:60]

@@ -84,3 +84,20 @@ def test_oversize_body_is_413_in_format_and_stores_nothing(app, client, api_key)
     assert response.status_code == 413
     assert response.json[0]["code"] == 413
     assert stored_requests(app) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/open311/v2/requests.json?service_code=%00",
+        "/open311/v2/requests.xml?ward=42%00",
+        "/open311/v2/requests/SR26%00.json",
+        "/open311/feeds/requests.csv?community_area=%00",
+        "/open311/staff/queue?service_code=%00",
+    ],
+)
+def test_a_nul_byte_in_a_path_or_query_is_a_400_not_a_500(client, url):
+    """PostgreSQL text cannot hold NUL: it is refused before any query (schemathesis found it)."""
+    response = client.get(url)
+    assert response.status_code == 400
+    assert b"NUL bytes" in response.data

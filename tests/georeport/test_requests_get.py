@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from lxml import etree
 
+from open311.extensions import db
 from open311.models import Status
 from open311.models.base import utcnow
 from tests.builders import make_request
@@ -182,3 +184,27 @@ def test_extreme_values_never_give_a_500(client, history, query):
     assert response.status_code in (200, 400)
     if response.status_code == 200:
         assert response.json == []
+
+
+def test_reads_on_postgresql_run_outside_a_transaction(app, client, history):
+    """A GET pays no BEGIN and ROLLBACK round trips on PostgreSQL; SQLite keeps its transactions."""
+    statuses = []
+
+    def after_execute(connection, *args):
+        driver = connection.connection.driver_connection
+        if connection.dialect.name == "postgresql":
+            statuses.append(driver.info.transaction_status.name)
+        else:
+            statuses.append("INTRANS" if driver.in_transaction else "IDLE")
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "after_cursor_execute", after_execute)
+    try:
+        for path in ("requests.json", "requests.xml?extensions=true", "services.json"):
+            assert client.get(f"/open311/v2/{path}").status_code == 200
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", after_execute)
+    expected = "IDLE" if engine.dialect.name == "postgresql" else "INTRANS"
+    assert statuses
+    assert set(statuses) == {expected}
