@@ -19,12 +19,10 @@ from open311.estimates.actions import refresh_expected
 from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
 from open311.models import (
-    ActorKind,
     ApiKey,
     CloseReason,
     Intake,
     ReplayGuard,
-    RequestEvent,
     Service,
     ServiceRequest,
     ServiceType,
@@ -36,6 +34,7 @@ from open311.models.base import utcnow
 from open311.notifications import outbox
 from open311.service_requests import emergency, numbers
 from open311.spatial import point, tag_areas
+from open311.workflow import actions as workflow_actions
 
 MISSING_LOCATION = (
     "lat and long, or address_string, is required "
@@ -279,17 +278,13 @@ def review_request(
         service_request.status = Status.CLOSED
         service_request.stage = Stage.CLOSED
         service_request.close_reason = CloseReason.REJECTED
-    event = RequestEvent(
-        service_request_id=service_request.id,
-        at=now,
-        action="accept" if accept else "reject",
-        actor_kind=ActorKind.SYSTEM,
+    workflow_actions.record(
+        session,
+        service_request,
+        "accept" if accept else "reject",
+        workflow_actions.SYSTEM,
+        now,
         from_stage=Stage.NEW,
-        to_stage=service_request.stage,
         public_note=note,
-        details={},
     )
-    session.add(event)
-    session.flush()
-    outbox.enqueue(session, service_request, event)
     return service_request

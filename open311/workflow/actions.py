@@ -285,22 +285,17 @@ def apply(
         service_request.status_notes = step.public_note
     service_request.updated_at = now
     refresh_expected(session, service_request, now, time_zone=time_zone)
-    event = RequestEvent(
-        service_request_id=service_request.id,
-        at=now,
-        action=step.action.value,
-        actor_kind=actor.kind,
-        staff_id=actor.staff.id if actor.staff else None,
-        api_key_id=actor.api_key.id if actor.api_key else None,
+    record(
+        session,
+        service_request,
+        step.action.value,
+        actor,
+        now,
         from_stage=from_stage,
-        to_stage=change.target,
         public_note=step.public_note,
         internal_note=step.internal_note,
         details=change.details,
     )
-    session.add(event)
-    session.flush()
-    outbox.enqueue(session, service_request, event)  # the same transaction as the change
 
 
 def _apply_fields(service_request: ServiceRequest, step: Step, change: _Change) -> None:
@@ -330,15 +325,20 @@ def record(
     actor: Actor,
     now: datetime,
     *,
+    from_stage: Stage | None = None,
     public_note: str | None = None,
     internal_note: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> RequestEvent:
-    """Append a history row for a change beside the workflow; the stage stays.
+    """Append the history row of a change to `service_request`, already made, and
+    queue its notifications in the same transaction.
 
-    Citations, feedback and partners' updates are written down here, so the
-    audit trail has every change. Rows of actions the public history does not
-    know (workflow/queries.public_summary) never appear in public output.
+    Every history row is written here: workflow steps (apply), the city's intake
+    review, and changes beside the workflow (citations, feedback, partners'
+    updates), for which the stage stays. `from_stage` is the stage before the
+    change (default: the current one). Rows of actions the public history does
+    not know (workflow/queries.public_summary) never appear in public output,
+    and tell no subscriber.
     """
     event = RequestEvent(
         service_request_id=service_request.id,
@@ -347,7 +347,7 @@ def record(
         actor_kind=actor.kind,
         staff_id=actor.staff.id if actor.staff else None,
         api_key_id=actor.api_key.id if actor.api_key else None,
-        from_stage=service_request.stage,
+        from_stage=from_stage or service_request.stage,
         to_stage=service_request.stage,
         public_note=public_note,
         internal_note=internal_note,
@@ -355,7 +355,7 @@ def record(
     )
     session.add(event)
     session.flush()
-    outbox.enqueue(session, service_request, event)  # tells subscribers only what is public
+    outbox.enqueue(session, service_request, event)
     return event
 
 
