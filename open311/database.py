@@ -11,6 +11,8 @@ that several gunicorn workers queue for the lock instead of failing with
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -100,6 +102,24 @@ def read_without_a_transaction(session: Session) -> None:
     if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
         return
     session.connection(execution_options=AUTOCOMMIT)
+
+
+@contextmanager
+def apart_from(session: Session) -> Iterator[sa.Connection]:
+    """A connection for a short write that commits on its own, where the backend allows.
+
+    PostgreSQL: a transaction of its own on another pooled connection,
+    committed as the block ends, so its row locks last for the block and not
+    for the caller's whole transaction (which it does not see, uncommitted).
+    SQLite has one writer at a time and the caller's write transaction holds
+    it: the block joins that transaction, and commits or rolls back with it.
+    """
+    bind = session.get_bind()
+    if isinstance(bind, sa.Connection) or bind.dialect.name != "postgresql":
+        yield session.connection()  # (a session bound to one connection has no other)
+        return
+    with bind.connect() as connection, connection.begin():
+        yield connection
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

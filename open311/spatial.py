@@ -11,7 +11,7 @@ from typing import Any, Final
 
 import shapely
 import sqlalchemy as sa
-from geoalchemy2 import WKBElement
+from geoalchemy2 import Geometry, WKBElement
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -48,19 +48,16 @@ class Boundary:
 # --- area tags ---------------------------------------------------------------------
 
 
-def tag_areas(session: Session, request_ids: Sequence[int]) -> None:
-    """Set the requests' ward, community_area, … from the areas that contain them.
+def area_codes_at(session: Session, lon: float, lat: float) -> dict[str, str | None]:
+    """The code of each kind of area (ward, community area, …) containing the point.
 
-    One UPDATE; a request outside every area of a kind gets NULL for it.
-    Those requests' objects in the session reload the codes when next read.
+    One SELECT, before the request is written, so that its INSERT carries the
+    codes and the estimate can use its community area: a kind with no area
+    there gives None.
     """
-    if request_ids:
-        dialect = session.get_bind().dialect.name
-        codes = {kind: _containing_area_code(kind, dialect) for kind in AREA_KINDS}
-        session.execute(
-            sa.update(ServiceRequest).where(ServiceRequest.id.in_(request_ids)).values(codes),
-            execution_options={"synchronize_session": "fetch"},
-        )
+    here = sa.bindparam("here", point(lon, lat), type_=Geometry("POINT", srid=WGS84))
+    codes = _area_codes_at(here, session.get_bind().dialect.name)
+    return dict(session.execute(codes).one()._mapping)
 
 
 def tag_untagged_requests(session: Session, *, retag: bool = False) -> int:
@@ -87,20 +84,6 @@ def tag_untagged_requests(session: Session, *, retag: bool = False) -> int:
     return int(getattr(result, "rowcount", 0))
 
 
-def _containing_area_code(kind: str, dialect: str) -> sa.ScalarSelect[str]:
-    """The code of the `kind` area containing service_request.location, or NULL."""
-    query = sa.select(Area.code).where(
-        # coalesce() keeps the (kind, code) index out of the plan, so that the
-        # spatial index picks the few candidate areas (SQLite would otherwise
-        # scan every area of the kind and search the R*Tree once for each).
-        sa.func.coalesce(Area.kind, "") == kind,
-        _index_hits(dialect, Area.id, Area.geometry, ServiceRequest.location),
-        sa.func.ST_Intersects(Area.geometry, ServiceRequest.location),
-    )
-    # A point on the shared edge of two areas is in both: take one, always the same.
-    return query.order_by(Area.code).limit(1).correlate(ServiceRequest).scalar_subquery()
-
-
 def _area_codes_of_untagged(dialect: str) -> sa.Subquery:
     """(id, ward, community_area, …) of each untagged request inside some area."""
     codes = [getattr(ServiceRequest, kind) for kind in AREA_KINDS]
@@ -116,7 +99,7 @@ def _area_codes_of_untagged(dialect: str) -> sa.Subquery:
         )
         .subquery("pairs")
     )
-    # min(): on a shared edge, the lowest code, as _containing_area_code picks.
+    # min(): on a shared edge, the lowest code, as area_codes_at picks.
     columns = [
         sa.func.min(sa.case((pairs.c.kind == kind, pairs.c.code))).label(kind)
         for kind in AREA_KINDS
@@ -128,7 +111,7 @@ def _index_hits(
     dialect: str,
     key: InstrumentedAttribute[int],
     geometry: InstrumentedAttribute[WKBElement],
-    probe: InstrumentedAttribute[WKBElement],
+    probe: sa.ColumnElement[Any] | InstrumentedAttribute[WKBElement],
 ) -> sa.ColumnElement[bool]:
     """Rows of `geometry`'s table whose bounding box meets `probe`'s, by spatial index.
 
@@ -351,7 +334,7 @@ def _area_codes_of_points(staging: sa.TableClause) -> sa.CTE:
     """
     points = sa.select(staging.c.long, staging.c.lat).distinct().cte("points")
     point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(points.c.long, points.c.lat), WGS84)
-    codes = _area_codes_at(point).lateral("codes_at")
+    codes = _area_codes_at(point, "postgresql").lateral("codes_at")
     return (
         sa.select(points.c.long, points.c.lat, *codes.c)
         .select_from(points.join(codes, sa.true()))
@@ -360,14 +343,18 @@ def _area_codes_of_points(staging: sa.TableClause) -> sa.CTE:
     )
 
 
-def _area_codes_at(point: sa.ColumnElement[Any]) -> sa.Select[*tuple[Any, ...]]:
+def _area_codes_at(point: sa.ColumnElement[Any], dialect: str) -> sa.Select[*tuple[Any, ...]]:
     """One row: for each kind, the lowest code of the areas containing point, or NULL.
 
-    Lowest, as tag_areas picks on a shared edge. One query for all kinds, whose
-    ST_Intersects finds its candidates by the areas' GiST index on its own.
+    A point on the shared edge of two areas is in both: the lowest code is the
+    one it gets, always the same. One query for all kinds; its candidates come
+    from the areas' spatial index (PostGIS: ST_Intersects' own `&&`).
     """
     codes = [sa.func.min(Area.code).filter(Area.kind == kind).label(kind) for kind in AREA_KINDS]
-    return sa.select(*codes).where(sa.func.ST_Intersects(Area.geometry, point))
+    return sa.select(*codes).where(
+        _index_hits(dialect, Area.id, Area.geometry, point),
+        sa.func.ST_Intersects(Area.geometry, point),
+    )
 
 
 def _requests_table() -> sa.Table:

@@ -91,6 +91,16 @@ class Learned:
     def service(self, code: str) -> Quantiles | None:
         return self.slices.get(Key(Scope.SERVICE, code))
 
+    def reads_backlog(self, code: str) -> bool:
+        """Whether a prediction for the service looks at its backlog (a kept segment)."""
+        whole = self.service(code)
+        return (
+            whole is not None
+            and whole.usual_backlog is not None
+            and whole.usual_backlog >= MIN_USUAL_BACKLOG
+            and any(key[:3] == (Scope.SERVICE, code, "backlog") for key in self.slices)
+        )
+
 
 def quantiles(days: Sequence[float]) -> tuple[float, float, float]:
     """The 10th, 50th and 90th percentile, interpolated linearly between the data

@@ -70,11 +70,11 @@ def estimate(
     service = session.get(Service, service_request.service_code)
     facts = ServiceFacts(service.group, service.target_days) if service else None
     learned = learned_for(session, service_request.service_code, facts)
+    code = service_request.service_code
+    # Counting the open requests reads many rows: only when a segment uses the count.
+    backlog = open_requests(session, code, now) if learned.reads_backlog(code) else 0
     circumstances = Circumstances(
-        service_request.service_code,
-        service_request.requested_at,
-        service_request.community_area,
-        open_requests(session, service_request.service_code, now),
+        code, service_request.requested_at, service_request.community_area, backlog
     )
     prediction = predict(learned, circumstances, facts, time_zone)
     if prediction is not None:

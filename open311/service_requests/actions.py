@@ -33,7 +33,7 @@ from open311.models import (
 from open311.models.base import utcnow
 from open311.notifications import outbox
 from open311.service_requests import emergency, numbers
-from open311.spatial import point, tag_areas
+from open311.spatial import area_codes_at, point
 from open311.workflow import actions as workflow_actions
 
 MISSING_LOCATION = (
@@ -106,18 +106,16 @@ def submit_request(
     try:
         with session.begin_nested():
             service_request = _new_request(session, service, submission, jurisdiction, now)
-            service_request.location = point(place.lon, place.lat)
-            service_request.lat, service_request.long = place.lat, place.lon
-            service_request.address, service_request.zipcode = place.address, place.zipcode
+            _put(service_request, place, area_codes_at(session, place.lon, place.lat))
             service_request.attributes = answers
             service_request.api_key_id = api_key.id if api_key else None
             if filed_by is not None:
                 service_request.filed_by_staff_id = filed_by.id
                 service_request.channel = "phone"
+            # Before the INSERT, so that it writes the estimate with everything else.
+            refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
             session.add(service_request)
             session.flush()
-            tag_areas(session, [service_request.id])  # ward, community area, … in the database
-            refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
             if api_key:
                 _add_guards(session, api_key, guards, fingerprint, service_request, now)
             outbox.request_filed(session, service_request)  # the filer follows; areas are told
@@ -159,6 +157,15 @@ def _located(submission: Submission, jurisdiction: Jurisdiction) -> Place:
             )
         return place
     raise InvalidRequest(MISSING_LOCATION)
+
+
+def _put(service_request: ServiceRequest, place: Place, area_codes: dict[str, str | None]) -> None:
+    """Where the request is: its point, address and the areas containing it."""
+    service_request.location = point(place.lon, place.lat)
+    service_request.lat, service_request.long = place.lat, place.lon
+    service_request.address, service_request.zipcode = place.address, place.zipcode
+    for kind, code in area_codes.items():
+        setattr(service_request, kind, code)
 
 
 def _new_request(

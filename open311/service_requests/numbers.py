@@ -1,8 +1,11 @@
 """Request numbers like Chicago's SR26-00012345: a counter per year.
 
-The counter row is updated in the caller's transaction, so two concurrent
-POSTs serialise on it (a row lock on PostgreSQL, the write lock on SQLite)
-and never get the same number.
+Two concurrent POSTs serialise on the counter row (a row lock on PostgreSQL,
+the write lock on SQLite) and never get the same number. On PostgreSQL the
+number is taken in a short transaction of its own (database.apart_from), so
+the row is locked for one statement rather than for the whole filing, and
+concurrent filings do not queue behind each other; a filing that fails after
+taking its number leaves a gap, as a sequence would.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from open311.database import apart_from
 from open311.models import RequestNumberCounter
 
 DIGITS = 8
@@ -21,10 +25,11 @@ DIGITS = 8
 
 def next_number(session: Session, prefix: str, moment: datetime, time_zone: ZoneInfo) -> str:
     year = moment.astimezone(time_zone).year
-    value = _increment(session, year)
-    if value is None:
-        _create_counter(session, year)
-        value = _increment(session, year)
+    with apart_from(session) as connection:
+        value = _increment(connection, year)
+        if value is None:
+            _create_counter(connection, year)
+            value = _increment(connection, year)
     assert value is not None  # the row exists now
     return f"{prefix}{year % 100:02d}-{value:0{DIGITS}d}"
 
@@ -32,7 +37,7 @@ def next_number(session: Session, prefix: str, moment: datetime, time_zone: Zone
 def raise_counter(session: Session, year: int, at_least: int) -> None:
     """Make sure numbers handed out later in `year` start above `at_least`."""
     if session.get(RequestNumberCounter, year) is None:
-        _create_counter(session, year)
+        _create_counter(session.connection(), year)
     session.execute(
         sa.update(RequestNumberCounter)
         .where(RequestNumberCounter.year == year, RequestNumberCounter.last_value < at_least)
@@ -40,7 +45,7 @@ def raise_counter(session: Session, year: int, at_least: int) -> None:
     )
 
 
-def _increment(session: Session, year: int) -> int | None:
+def _increment(connection: sa.Connection, year: int) -> int | None:
     stmt = (
         sa.update(RequestNumberCounter)
         .where(RequestNumberCounter.year == year)
@@ -48,12 +53,12 @@ def _increment(session: Session, year: int) -> int | None:
         .returning(RequestNumberCounter.last_value)
     )
     # Through the Connection: the ORM has no objects to synchronise with it.
-    return session.connection().execute(stmt).scalar_one_or_none()
+    return connection.execute(stmt).scalar_one_or_none()
 
 
-def _create_counter(session: Session, year: int) -> None:
+def _create_counter(connection: sa.Connection, year: int) -> None:
     try:
-        with session.begin_nested():
-            session.add(RequestNumberCounter(year=year, last_value=0))
+        with connection.begin_nested():
+            connection.execute(sa.insert(RequestNumberCounter).values(year=year, last_value=0))
     except IntegrityError:
         pass  # another transaction created it first
