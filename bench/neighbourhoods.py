@@ -54,7 +54,6 @@ from bench import cpu, georeport, measure, seed, server
 from bench.georeport import load_average
 from bench.measure import RAW_JSON_SQL, Latency
 from open311 import create_app
-from open311.areas.loader import CHICAGO_FILES, load_areas, read_areas
 from open311.config import PACKAGE_DIR
 from open311.database import begin_write, upgrade_schema
 from open311.extensions import db
@@ -62,7 +61,6 @@ from open311.spatial import Box
 
 OUT = Path(__file__).parent / "out"
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/open311_bench_10m"
-AREAS = PACKAGE_DIR / "demo" / "data" / "areas"
 SAMPLE = PACKAGE_DIR / "demo" / "data" / "chicago_requests_2021.csv.gz"
 REQUESTS = "/open311/v2/requests.json"
 FEED = "/open311/feeds/requests.csv"
@@ -157,7 +155,7 @@ def build(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
         seed.prepare(options.database_url)
         return {"generated": "reused", **facts_of(dsn)}
     seed.recreate_database(options.database_url)
-    prepare_with_areas(options.database_url)
+    seed.prepare(options.database_url)
     say(f"generating {options.rows:,} requests …")
     started = time.perf_counter()
     generate(options.database_url, options.rows, options.seed)
@@ -172,19 +170,6 @@ def build(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
         "vacuum analyze": f"{total - generated:.1f} s",
         **facts_of(dsn),
     }
-
-
-def prepare_with_areas(url: str) -> None:
-    seed.prepare(url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        for f in CHICAGO_FILES:
-            shapes = read_areas(AREAS / f.filename, f.code_property, f.name_property)
-            load_areas(session, f.kind, shapes)
-        db.session.commit()
-        db.engine.dispose()
 
 
 def generate(url: str, rows: int, seed_value: int) -> None:
@@ -509,7 +494,7 @@ def imports(dsn: str, options: argparse.Namespace, facts: dict[str, Any]) -> lis
                    " ORDER BY id LIMIT %(rows)s) TO STDOUT (FORMAT BINARY)")  # fmt: skip
         write_copy(connection, raw_sql, {"step": step, "rows": rows}, raw_file)
     seed.recreate_database(target_url)
-    prepare_with_areas(target_url)
+    seed.prepare(target_url)
     say(f"import: {rows:,} rows with import_requests, then COPY FROM …")
     app = create_app({"SQLALCHEMY_DATABASE_URI": target_url})
     with app.app_context():

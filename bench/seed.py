@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from open311 import create_app
 from open311.accounts.keys import create_key
+from open311.areas.loader import CHICAGO_FILES, load_areas, read_areas
 from open311.catalog.loader import load_catalog, read_catalog
 from open311.config import PACKAGE_DIR, PROJECT_DIR
 from open311.database import begin_write, upgrade_schema
@@ -27,6 +28,7 @@ from open311.spatial import Boundary
 CHICAGO_CATALOG = PROJECT_DIR / "services_catalog" / "chicago"
 TEST_CATALOG = PROJECT_DIR / "tests" / "fixtures" / "catalog"
 BOUNDARY = PACKAGE_DIR / "demo" / "data" / "city_boundary.geojson"
+AREAS = PACKAGE_DIR / "demo" / "data" / "areas"
 TIME_ZONE = "America/Chicago"
 SPAN = timedelta(days=3 * 365)
 
@@ -54,7 +56,8 @@ def catalog_directory() -> Path:
 
 
 def prepare(url: str) -> Path:
-    """Migrate and load the catalogue (the database exists); return the catalogue used."""
+    """Migrate, load the catalogue and the City's areas (the database exists), as a
+    city runs it: a POST looks its areas up. Returns the catalogue used."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     upgrade_schema(app)
     catalog = catalog_directory()
@@ -62,6 +65,9 @@ def prepare(url: str) -> Path:
         session = db.session()
         begin_write(session)
         load_catalog(session, read_catalog(catalog, PROJECT_DIR / "schemas"))
+        for f in CHICAGO_FILES:
+            shapes = read_areas(AREAS / f.filename, f.code_property, f.name_property)
+            load_areas(session, f.kind, shapes)
         db.session.commit()
         db.engine.dispose()
     return catalog
