@@ -43,4 +43,11 @@ class ResolutionQuantiles(Base):
     lift: Mapped[float | None]
     # Whole services only: the median number of its requests open when one was filed.
     usual_backlog: Mapped[float | None]
+    # The range a prediction gives, in days, once checked on later requests and
+    # moved so that about a tenth fall beyond each end (estimates/calibration.py),
+    # and whose misses moved it: "service", "group" or "all" (README). None:
+    # nothing could check it; a service's range is then p10-p90 as observed.
+    calibrated_p10: Mapped[float | None]
+    calibrated_p90: Mapped[float | None]
+    calibrated_by: Mapped[str | None] = mapped_column(sa.String(16))
     learned_at: Mapped[datetime]
