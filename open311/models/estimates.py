@@ -24,6 +24,8 @@ class ResolutionQuantiles(Base):
     "weekday"/"mon", "backlog"/"high"), or a whole catalogue group. `lift`
     (segments only) is how much the segment's kind narrows the service's
     spread (0: not at all), so the prediction takes the most telling kind.
+    p10/p50/p90 are as observed (the naive range, for a whole service); a
+    prediction gives p50 with calibrated_p10-calibrated_p90 where those are set.
     """
 
     __tablename__ = "resolution_quantiles"

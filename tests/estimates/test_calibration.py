@@ -32,7 +32,14 @@ from open311.estimates.history import PastRequest, ServiceFacts
 from open311.estimates.model import Circumstances, Key, learn, predict
 from open311.extensions import db
 from open311.models import ResolutionQuantiles, Scope
-from tests.estimates.test_estimates import START, Filed, add_history, add_service, days_after, estimated
+from tests.estimates.test_estimates import (
+    START,
+    Filed,
+    add_history,
+    add_service,
+    days_after,
+    estimated,
+)
 
 CHICAGO = ZoneInfo("America/Chicago")
 TRAINING_DAYS = 120  # history before the split; the test period is the 30 days after it
@@ -146,9 +153,11 @@ def test_a_new_service_falls_in_its_groups_calibrated_range_about_eight_times_in
         learned = learn(known, catalogue, CHICAGO)
         group = predict(learned, Circumstances("N", START, None, 0), catalogue["N"], CHICAGO)
         observed = learned.slices[Key(Scope.GROUP, "Streets")]
-        assert group is not None and group.basis == "group"
-        assert group.p10 is not None and group.p90 is not None
-        new = lognormal_history("N", seed + 100, lambda _day: medians[5], lambda _day: 0.5, 1, 200)
+        assert group is not None
+        assert group.basis == "group"
+        assert group.p10 is not None
+        assert group.p90 is not None
+        new = lognormal_history("N", seed + 100, lambda _day, m=medians[5]: m, lambda _day: 0.5, 1, 200)
         days = [r.days_to_close or 0.0 for r in new]
         ours.append(statistics.mean(group.p10 <= d <= group.p90 for d in days))
         raw.append(statistics.mean(observed.p10 <= d <= observed.p90 for d in days))
