@@ -448,9 +448,13 @@ def learn_estimates_command() -> None:
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
     report = learn_estimates(session, utcnow(), time_zone=time_zone)
     db.session.commit()
+    calibrated = report.calibrated_by
     click.echo(
         f"learned {report.services} services, {report.segments} segments, "
-        f"{report.groups} groups; {report.refreshed} open requests re-estimated"
+        f"{report.groups} groups; {report.refreshed} open requests re-estimated; "
+        f"services' ranges calibrated on their own later requests: {calibrated['service']}, "
+        f"borrowed from their group: {calibrated['group']}, from all services: "
+        f"{calibrated['all']}, as observed (too little history to check): {calibrated['none']}"
     )
 
 
@@ -468,16 +472,17 @@ def backtest_command(split: datetime) -> None:
     range (honest ranges give about 80%); MdAE is the median absolute error
     of the median, in days.
     """
-    from open311.estimates.backtest import backtest, report_lines
+    from open311.estimates.backtest import OVERALL, backtest, report_lines
     from open311.estimates.history import catalogue_facts, resolution_history
 
     session = db.session()
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
     split_at = split.replace(tzinfo=time_zone)
     report = backtest(resolution_history(session), catalogue_facts(session), split_at, time_zone)
+    overall = report.lines.get(OVERALL)
     click.echo(
         f"split {split_at.isoformat()}: learned from {report.trained_on} closed requests, "
-        f"tested on {report.lines['overall'].tested if 'overall' in report.lines else 0}"
+        f"tested on {overall.tested if overall else 0}"
     )
     for line in report_lines(report):
         click.echo(line)

@@ -5,7 +5,8 @@ Callers own the transaction; on SQLite, open it with begin_write.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,9 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.estimates.history import catalogue_facts, resolution_history
-from open311.estimates.model import learn
+from open311.estimates.model import Key, Quantiles, learn
 from open311.estimates.queries import Estimate, estimate
-from open311.models import Intake, ResolutionQuantiles, ServiceRequest, Status
+from open311.models import Intake, ResolutionQuantiles, Scope, ServiceRequest, Status
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,9 @@ class LearnReport:
     segments: int
     groups: int
     refreshed: int  # open requests whose expected times were recomputed
+    # Services' ranges by what calibrated them: "service", "group", "all", or
+    # "none" (nothing could check them: as observed).
+    calibrated_by: Counter[str] = field(default_factory=Counter)
 
 
 def learn_estimates(session: Session, now: datetime, *, time_zone: ZoneInfo) -> LearnReport:
@@ -31,22 +35,7 @@ def learn_estimates(session: Session, now: datetime, *, time_zone: ZoneInfo) -> 
     then recompute the expected times of every open request with them."""
     learned = learn(resolution_history(session), catalogue_facts(session), time_zone)
     session.execute(sa.delete(ResolutionQuantiles))
-    session.add_all(
-        ResolutionQuantiles(
-            scope=key.scope,
-            scope_key=key.scope_key,
-            segment_kind=key.segment_kind,
-            segment_value=key.segment_value,
-            n=quantiles.n,
-            p10=quantiles.p10,
-            p50=quantiles.p50,
-            p90=quantiles.p90,
-            lift=quantiles.lift,
-            usual_backlog=quantiles.usual_backlog,
-            learned_at=now,
-        )
-        for key, quantiles in learned.slices.items()
-    )
+    session.add_all(_stored(key, quantiles, now) for key, quantiles in learned.slices.items())
     session.flush()
     kinds = [(key.scope.value, bool(key.segment_kind)) for key in learned.slices]
     return LearnReport(
@@ -54,6 +43,31 @@ def learn_estimates(session: Session, now: datetime, *, time_zone: ZoneInfo) -> 
         segments=kinds.count(("service", True)),
         groups=kinds.count(("group", False)),
         refreshed=refresh_open_requests(session, now, time_zone=time_zone),
+        calibrated_by=Counter(
+            quantiles.calibrated.by if quantiles.calibrated else "none"
+            for key, quantiles in learned.slices.items()
+            if key.scope is Scope.SERVICE and not key.segment_kind
+        ),
+    )
+
+
+def _stored(key: Key, quantiles: Quantiles, now: datetime) -> ResolutionQuantiles:
+    calibrated = quantiles.calibrated
+    return ResolutionQuantiles(
+        scope=key.scope,
+        scope_key=key.scope_key,
+        segment_kind=key.segment_kind,
+        segment_value=key.segment_value,
+        n=quantiles.n,
+        p10=quantiles.p10,
+        p50=quantiles.p50,
+        p90=quantiles.p90,
+        lift=quantiles.lift,
+        usual_backlog=quantiles.usual_backlog,
+        calibrated_p10=calibrated.p10 if calibrated else None,
+        calibrated_p90=calibrated.p90 if calibrated else None,
+        calibrated_by=calibrated.by if calibrated else None,
+        learned_at=now,
     )
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.estimates.calibration import Calibrated
 from open311.estimates.history import ServiceFacts
 from open311.estimates.model import (
     Circumstances,
@@ -118,4 +119,7 @@ def _key(row: ResolutionQuantiles) -> Key:
 
 
 def _quantiles(row: ResolutionQuantiles) -> Quantiles:
-    return Quantiles(row.n, row.p10, row.p50, row.p90, row.lift, row.usual_backlog)
+    calibrated = None
+    if row.calibrated_p10 is not None and row.calibrated_p90 is not None and row.calibrated_by:
+        calibrated = Calibrated(row.calibrated_p10, row.calibrated_p90, row.calibrated_by)
+    return Quantiles(row.n, row.p10, row.p50, row.p90, row.lift, row.usual_backlog, calibrated)

@@ -24,6 +24,8 @@ class ResolutionQuantiles(Base):
     "weekday"/"mon", "backlog"/"high"), or a whole catalogue group. `lift`
     (segments only) is how much the segment's kind narrows the service's
     spread (0: not at all), so the prediction takes the most telling kind.
+    p10/p50/p90 are as observed (the naive range, for a whole service); a
+    prediction gives p50 with calibrated_p10-calibrated_p90 where those are set.
     """
 
     __tablename__ = "resolution_quantiles"
@@ -43,4 +45,11 @@ class ResolutionQuantiles(Base):
     lift: Mapped[float | None]
     # Whole services only: the median number of its requests open when one was filed.
     usual_backlog: Mapped[float | None]
+    # The range a prediction gives, in days, once checked on later requests and
+    # moved so that about a tenth fall beyond each end (estimates/calibration.py),
+    # and whose misses moved it: "service", "group" or "all" (README). None:
+    # nothing could check it; a service's range is then p10-p90 as observed.
+    calibrated_p10: Mapped[float | None]
+    calibrated_p90: Mapped[float | None]
+    calibrated_by: Mapped[str | None] = mapped_column(sa.String(16))
     learned_at: Mapped[datetime]

@@ -155,9 +155,11 @@ def test_thin_history_falls_back_to_the_group_then_the_target_then_nothing(app):
     at = START + timedelta(days=400)
     assert estimated(app, Filed("PHF", at), at).basis == "service"
     group = estimated(app, Filed("PHB", at), at)
-    # The group pools PHF's 20 and PHB's 5: 2, 4 and 9 days.
+    # The group pools PHF's 20 and PHB's 5: 2, 4 and 9 days. Its range could not
+    # be checked (no service of it can be predicted from the others' 20 closings),
+    # so it gives its median only.
     assert group.basis == "group"
-    assert (days_after(group.p10, at), days_after(group.p50, at), days_after(group.p90, at)) == (2.0, 4.0, 9.0)
+    assert (group.p10, days_after(group.p50, at), group.p90) == (None, 4.0, None)
 
 
 def test_without_a_group_to_fall_back_on_the_catalogue_target_then_nothing(app):
@@ -192,13 +194,13 @@ def test_a_telling_segment_is_used_and_named_in_the_basis(app):
 
 def test_a_longer_backlog_than_usual_means_a_longer_wait(app):
     # A queue: each request waits a day, plus 0.03 days per request open before it.
-    # Busy weeks bring one an hour, calm ones one every six hours, at random.
+    # Busy weeks bring one an hour, calm ones one every four hours, at random.
     picker = random.Random(5)
     history: list[dict[str, Any]] = []
     closings: list[datetime] = []
     moment = START
     for _week in range(30):
-        gap = timedelta(hours=picker.choice([1, 6]))
+        gap = timedelta(hours=picker.choice([1, 4]))
         for _ in range(40):
             moment += gap
             waiting = sum(1 for closing in closings if closing > moment)
@@ -218,7 +220,7 @@ def test_a_longer_backlog_than_usual_means_a_longer_wait(app):
     assert set(levels) == {"low", "usual", "high"}
     at = moment + timedelta(days=400)  # everything has closed by then: nothing is open
     calm = estimated(app, Filed("PHF", at), at)
-    # 40 open requests: well above the usual number open (about 15).
+    # 40 open requests: well above the usual number open (about 16).
     add_history(app, [{"service_code": "PHF", "requested_at": at - timedelta(hours=h), "days": None} for h in range(1, 41)])
     busy = estimated(app, Filed("PHF", at), at)
     assert (calm.basis, busy.basis) == ("service+backlog", "service+backlog")
