@@ -536,6 +536,7 @@ def add_webhook(
     accounts: bool,
 ) -> None:
     """Register URL as a webhook of the partner with API key KEY_ID; shows its secret once."""
+    from open311.notifications.destinations import Destinations
     from open311.notifications.subscriptions import Scope, create_webhook
 
     scopes = [Scope(service_code=code) for code in service_codes]
@@ -551,6 +552,7 @@ def add_webhook(
             scopes,
             accounts=accounts,
             jurisdiction=current_app.extensions["open311.jurisdiction"],
+            destinations=Destinations.from_config(current_app.config),
         )
     click.echo(f"webhook {webhook.id} → {webhook.url}; signing secret: {webhook.secret}")
 

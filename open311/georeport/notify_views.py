@@ -16,6 +16,7 @@ from open311.georeport import notify_schemas, payloads
 from open311.georeport.views import FMT, api_key_param, jurisdiction, merged_params
 from open311.models import Subscription, Webhook
 from open311.notifications import subscriptions
+from open311.notifications.destinations import Destinations
 from open311.notifications.subscriptions import Scope
 
 bp = Blueprint("notify", __name__, url_prefix="/open311")
@@ -55,7 +56,13 @@ def create_webhook(fmt: str) -> Response:
     api_key = authenticate(session, api_key_param())
     url, scopes, accounts = notify_schemas.webhook(merged_params())
     webhook = subscriptions.create_webhook(
-        session, api_key, url, scopes, accounts=accounts, jurisdiction=jurisdiction()
+        session,
+        api_key,
+        url,
+        scopes,
+        accounts=accounts,
+        jurisdiction=jurisdiction(),
+        destinations=Destinations.from_config(current_app.config),
     )
     reply = _webhooks_payload([webhook], with_secret=True)
     session.commit()

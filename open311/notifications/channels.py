@@ -9,20 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import importlib
 import json
 import logging
 import smtplib
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import reduce
 from typing import Any, Protocol
 
 from open311.models import Channel
+from open311.notifications.destinations import Destinations, RefusedDestination, Target
 from open311.notifications.subscriptions import unsubscribe_token
 
 log = logging.getLogger(__name__)
@@ -61,43 +63,106 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: following it would turn the POST into a GET elsewhere."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to addresses checked beforehand; the Host header still names the host."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    def __init__(self, target: Target, addresses: Sequence[str], timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self.addresses, self.port, self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS the same way: SNI and the certificate are checked against the host's name."""
+
+    def __init__(
+        self, target: Target, addresses: Sequence[str], timeout: float, tls: ssl.SSLContext
+    ) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=tls)
+        self.addresses = addresses
+        self.tls = tls
+
+    def connect(self) -> None:
+        plain = _connect(self.addresses, self.port, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(plain, server_hostname=self.host)
+        except BaseException:
+            plain.close()
+            raise
+
+
+def _connect(addresses: Sequence[str], port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers."""
+    failure: OSError = OSError(f"no address to connect to on port {port}")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as error:
+            failure = error
+    raise failure
 
 
 @dataclass(frozen=True)
 class WebhookSender:
-    timeout: float  # seconds for the whole exchange; a slow receiver fails fast
+    """POSTs a signed notification to a partner's URL, if the URL may be sent to now.
+
+    The host is resolved for each delivery and every address checked
+    (destinations.py); the connection goes to a checked address, so a name that
+    changes its answer between the check and the connection changes nothing.
+    Redirects are not followed (a 3xx is a failure): following one would send
+    the notification, or a GET, somewhere that was never checked.
+    """
+
+    timeout: float  # seconds for each step of the exchange; a slow receiver fails fast
+    destinations: Destinations
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
 
     def __call__(self, message: Outgoing) -> None:
         assert message.url
         assert message.secret
         body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode()
-        request = urllib.request.Request(
-            message.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": USER_AGENT,
-                "Idempotency-Key": message.key,
-                "Open311-Notification-Id": message.key,
-                SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
-            },
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": message.key,
+            "Open311-Notification-Id": message.key,
+            SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
+            "Connection": "close",
+        }
+        try:
+            target = Target.parse(message.url)
+            addresses = self.destinations.addresses(target)
+        except RefusedDestination as error:
+            raise DeliveryFailed(f"refused: {error} ({message.url})") from error
+        status = self._post(target, addresses, body, headers, message.url)
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"HTTP {status} from {message.url}")
+
+    def _post(
+        self,
+        target: Target,
+        addresses: Sequence[str],
+        body: bytes,
+        headers: Mapping[str, str],
+        url: str,
+    ) -> int:
+        connection = (
+            _PinnedHTTPSConnection(target, addresses, self.timeout, self.tls)
+            if target.scheme == "https"
+            else _PinnedHTTPConnection(target, addresses, self.timeout)
         )
         try:
-            with _opener.open(request, timeout=self.timeout) as response:
-                response.read(1024)
-        except urllib.error.HTTPError as error:
-            raise DeliveryFailed(f"HTTP {error.code} from {message.url}") from error
-        except (OSError, ValueError) as error:  # refused, timed out, reset, bad URL
-            raise DeliveryFailed(f"{type(error).__name__}: {error} ({message.url})") from error
+            connection.request("POST", target.path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            response.read(1024)
+            return response.status
+        except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timed out,
+            # reset, a bad certificate, a malformed answer
+            raise DeliveryFailed(f"{type(error).__name__}: {error} ({url})") from error
+        finally:
+            connection.close()
 
 
 # --- email --------------------------------------------------------------------------
@@ -231,7 +296,9 @@ class Senders:
                 links,
             ),
             sms=SmsSender(load_sms_gateway(config), links),
-            webhook=WebhookSender(float(config["WEBHOOK_TIMEOUT_SECONDS"])),
+            webhook=WebhookSender(
+                float(config["WEBHOOK_TIMEOUT_SECONDS"]), Destinations.from_config(config)
+            ),
         )
 
     def send(self, message: Outgoing) -> None:

@@ -29,6 +29,7 @@ from open311.models import (
     Webhook,
 )
 from open311.models.base import utcnow
+from open311.notifications.destinations import Destinations, RefusedDestination
 
 UNSUBSCRIBE_SALT = "open311.unsubscribe"
 SECRET_PREFIX = "whsec_"
@@ -247,14 +248,23 @@ def create_webhook(
     *,
     accounts: bool,
     jurisdiction: Jurisdiction,
+    destinations: Destinations,
 ) -> Webhook:
-    """A partner's endpoint for the scopes it lists; its secret is in the returned object."""
+    """A partner's endpoint for the scopes it lists; its secret is in the returned object.
+
+    The URL is checked last (destinations.py): it may take a DNS lookup, and the
+    partner learns of a missing filter without one.
+    """
     if not scopes and not accounts:
         raise InvalidRequest(
             "Say what to send: service_code, an area (ward, community_area, police_district, "
             "neighborhood), service_request_id, or accounts=true."
         )
     filters = [_scoped(session, scope, jurisdiction) for scope in scopes]
+    try:
+        destinations.check(url)
+    except RefusedDestination as error:
+        raise InvalidRequest(f"url: {error}.") from error
     webhook = Webhook(
         api_key_id=api_key.id,
         url=url,
