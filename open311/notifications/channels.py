@@ -23,9 +23,9 @@ from email.message import EmailMessage
 from functools import reduce
 from typing import Any, Protocol
 
-from open311.models import Channel
+from open311.models import Channel, NotificationKind
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
-from open311.notifications.subscriptions import unsubscribe_token
+from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
@@ -51,6 +51,7 @@ class Outgoing:
     webhook_id: int | None = None
     url: str | None = None  # webhook
     secret: str | None = None  # webhook
+    kind: NotificationKind = NotificationKind.CHANGE  # a confirmation goes to email or sms
 
 
 # --- webhooks -----------------------------------------------------------------------
@@ -182,6 +183,10 @@ class Links:
         token = unsubscribe_token(self.secret_key, subscription_id)
         return f"{self.base_url}/open311/unsubscribe/{token}"
 
+    def confirm(self, subscription_id: int) -> str:
+        token = confirmation_token(self.secret_key, subscription_id)
+        return f"{self.base_url}/open311/confirm/{token}"
+
 
 def text_of(message: Outgoing, links: Links) -> str:
     payload = message.payload
@@ -205,24 +210,44 @@ class EmailSender:
 
     def __call__(self, message: Outgoing) -> None:
         assert message.address
-        unsubscribe = self.links.unsubscribe(message.subscription_id)
-        email = EmailMessage()
+        if message.kind is NotificationKind.CONFIRMATION:
+            email = self._confirmation(message)
+        else:
+            email = self._news(message)
         email["From"] = self.mail_from
         email["To"] = message.address
-        email["Subject"] = f"{message.payload['summary']} ({message.payload['service_request_id']})"
         domain = self.mail_from.rpartition("@")[2].strip(">") or "localhost"
         email["Message-ID"] = f"<{message.key}@{domain}>"  # the same on every retry
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.send_message(email)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {error}") from error
+
+    def _news(self, message: Outgoing) -> EmailMessage:
+        unsubscribe = self.links.unsubscribe(message.subscription_id)
+        email = EmailMessage()
+        email["Subject"] = f"{message.payload['summary']} ({message.payload['service_request_id']})"
         email["List-Unsubscribe"] = f"<{unsubscribe}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         email.set_content(
             f"{text_of(message, self.links)}\n\n-- \n"
             f"You follow this request or its area. To stop these emails: {unsubscribe}\n"
         )
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(email)
-        except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {error}") from error
+        return email
+
+    def _confirmation(self, message: Outgoing) -> EmailMessage:
+        payload = message.payload
+        link = self.links.confirm(message.subscription_id)
+        email = EmailMessage()
+        email["Subject"] = payload["summary"]  # short: a long one is folded, and mangled
+        email.set_content(
+            f"Someone asked for updates about {payload['follows']} to be sent to this "
+            f"address.\n\nTo start them, open this link:\n{link}"
+            f"\n\nIf it was not you, ignore this message: nothing more will be sent to you "
+            f"unless the link is opened. It works until {payload['expires_datetime']} (UTC).\n"
+        )
+        return email
 
 
 # --- SMS ----------------------------------------------------------------------------
@@ -265,10 +290,16 @@ class SmsSender:
     def __call__(self, message: Outgoing) -> None:
         assert message.address
         payload = message.payload
-        text = (
-            f"311 {payload['service_request_id']}: {payload['summary']}. "
-            f"Stop: {self.links.unsubscribe(message.subscription_id)}"
-        )
+        if message.kind is NotificationKind.CONFIRMATION:
+            text = (
+                f"311: to get texts about {payload['follows']}, open "
+                f"{self.links.confirm(message.subscription_id)} (not you? ignore this)"
+            )
+        else:
+            text = (
+                f"311 {payload['service_request_id']}: {payload['summary']}. "
+                f"Stop: {self.links.unsubscribe(message.subscription_id)}"
+            )
         try:
             self.gateway.send(message.address, text, message.key)
         except Exception as error:  # a plug-in's own errors: kept as the reason

@@ -28,9 +28,10 @@ from flask import Flask
 
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import DeliveryState, Notification
+from open311.models import DeliveryState, Notification, NotificationKind
 from open311.notifications import delivery
 from open311.notifications.channels import Senders
+from open311.notifications.subscriptions import confirmation_token
 
 SIGNATURE_TOLERANCE = 300  # seconds, as the README suggests
 
@@ -253,6 +254,18 @@ def notifications(app: Flask, **where: Any) -> list[Notification]:
         rows = db.session.scalars(sa.select(Notification).filter_by(**where).order_by(Notification.id)).all()
         db.session.expunge_all()
         return list(rows)
+
+
+def news(app: Flask, **where: Any) -> list[Notification]:
+    """The notifications that tell of a change (not the confirmation messages)."""
+    return notifications(app, kind=NotificationKind.CHANGE, **where)
+
+
+def confirm(app: Flask, client: Any, subscription_id: str | int) -> None:
+    """Follow a subscription's confirmation link, as its owner would from the message."""
+    token = confirmation_token(app.config["SECRET_KEY"], int(subscription_id))
+    page = client.get(f"/open311/confirm/{token}")
+    assert page.status_code == 200, page.data
 
 
 def create_webhook(client: Any, api_key: str, receiver: Receiver, path: str, **filters: str) -> dict[str, Any]:
