@@ -541,6 +541,7 @@ def add_webhook(
     accounts: bool,
 ) -> None:
     """Register URL as a webhook of the partner with API key KEY_ID; shows its secret once."""
+    from open311.notifications.destinations import Destinations
     from open311.notifications.subscriptions import Scope, create_webhook
 
     scopes = [Scope(service_code=code) for code in service_codes]
@@ -556,6 +557,7 @@ def add_webhook(
             scopes,
             accounts=accounts,
             jurisdiction=current_app.extensions["open311.jurisdiction"],
+            destinations=Destinations.from_config(current_app.config),
         )
     click.echo(f"webhook {webhook.id} → {webhook.url}; signing secret: {webhook.secret}")
 

@@ -63,6 +63,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "SMS_GATEWAY": "open311.notifications.channels:LoggingSmsGateway.from_config",
     # … and partners' webhooks, each POST given up after this long.
     "WEBHOOK_TIMEOUT_SECONDS": 5,
+    # Webhooks go to public addresses only; these networks (CIDR, a list or one
+    # comma-separated string) are allowed besides, e.g. a partner inside the city's
+    # network. Empty by default: no loopback, private, link-local or metadata address.
+    "WEBHOOK_ALLOWED_NETWORKS": (),
+    # An email or phone subscribed through the API is told nothing until its owner
+    # follows the link in one confirmation message, which works this many days after
+    # it was sent; asking again re-sends it at most once in this many seconds.
+    "CONFIRMATION_VALID_DAYS": 7,
+    "CONFIRMATION_RESEND_SECONDS": 3600,
     # The outbox worker (`flask open311 send-outbox`).
     "OUTBOX_CONCURRENCY": 8,  # deliveries in flight per worker
     "OUTBOX_LEASE_SECONDS": 120,  # a claim dies with its worker after this long

@@ -31,3 +31,7 @@ class NotFound(Open311Error):
 
 class Conflict(Open311Error):
     code = 409  # an Idempotency-Key reused with different content
+
+
+class Gone(Open311Error):
+    code = 410  # a link that worked once: an expired confirmation, a cancelled subscription

@@ -108,7 +108,7 @@ def compare(
 
 
 def area_codes(shapes: Sequence[AreaShape], points: np.ndarray) -> list[str | None]:
-    """Each point's area code; on a shared edge the lowest code, as spatial.tag_areas does."""
+    """Each point's area code; on a shared edge the lowest code, as spatial.area_codes_at does."""
     tree = shapely.STRtree([s.geometry for s in shapes])
     codes: list[str | None] = [None] * len(points)
     for point_index, shape_index in zip(*tree.query(points, predicate="intersects"), strict=True):

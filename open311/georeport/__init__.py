@@ -8,9 +8,11 @@ from open311.georeport import notify_views
 from open311.georeport.errors import PREFIX, register_error_handlers
 from open311.georeport.paths import TolerantPaths
 from open311.georeport.views import bp
+from open311.notifications.destinations import Destinations
 
 
 def init_app(app: Flask) -> None:
+    Destinations.from_config(app.config)  # a bad WEBHOOK_ALLOWED_NETWORKS stops the start
     app.register_blueprint(bp)
     app.register_blueprint(notify_views.bp)
     register_error_handlers(app)

@@ -1,4 +1,5 @@
-"""Subscriptions, partners' webhooks and unsubscribe links, under /open311 (thin views)."""
+"""Subscriptions, partners' webhooks, unsubscribe and confirmation links, under /open311
+(thin views)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,18 @@ from collections.abc import Sequence
 
 from flask import Blueprint, Response, current_app, request
 from markupsafe import escape
+from sqlalchemy.orm import Session
 
 from open311.accounts.keys import authenticate
 from open311.database import begin_write
-from open311.errors import NotFound
+from open311.errors import Gone, NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.georeport import notify_schemas, payloads
 from open311.georeport.views import FMT, api_key_param, jurisdiction, merged_params
 from open311.models import Subscription, Webhook
-from open311.notifications import subscriptions
+from open311.notifications import confirmation, subscriptions
+from open311.notifications.destinations import Destinations
 from open311.notifications.subscriptions import Scope
 
 bp = Blueprint("notify", __name__, url_prefix="/open311")
@@ -28,7 +31,7 @@ def follow_request(service_request_id: str, fmt: str) -> Response:
     api_key = authenticate(session, api_key_param())
     follower = notify_schemas.follower(merged_params())
     scope = Scope(service_request_id=service_request_id)
-    entry = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction())
+    entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
     return _created_subscription(entry)
 
 
@@ -38,8 +41,12 @@ def subscribe(fmt: str) -> Response:
     session = db.session()
     api_key = authenticate(session, api_key_param())
     scope, follower = notify_schemas.subscription(merged_params())
-    entry = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction())
+    entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
     return _created_subscription(entry)
+
+
+def _rules() -> confirmation.Rules:
+    return confirmation.Rules.from_config(current_app.config)
 
 
 def _created_subscription(entry: Subscription) -> Response:
@@ -55,7 +62,13 @@ def create_webhook(fmt: str) -> Response:
     api_key = authenticate(session, api_key_param())
     url, scopes, accounts = notify_schemas.webhook(merged_params())
     webhook = subscriptions.create_webhook(
-        session, api_key, url, scopes, accounts=accounts, jurisdiction=jurisdiction()
+        session,
+        api_key,
+        url,
+        scopes,
+        accounts=accounts,
+        jurisdiction=jurisdiction(),
+        destinations=Destinations.from_config(current_app.config),
     )
     reply = _webhooks_payload([webhook], with_secret=True)
     session.commit()
@@ -109,15 +122,38 @@ def unsubscribe(token: str) -> Response:
     POST is RFC 8058's one-click unsubscribe, which mail clients send for us.
     A person gets an HTML page either way.
     """
-    session = db.session()
-    if request.method == "GET":  # other methods begin their write already
-        begin_write(session)
+    session = _writing()
     try:
         subscriptions.unsubscribe(session, current_app.config["SECRET_KEY"], token)
     except NotFound as error:
         return _page("This link is not valid", " ".join(error.descriptions), 404)
     session.commit()
     return _page("You are unsubscribed", "You will get no more messages from this subscription.")
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str) -> Response:
+    """The link in a confirmation message: starts the subscription (again: the same page)."""
+    session = _writing()
+    valid_for = _rules().valid_for
+    try:
+        entry = subscriptions.confirm(session, current_app.config["SECRET_KEY"], token, valid_for)
+    except (NotFound, Gone) as error:
+        title = "This link is not valid" if error.code == 404 else "This link no longer works"
+        return _page(title, " ".join(error.descriptions), error.code)
+    follows = confirmation.described(session, entry)
+    session.commit()
+    return _page(
+        "Subscription confirmed",
+        f"You will get updates about {follows}. Every message has a link to stop them.",
+    )
+
+
+def _writing() -> Session:
+    session = db.session()
+    if request.method == "GET":  # other methods begin their write already
+        begin_write(session)
+    return session
 
 
 def _page(title: str, text: str, status: int = 200) -> Response:

@@ -247,6 +247,8 @@ def subscription(
     return {
         "subscription_id": str(entry.id),
         "channel": entry.channel.value,
+        # pending: an email or phone waiting for its owner to follow the confirmation link
+        "state": "pending" if entry.confirmed_at is None else "active",
         "follows": follows,
         "value": value,
         "radius": radius,

@@ -12,6 +12,7 @@ from open311.models.notifications import (
     Channel,
     DeliveryState,
     Notification,
+    NotificationKind,
     Subscription,
     Webhook,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Feedback",
     "Intake",
     "Notification",
+    "NotificationKind",
     "PartnerUpdate",
     "PartyKind",
     "ReplayGuard",

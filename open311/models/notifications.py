@@ -23,6 +23,15 @@ class Channel(enum.StrEnum):
     ACCOUNT = "account"
 
 
+class NotificationKind(enum.StrEnum):
+    """What a notification says."""
+
+    CHANGE = "change"  # a public change to a request
+    # "Confirm this subscription": the one message sent to an email or phone that a
+    # partner subscribed, before anything else is sent there (double opt-in).
+    CONFIRMATION = "confirmation"
+
+
 class DeliveryState(enum.StrEnum):
     PENDING = "pending"  # waiting for a worker, or for its next attempt
     DELIVERED = "delivered"  # the receiver accepted it (2xx, or SMTP accepted it)
@@ -73,6 +82,11 @@ class Subscription(Base):
     radius_meters: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     cancelled_at: Mapped[datetime | None]
+    # Null while an email or phone subscribed through the API waits for its owner to
+    # follow the confirmation link; nothing is queued for it meanwhile. Set at creation
+    # when no confirmation is asked (account_id, a webhook's filters, a filer's own).
+    confirmed_at: Mapped[datetime | None]
+    confirmation_sent_at: Mapped[datetime | None]  # the last confirmation queued
 
 
 class Notification(Base):
@@ -80,7 +94,8 @@ class Notification(Base):
 
     Workers claim rows (claimed_by, lease_expires_at, attempts + 1), deliver them
     outside any transaction, and record the outcome at once in its own one.
-    `key` is the notification id a receiver de-duplicates on.
+    `key` is the notification id a receiver de-duplicates on. A confirmation is
+    about a subscription, not a request, so it has no service_request_id.
     """
 
     __tablename__ = "notification"
@@ -94,7 +109,10 @@ class Notification(Base):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))  # email, sms or webhook
     address: Mapped[str | None] = mapped_column(sa.String(254))  # email or phone
     webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id"))
-    service_request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_request.id"))
+    kind: Mapped[NotificationKind] = mapped_column(
+        str_enum(NotificationKind, 16), default=NotificationKind.CHANGE
+    )
+    service_request_id: Mapped[int | None] = mapped_column(sa.ForeignKey("service_request.id"))
     event_id: Mapped[int | None] = mapped_column(sa.ForeignKey("request_event.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     state: Mapped[DeliveryState] = mapped_column(

@@ -124,7 +124,8 @@ class ServiceRequest(Base):
     account_id: Mapped[str | None] = mapped_column(sa.String(200))
     duplicate_of: Mapped[str | None] = mapped_column(sa.String(32))
     # The codes of the areas that contain the location (Area.code of each kind),
-    # set in the database by spatial.tag_areas; None outside every area of a kind.
+    # looked up in the database at filing (spatial.area_codes_at); None outside
+    # every area of a kind.
     ward: Mapped[str | None] = mapped_column(sa.String(16))
     community_area: Mapped[str | None] = mapped_column(sa.String(16))
     police_district: Mapped[str | None] = mapped_column(sa.String(16))

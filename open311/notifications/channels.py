@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import importlib
 import json
 import logging
 import smtplib
+import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from functools import reduce
 from typing import Any, Protocol
 
-from open311.models import Channel
-from open311.notifications.subscriptions import unsubscribe_token
+from open311.models import Channel, NotificationKind
+from open311.notifications.destinations import Destinations, RefusedDestination, Target
+from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
@@ -49,6 +51,7 @@ class Outgoing:
     webhook_id: int | None = None
     url: str | None = None  # webhook
     secret: str | None = None  # webhook
+    kind: NotificationKind = NotificationKind.CHANGE  # a confirmation goes to email or sms
 
 
 # --- webhooks -----------------------------------------------------------------------
@@ -61,43 +64,106 @@ def sign(secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is a failure: following it would turn the POST into a GET elsewhere."""
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to addresses checked beforehand; the Host header still names the host."""
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    def __init__(self, target: Target, addresses: Sequence[str], timeout: float) -> None:
+        super().__init__(target.host, target.port, timeout=timeout)
+        self.addresses = addresses
+
+    def connect(self) -> None:
+        self.sock = _connect(self.addresses, self.port, self.timeout)
 
 
-_opener = urllib.request.build_opener(_NoRedirects)
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """HTTPS the same way: SNI and the certificate are checked against the host's name."""
+
+    def __init__(
+        self, target: Target, addresses: Sequence[str], timeout: float, tls: ssl.SSLContext
+    ) -> None:
+        super().__init__(target.host, target.port, timeout=timeout, context=tls)
+        self.addresses = addresses
+        self.tls = tls
+
+    def connect(self) -> None:
+        plain = _connect(self.addresses, self.port, self.timeout)
+        try:
+            self.sock = self.tls.wrap_socket(plain, server_hostname=self.host)
+        except BaseException:
+            plain.close()
+            raise
+
+
+def _connect(addresses: Sequence[str], port: int, timeout: float | None) -> socket.socket:
+    """A TCP connection to the first of the checked addresses that answers."""
+    failure: OSError = OSError(f"no address to connect to on port {port}")
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as error:
+            failure = error
+    raise failure
 
 
 @dataclass(frozen=True)
 class WebhookSender:
-    timeout: float  # seconds for the whole exchange; a slow receiver fails fast
+    """POSTs a signed notification to a partner's URL, if the URL may be sent to now.
+
+    The host is resolved for each delivery and every address checked
+    (destinations.py); the connection goes to a checked address, so a name that
+    changes its answer between the check and the connection changes nothing.
+    Redirects are not followed (a 3xx is a failure): following one would send
+    the notification, or a GET, somewhere that was never checked.
+    """
+
+    timeout: float  # seconds for each step of the exchange; a slow receiver fails fast
+    destinations: Destinations
+    tls: ssl.SSLContext = field(default_factory=ssl.create_default_context)
 
     def __call__(self, message: Outgoing) -> None:
         assert message.url
         assert message.secret
         body = json.dumps(message.payload, ensure_ascii=False, sort_keys=True).encode()
-        request = urllib.request.Request(
-            message.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json; charset=utf-8",
-                "User-Agent": USER_AGENT,
-                "Idempotency-Key": message.key,
-                "Open311-Notification-Id": message.key,
-                SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
-            },
+        headers = {
+            "Content-Type": "application/json; charset=utf-8",
+            "User-Agent": USER_AGENT,
+            "Idempotency-Key": message.key,
+            "Open311-Notification-Id": message.key,
+            SIGNATURE_HEADER: sign(message.secret, int(time.time()), body),
+            "Connection": "close",
+        }
+        try:
+            target = Target.parse(message.url)
+            addresses = self.destinations.addresses(target)
+        except RefusedDestination as error:
+            raise DeliveryFailed(f"refused: {error} ({message.url})") from error
+        status = self._post(target, addresses, body, headers, message.url)
+        if not 200 <= status < 300:
+            raise DeliveryFailed(f"HTTP {status} from {message.url}")
+
+    def _post(
+        self,
+        target: Target,
+        addresses: Sequence[str],
+        body: bytes,
+        headers: Mapping[str, str],
+        url: str,
+    ) -> int:
+        connection = (
+            _PinnedHTTPSConnection(target, addresses, self.timeout, self.tls)
+            if target.scheme == "https"
+            else _PinnedHTTPConnection(target, addresses, self.timeout)
         )
         try:
-            with _opener.open(request, timeout=self.timeout) as response:
-                response.read(1024)
-        except urllib.error.HTTPError as error:
-            raise DeliveryFailed(f"HTTP {error.code} from {message.url}") from error
-        except (OSError, ValueError) as error:  # refused, timed out, reset, bad URL
-            raise DeliveryFailed(f"{type(error).__name__}: {error} ({message.url})") from error
+            connection.request("POST", target.path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            response.read(1024)
+            return response.status
+        except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timed out,
+            # reset, a bad certificate, a malformed answer
+            raise DeliveryFailed(f"{type(error).__name__}: {error} ({url})") from error
+        finally:
+            connection.close()
 
 
 # --- email --------------------------------------------------------------------------
@@ -116,6 +182,10 @@ class Links:
     def unsubscribe(self, subscription_id: int) -> str:
         token = unsubscribe_token(self.secret_key, subscription_id)
         return f"{self.base_url}/open311/unsubscribe/{token}"
+
+    def confirm(self, subscription_id: int) -> str:
+        token = confirmation_token(self.secret_key, subscription_id)
+        return f"{self.base_url}/open311/confirm/{token}"
 
 
 def text_of(message: Outgoing, links: Links) -> str:
@@ -140,24 +210,44 @@ class EmailSender:
 
     def __call__(self, message: Outgoing) -> None:
         assert message.address
-        unsubscribe = self.links.unsubscribe(message.subscription_id)
-        email = EmailMessage()
+        if message.kind is NotificationKind.CONFIRMATION:
+            email = self._confirmation(message)
+        else:
+            email = self._news(message)
         email["From"] = self.mail_from
         email["To"] = message.address
-        email["Subject"] = f"{message.payload['summary']} ({message.payload['service_request_id']})"
         domain = self.mail_from.rpartition("@")[2].strip(">") or "localhost"
         email["Message-ID"] = f"<{message.key}@{domain}>"  # the same on every retry
+        try:
+            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+                smtp.send_message(email)
+        except (OSError, smtplib.SMTPException) as error:
+            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {error}") from error
+
+    def _news(self, message: Outgoing) -> EmailMessage:
+        unsubscribe = self.links.unsubscribe(message.subscription_id)
+        email = EmailMessage()
+        email["Subject"] = f"{message.payload['summary']} ({message.payload['service_request_id']})"
         email["List-Unsubscribe"] = f"<{unsubscribe}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
         email.set_content(
             f"{text_of(message, self.links)}\n\n-- \n"
             f"You follow this request or its area. To stop these emails: {unsubscribe}\n"
         )
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(email)
-        except (OSError, smtplib.SMTPException) as error:
-            raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {error}") from error
+        return email
+
+    def _confirmation(self, message: Outgoing) -> EmailMessage:
+        payload = message.payload
+        link = self.links.confirm(message.subscription_id)
+        email = EmailMessage()
+        email["Subject"] = payload["summary"]  # short: a long one is folded, and mangled
+        email.set_content(
+            f"Someone asked for updates about {payload['follows']} to be sent to this "
+            f"address.\n\nTo start them, open this link:\n{link}"
+            f"\n\nIf it was not you, ignore this message: nothing more will be sent to you "
+            f"unless the link is opened. It works until {payload['expires_datetime']} (UTC).\n"
+        )
+        return email
 
 
 # --- SMS ----------------------------------------------------------------------------
@@ -200,10 +290,16 @@ class SmsSender:
     def __call__(self, message: Outgoing) -> None:
         assert message.address
         payload = message.payload
-        text = (
-            f"311 {payload['service_request_id']}: {payload['summary']}. "
-            f"Stop: {self.links.unsubscribe(message.subscription_id)}"
-        )
+        if message.kind is NotificationKind.CONFIRMATION:
+            text = (
+                f"311: to get texts about {payload['follows']}, open "
+                f"{self.links.confirm(message.subscription_id)} (not you? ignore this)"
+            )
+        else:
+            text = (
+                f"311 {payload['service_request_id']}: {payload['summary']}. "
+                f"Stop: {self.links.unsubscribe(message.subscription_id)}"
+            )
         try:
             self.gateway.send(message.address, text, message.key)
         except Exception as error:  # a plug-in's own errors: kept as the reason
@@ -231,7 +327,9 @@ class Senders:
                 links,
             ),
             sms=SmsSender(load_sms_gateway(config), links),
-            webhook=WebhookSender(float(config["WEBHOOK_TIMEOUT_SECONDS"])),
+            webhook=WebhookSender(
+                float(config["WEBHOOK_TIMEOUT_SECONDS"]), Destinations.from_config(config)
+            ),
         )
 
     def send(self, message: Outgoing) -> None:

@@ -25,7 +25,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.database import begin_write
-from open311.models import DeliveryState, Notification, Subscription, Webhook
+from open311.models import (
+    DeliveryState,
+    Notification,
+    NotificationKind,
+    Subscription,
+    Webhook,
+)
 from open311.notifications.channels import REASON_LENGTH, DeliveryFailed, Outgoing, Senders
 
 log = logging.getLogger(__name__)
@@ -136,11 +142,12 @@ def _one_per_webhook(
 
 
 def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
-    """The claimed rows as messages; those whose subscriber left are cancelled instead."""
+    """The claimed rows as messages; those no longer to be sent are cancelled instead."""
     rows = session.execute(
         sa.select(
             Notification,
             Subscription.cancelled_at,
+            Subscription.confirmed_at,
             Webhook.url,
             Webhook.secret,
             Webhook.deleted_at,
@@ -152,14 +159,20 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
         .execution_options(populate_existing=True)
     ).all()
     messages = []
-    for notification, cancelled_at, url, secret, deleted_at in rows:
+    for notification, cancelled_at, confirmed_at, url, secret, deleted_at in rows:
         if cancelled_at is not None or deleted_at is not None:
+            notification.state = DeliveryState.CANCELLED
+            continue
+        if (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
+            # Confirmed already: no need to ask. Not confirmed: news is not sent (none
+            # is queued for it; this holds even if some was).
             notification.state = DeliveryState.CANCELLED
             continue
         messages.append(
             Outgoing(
                 id=notification.id,
                 key=notification.key,
+                kind=notification.kind,
                 channel=notification.channel,
                 subscription_id=notification.subscription_id,
                 payload=dict(notification.payload),

@@ -21,6 +21,7 @@ from open311.models import (
     DeliveryState,
     Intake,
     Notification,
+    NotificationKind,
     RequestEvent,
     ServiceRequest,
     Subscription,
@@ -67,6 +68,42 @@ def enqueue(session: Session, service_request: ServiceRequest, event: RequestEve
     return _fan_out(session, service_request, message, event_id=event.id)
 
 
+def ask_to_confirm(
+    session: Session, subscription: Subscription, follows: str, expires_at: datetime
+) -> None:
+    """Queue the one message that asks an address's owner to confirm a subscription.
+
+    It goes through the workers and channels like any notification; the
+    channels write it with the confirmation link instead of the request's news.
+    """
+    now = datetime.now(UTC)
+    key = str(uuid.uuid4())
+    session.add(
+        Notification(
+            key=key,
+            kind=NotificationKind.CONFIRMATION,
+            subscription_id=subscription.id,
+            channel=subscription.channel,
+            address=subscription.address,
+            payload={
+                "notification_id": key,
+                "summary": "Please confirm your subscription",
+                "follows": follows,
+                "expires_datetime": _utc_text(expires_at),
+            },
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def _utc_text(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _message(
     service_request: ServiceRequest, action: str, summary: str, note: str | None, at: datetime
 ) -> dict[str, Any]:
@@ -78,7 +115,7 @@ def _message(
         "action": action,
         "summary": summary,
         "note": note,
-        "occurred_datetime": at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "occurred_datetime": _utc_text(at),
     }
 
 
@@ -127,7 +164,8 @@ def _receivers(session: Session, service_request: ServiceRequest) -> list[_Recei
 
 
 def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Subscription]:
-    """Live subscriptions to this request; to its service, areas or a circle if it is public."""
+    """Live, confirmed subscriptions to this request; to its service, areas or a circle
+    if it is public."""
     scopes: list[sa.ColumnElement[bool]] = [Subscription.service_request_id == service_request.id]
     if service_request.intake is Intake.ACCEPTED:
         scopes.append(Subscription.service_code == service_request.service_code)
@@ -152,7 +190,12 @@ def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Sub
     )
     return session.scalars(
         sa.select(Subscription)
-        .where(Subscription.cancelled_at.is_(None), live_webhook, sa.or_(*scopes))
+        .where(
+            Subscription.cancelled_at.is_(None),
+            Subscription.confirmed_at.is_not(None),  # a pending address hears nothing
+            live_webhook,
+            sa.or_(*scopes),
+        )
         .order_by(Subscription.service_request_id.is_(None), Subscription.id)
     ).all()
 

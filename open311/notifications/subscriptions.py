@@ -8,13 +8,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
-from open311.errors import InvalidRequest, NotFound
+from open311.errors import Gone, InvalidRequest, NotFound
 from open311.jurisdiction import Jurisdiction
 from open311.models import (
     AREA_KINDS,
@@ -29,8 +30,10 @@ from open311.models import (
     Webhook,
 )
 from open311.models.base import utcnow
+from open311.notifications.destinations import Destinations, RefusedDestination
 
 UNSUBSCRIBE_SALT = "open311.unsubscribe"
+CONFIRM_SALT = "open311.confirm"
 SECRET_PREFIX = "whsec_"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
 MIN_PHONE_DIGITS = 7  # a phone given when filing is texted only if it could be dialled
@@ -87,6 +90,8 @@ def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
                     address=address,
                     api_key_id=service_request.api_key_id,
                     service_request_id=service_request.id,
+                    # The filer gave the address in the report itself: no confirmation.
+                    confirmed_at=service_request.requested_at,
                 )
             )
     session.flush()
@@ -105,7 +110,11 @@ def subscribe(
 ) -> Subscription:
     """A resident follows a request, a service, an area or a circle; idempotent.
 
-    A live subscription of the same address to the same thing is returned as it is.
+    A live subscription of the same address to the same thing is returned as it
+    is (locked: asking again may queue a confirmation). An email or a phone
+    starts pending, told nothing until its owner confirms: use
+    confirmation.subscribe, which also asks them. A partner's own user
+    (account_id) is the partner's to answer for, and starts confirmed.
     """
     channel, address = follower.channel()
     wanted = _scoped(session, scope, jurisdiction)
@@ -118,10 +127,14 @@ def subscribe(
             Subscription.address == address,
             *_same_scope(wanted),
         )
+        .order_by(Subscription.id)
         .limit(1)
+        .with_for_update()
     )
     if existing is not None:
         return existing
+    if channel is Channel.ACCOUNT:
+        wanted.confirmed_at = utcnow()
     session.add(wanted)
     session.flush()
     return wanted
@@ -194,7 +207,7 @@ def _centre(scope: Scope, jurisdiction: Jurisdiction) -> tuple[float, float]:
     return long, lat
 
 
-# --- unsubscribe links --------------------------------------------------------------
+# --- unsubscribe and confirmation links ---------------------------------------------
 
 
 def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
@@ -203,17 +216,54 @@ def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
     return token
 
 
-def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
-    """Cancel the subscription the token names (again: no change); NotFound if forged."""
+def confirmation_token(secret_key: str, subscription_id: int) -> str:
+    """A signed token naming the subscription, for its confirmation link.
+
+    Its own salt: an unsubscribe token confirms nothing, and this one cancels nothing.
+    """
+    token: str = URLSafeSerializer(secret_key, salt=CONFIRM_SALT).dumps(subscription_id)
+    return token
+
+
+def _named_by(session: Session, secret_key: str, salt: str, token: str) -> Subscription:
+    """The subscription a token signed with this salt names; NotFound if forged."""
     try:
-        subscription_id = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT).loads(token)
+        subscription_id = URLSafeSerializer(secret_key, salt=salt).loads(token)
     except BadSignature as error:
-        raise NotFound("This unsubscribe link is not valid.") from error
+        raise NotFound("This link is not valid.") from error
     subscription = (
         session.get(Subscription, subscription_id) if isinstance(subscription_id, int) else None
     )
     if subscription is None:
-        raise NotFound("This unsubscribe link is not valid.")
+        raise NotFound("This link is not valid.")
+    return subscription
+
+
+def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
+    """Confirm the subscription the token names (again: no change).
+
+    NotFound if the token is forged; Gone if the subscription was cancelled, or
+    if its last confirmation was sent more than `valid_for` ago (it expired).
+    """
+    subscription = _named_by(session, secret_key, CONFIRM_SALT, token)
+    if subscription.cancelled_at is not None:
+        raise Gone("This subscription was cancelled. Ask again to subscribe.")
+    if subscription.confirmed_at is None:
+        now = utcnow()
+        if confirmation_expired(subscription, valid_for, now):
+            raise Gone("This link has expired. Ask again to subscribe: a new link will be sent.")
+        subscription.confirmed_at = now
+    return subscription
+
+
+def confirmation_expired(subscription: Subscription, valid_for: timedelta, now: datetime) -> bool:
+    sent_at = subscription.confirmation_sent_at
+    return sent_at is None or sent_at + valid_for < now
+
+
+def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+    """Cancel the subscription the token names (again: no change); NotFound if forged."""
+    subscription = _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
     if subscription.cancelled_at is None:
         subscription.cancelled_at = utcnow()
         _cancel_pending(
@@ -247,15 +297,25 @@ def create_webhook(
     *,
     accounts: bool,
     jurisdiction: Jurisdiction,
+    destinations: Destinations,
 ) -> Webhook:
-    """A partner's endpoint for the scopes it lists; its secret is in the returned object."""
+    """A partner's endpoint for the scopes it lists; its secret is in the returned object.
+
+    The URL is checked last (destinations.py): it may take a DNS lookup, and the
+    partner learns of a missing filter without one.
+    """
     if not scopes and not accounts:
         raise InvalidRequest(
             "Say what to send: service_code, an area (ward, community_area, police_district, "
             "neighborhood), service_request_id, or accounts=true."
         )
     filters = [_scoped(session, scope, jurisdiction) for scope in scopes]
+    try:
+        destinations.check(url)
+    except RefusedDestination as error:
+        raise InvalidRequest(f"url: {error}.") from error
     webhook = Webhook(
+        created_at=utcnow(),
         api_key_id=api_key.id,
         url=url,
         secret=SECRET_PREFIX + secrets.token_hex(24),
@@ -266,6 +326,7 @@ def create_webhook(
     for subscription in filters:
         subscription.channel, subscription.webhook_id = Channel.WEBHOOK, webhook.id
         subscription.api_key_id = api_key.id
+        subscription.confirmed_at = webhook.created_at  # the partner's own endpoint
         session.add(subscription)
     session.flush()
     return webhook

@@ -18,7 +18,7 @@ from lxml import etree
 
 SCHEMA_ROOT = Path(__file__).parents[2] / "schemas"
 SCHEMAS = SCHEMA_ROOT / "georeport-v2"
-HTML_PAGES = "/open311/unsubscribe/"
+HTML_PAGES = ("/open311/unsubscribe/", "/open311/confirm/")
 
 # (method, path pattern, contract name); the first match wins.
 ROUTES = (

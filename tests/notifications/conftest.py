@@ -10,10 +10,12 @@ import hashlib
 import hmac
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,9 +28,10 @@ from flask import Flask
 
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import DeliveryState, Notification
+from open311.models import DeliveryState, Notification, NotificationKind
 from open311.notifications import delivery
 from open311.notifications.channels import Senders
+from open311.notifications.subscriptions import confirmation_token
 
 SIGNATURE_TOLERANCE = 300  # seconds, as the README suggests
 
@@ -52,6 +55,7 @@ class Arrival:
     body: dict[str, Any]
     signed: bool
     at: float
+    host: str = ""  # the Host header
     acked: bool = False
     acked_at: float | None = None
 
@@ -98,6 +102,7 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 body=json.loads(body),
                 signed=verify_signature(secret, self.headers.get("Open311-Signature", ""), body, time.time()),
                 at=time.monotonic(),
+                host=self.headers.get("Host", ""),
             )
             with receiver.lock:
                 first = not any(a.path == self.path for a in receiver.arrivals)
@@ -126,18 +131,38 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
+@contextmanager
+def serving(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver on 127.0.0.1 (HTTPS with `tls`), until the block ends."""
     found = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(found))
     server.daemon_threads = True
-    found.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls is not None else "http"
+    found.base_url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield found
-    found.release.set()
-    server.shutdown()
-    server.server_close()
+    try:
+        yield found
+    finally:
+        found.release.set()
+        server.shutdown()
+        server.server_close()
+
+
+# Webhooks go to public addresses only (open311/notifications/destinations.py). The
+# receivers here listen on loopback, so a test that uses one allows loopback, as an
+# operator would allow a partner's network inside the city's.
+LOOPBACK = ["127.0.0.0/8", "::1/128"]
+
+
+@pytest.fixture
+def receiver(app: Flask) -> Iterator[Receiver]:
+    """A partner's endpoint on 127.0.0.1, and the app allowed to send to loopback."""
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = LOOPBACK
+    with serving() as found:
+        yield found
 
 
 class Mailbox:
@@ -197,12 +222,12 @@ def _quick_retries(app: Flask) -> None:
     )  # fmt: skip
 
 
-def send_outbox(app: Flask, worker_id: str = "test-worker") -> delivery.Tally:
+def send_outbox(app: Flask, worker_id: str = "test-worker", senders: Senders | None = None) -> delivery.Tally:
     """One pass of the worker, in this process: everything due now, retries included."""
     with app.app_context():
         return delivery.run(
             db.session(),
-            Senders.from_config(app.config),
+            senders or Senders.from_config(app.config),
             delivery.Policy.from_config(app.config),
             worker_id,
             once=True,
@@ -229,6 +254,18 @@ def notifications(app: Flask, **where: Any) -> list[Notification]:
         rows = db.session.scalars(sa.select(Notification).filter_by(**where).order_by(Notification.id)).all()
         db.session.expunge_all()
         return list(rows)
+
+
+def news(app: Flask, **where: Any) -> list[Notification]:
+    """The notifications that tell of a change (not the confirmation messages)."""
+    return notifications(app, kind=NotificationKind.CHANGE, **where)
+
+
+def confirm(app: Flask, client: Any, subscription_id: str | int) -> None:
+    """Follow a subscription's confirmation link, as its owner would from the message."""
+    token = confirmation_token(app.config["SECRET_KEY"], int(subscription_id))
+    page = client.get(f"/open311/confirm/{token}")
+    assert page.status_code == 200, page.data
 
 
 def create_webhook(client: Any, api_key: str, receiver: Receiver, path: str, **filters: str) -> dict[str, Any]:

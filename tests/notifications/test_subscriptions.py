@@ -10,7 +10,7 @@ from lxml import etree
 from open311.extensions import db
 from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
-from tests.notifications.conftest import notifications
+from tests.notifications.conftest import confirm, news, notifications
 
 CDOT = "CDOT - Department of Transportation"
 WRIGLEY_FIELD = {"lat": "41.948438", "long": "-87.655333"}  # ward 44, far from City Hall
@@ -96,9 +96,11 @@ def test_a_resident_follows_a_request_in_json_and_xml_once(app, client, api_key)
     assert created.status_code == 201
     [entry] = created.json
     assert (entry["channel"], entry["follows"], entry["value"], entry["radius"]) == ("email", "service_request", number, None)
+    assert entry["state"] == "pending"  # until the address's owner confirms
     again = client.post(f"{url}.xml", data={"api_key": api_key, "email": "neighbour@example.org"})
     assert again.status_code == 201
     assert etree.fromstring(again.data).findtext("subscription/subscription_id") == entry["subscription_id"]
+    assert etree.fromstring(again.data).findtext("subscription/state") == "pending"
     assert b"neighbour@example.org" not in again.data  # who follows is private
     assert [(s.channel, s.address) for s in subscriptions(app)] == [(Channel.EMAIL, "neighbour@example.org")]
 
@@ -134,9 +136,12 @@ def test_area_and_radius_subscribers_hear_of_new_requests_in_their_area_only(app
     assert (ward.status_code, circle.status_code, service.status_code) == (201, 201, 201)
     assert ward.json[0]["follows"] == "ward" and ward.json[0]["value"] == "42"
     assert etree.fromstring(circle.data).findtext("subscription/radius") == "300.0"
+    assert [ward.json[0]["state"], service.json[0]["state"]] == ["pending", "active"]  # account_id: at once
+    confirm(app, client, ward.json[0]["subscription_id"])
+    confirm(app, client, etree.fromstring(circle.data).findtext("subscription/subscription_id"))
     at_city_hall = file(client, api_key, **ANONYMOUS)
     far_away = file(client, api_key, **ANONYMOUS, **WRIGLEY_FIELD)
-    told = {(n.address, n.payload["service_request_id"]) for n in notifications(app)}
+    told = {(n.address, n.payload["service_request_id"]) for n in news(app)}
     assert told == {("ward42@example.org", at_city_hall), ("3125550111", at_city_hall)}
     assert far_away not in str(told)
 
@@ -272,10 +277,11 @@ def test_a_request_under_review_tells_its_area_only_once_the_city_accepts_it(app
     from tests.areas.test_areas import CITY_HALL as CITY_HALL_AREAS
 
     load_areas(app)
-    client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": CITY_HALL_AREAS["ward"]})
+    ward = client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": CITY_HALL_AREAS["ward"]})
+    confirm(app, client, ward.json[0]["subscription_id"])
     form = {"api_key": api_key, "service_code": "BBA", **CITY_HALL, "description": "Porch collapsing", "email": "filer@example.org"}
     assert client.post("/open311/v2/requests.json", data=form).status_code == 200
-    assert notifications(app) == []  # not public yet: nobody is told, the filer follows
+    assert news(app) == []  # not public yet: nobody is told, the filer follows
     [filer] = [s for s in subscriptions(app) if s.address == "filer@example.org"]
     with app.app_context():
         from open311.models import ServiceRequest
@@ -283,13 +289,14 @@ def test_a_request_under_review_tells_its_area_only_once_the_city_accepts_it(app
         number = db.session.scalar(sa.select(ServiceRequest.number).where(ServiceRequest.id == filer.service_request_id))
     result = app.test_cli_runner().invoke(args=["open311", "review", number, "--accept", "--note", "Inspection scheduled"])
     assert result.exit_code == 0, result.output
-    told = {(n.address, n.payload["action"], n.payload["note"]) for n in notifications(app)}
+    told = {(n.address, n.payload["action"], n.payload["note"]) for n in news(app)}
     assert told == {("filer@example.org", "accept", "Inspection scheduled"), ("ward@example.org", "accept", "Inspection scheduled")}
 
 
 def test_a_rejected_request_tells_its_filer_and_no_one_else(app, client, api_key):
     load_areas(app)
-    client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": "42"})
+    ward = client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": "ward@example.org", "ward": "42"})
+    confirm(app, client, ward.json[0]["subscription_id"])
     form = {"api_key": api_key, "service_code": "BBA", **CITY_HALL, "description": "Porch", "email": "filer@example.org"}
     client.post("/open311/v2/requests.json", data=form)
     [filer] = [s for s in subscriptions(app) if s.address == "filer@example.org"]
@@ -298,7 +305,7 @@ def test_a_rejected_request_tells_its_filer_and_no_one_else(app, client, api_key
 
         number = db.session.scalar(sa.select(ServiceRequest.number).where(ServiceRequest.id == filer.service_request_id))
     app.test_cli_runner().invoke(args=["open311", "review", number, "--reject", "--note", "Not a city building"])
-    assert [(n.address, n.payload["action"]) for n in notifications(app)] == [("filer@example.org", "reject")]
+    assert [(n.address, n.payload["action"]) for n in news(app)] == [("filer@example.org", "reject")]
 
 
 def test_a_partners_public_update_is_told_and_a_citation_is_not(app, client, api_key):

@@ -20,7 +20,7 @@ import pytest
 from open311.config import PROJECT_DIR
 from open311.models import DeliveryState
 from tests.builders import pothole_form
-from tests.notifications.conftest import create_webhook, notifications
+from tests.notifications.conftest import LOOPBACK, create_webhook, notifications
 
 pytestmark = pytest.mark.slow
 ANONYMOUS = {"email": None, "phone": None, "account_id": None}
@@ -35,6 +35,8 @@ class Worker:
             "OPEN311_DATABASE_URL": database_url,
             "OPEN311_OUTBOX_POLL_SECONDS": "0.1",
             "OPEN311_OUTBOX_BACKOFF_SECONDS": "0.2",
+            # The receivers listen on loopback, which webhooks may not reach by default.
+            "OPEN311_WEBHOOK_ALLOWED_NETWORKS": ",".join(LOOPBACK),
             **{f"OPEN311_{key}": str(value) for key, value in config.items()},
         }
         self.log = log
