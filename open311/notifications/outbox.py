@@ -76,28 +76,37 @@ def ask_to_confirm(
     It goes through the workers and channels like any notification; the
     channels write it with the confirmation link instead of the request's news.
     """
+    message = {
+        "summary": "Please confirm your subscription",
+        "follows": follows,
+        "expires_datetime": _utc_text(expires_at),
+    }
+    _queue(
+        session,
+        message,
+        kind=NotificationKind.CONFIRMATION,
+        subscription_id=subscription.id,
+        channel=subscription.channel,
+        address=subscription.address,
+    )
+    session.flush()
+
+
+def _queue(session: Session, message: dict[str, Any], **receiver: Any) -> None:
+    """Add one pending notification of `message`, due now, with its own stable id."""
     now = datetime.now(UTC)
     key = str(uuid.uuid4())
     session.add(
         Notification(
             key=key,
-            kind=NotificationKind.CONFIRMATION,
-            subscription_id=subscription.id,
-            channel=subscription.channel,
-            address=subscription.address,
-            payload={
-                "notification_id": key,
-                "summary": "Please confirm your subscription",
-                "follows": follows,
-                "expires_datetime": _utc_text(expires_at),
-            },
+            payload={"notification_id": key, **message},
             state=DeliveryState.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            **receiver,
         )
     )
-    session.flush()
 
 
 def _utc_text(at: datetime) -> str:
@@ -124,26 +133,18 @@ def _fan_out(
 ) -> int:
     if service_request.intake is Intake.PENDING_REVIEW:
         return 0
-    now = datetime.now(UTC)
     receivers = _receivers(session, service_request)
     for receiver in receivers:
-        key = str(uuid.uuid4())
         extra = {"account_id": receiver.account_id} if receiver.account_id else {}
-        session.add(
-            Notification(
-                key=key,
-                subscription_id=receiver.subscription_id,
-                channel=receiver.channel,
-                address=receiver.address,
-                webhook_id=receiver.webhook_id,
-                service_request_id=service_request.id,
-                event_id=event_id,
-                payload={"notification_id": key, **message, **extra},
-                state=DeliveryState.PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        _queue(
+            session,
+            {**message, **extra},
+            subscription_id=receiver.subscription_id,
+            channel=receiver.channel,
+            address=receiver.address,
+            webhook_id=receiver.webhook_id,
+            service_request_id=service_request.id,
+            event_id=event_id,
         )
     session.flush()
     return len(receivers)
