@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from itertools import groupby, pairwise
-from typing import Final, NamedTuple
+from typing import Final, NamedTuple, TypeGuard
 from zoneinfo import ZoneInfo
 
 from open311.estimates.calibration import (
@@ -121,8 +121,7 @@ class Learned:
         whole = self.service(code)
         return (
             whole is not None
-            and whole.usual_backlog is not None
-            and whole.usual_backlog >= MIN_USUAL_BACKLOG
+            and compares_backlog(whole.usual_backlog)
             and any(key[:3] == (Scope.SERVICE, code, "backlog") for key in self.slices)
         )
 
@@ -383,9 +382,14 @@ def segments_of(
     found = {"month": str(local.month), "weekday": WEEKDAYS[local.weekday()]}
     if circumstances.community_area:
         found["community_area"] = circumstances.community_area
-    if usual_backlog is not None and usual_backlog >= MIN_USUAL_BACKLOG:
+    if compares_backlog(usual_backlog):
         found["backlog"] = backlog_level(circumstances.open_requests, usual_backlog)
     return found
+
+
+def compares_backlog(usual_backlog: float | None) -> TypeGuard[float]:
+    """Whether a service's backlog is busy enough to be compared with its usual level."""
+    return usual_backlog is not None and usual_backlog >= MIN_USUAL_BACKLOG
 
 
 def backlog_level(open_requests: int, usual: float) -> str:
