@@ -60,7 +60,7 @@ from bench.georeport import load_average
 from bench.measure import RAW_JSON_SQL, Latency
 from open311 import create_app
 from open311.config import PACKAGE_DIR
-from open311.database import begin_write, upgrade_schema
+from open311.database import begin_write
 from open311.extensions import db
 from open311.spatial import Box
 
@@ -550,9 +550,8 @@ def spatialite(
     url = f"sqlite:///{path}"
     if not (options.reuse and path.exists()):
         path.unlink(missing_ok=True)
+        seed.prepare(url)  # migrated, with the catalogue and areas, as the PostGIS store
         app = create_app({"SQLALCHEMY_DATABASE_URI": url})
-        upgrade_schema(app)
-        prepare_catalog(app)
         say(f"SpatiaLite: copying {options.spatialite_rows:,} requests …")
         started = time.perf_counter()
         with app.app_context(), psycopg.connect(dsn) as connection:
@@ -584,18 +583,6 @@ def spatialite(
         Line(label, latency.median, None, "<50", lambda o, r: o < 50),
         Line("(e) SpatiaLite 500 m p95 (ms)", latency.p95, None),
     ]
-
-
-def prepare_catalog(app: Any) -> None:
-    from open311.catalog.loader import load_catalog, read_catalog
-    from open311.config import PROJECT_DIR
-
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        load_catalog(session, read_catalog(seed.catalog_directory(), PROJECT_DIR / "schemas"))
-        db.session.commit()
-        db.engine.dispose()
 
 
 def pg_batches(
