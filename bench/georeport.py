@@ -28,6 +28,10 @@ What it does:
    against the same reports as raw single-row INSERTs, one COMMIT per row,
    from the same number (16) of concurrent psycopg connections, rows/s (and,
    for information, from one connection).
+   The same forms then go to bench/floor.py under the same gunicorn: Flask
+   and SQLAlchemy Core running only the raw INSERT and a COMMIT, the most any
+   Flask app filing these reports can do here (for information: the POST
+   target is against raw INSERTs).
 5. Server CPU per request, from /proc: gunicorn's workers plus their
    PostgreSQL backends for ours, the PostgreSQL backend alone for raw SQL.
    Unlike latency and throughput, this does not move with other load.
@@ -51,7 +55,7 @@ from typing import Any
 import psycopg
 import requests
 
-from bench import cpu, measure, seed, server, workload
+from bench import cpu, floor, measure, seed, server, workload
 from bench.measure import Latency, Throughput
 
 OUT = Path(__file__).parent / "out"
@@ -66,6 +70,7 @@ class Results:
     gets: dict[str, Latency]
     cpu_ms: dict[str, float]  # server CPU per request
     posts: Throughput
+    floor: Throughput  # the same forms through bench.floor: the web stack and the INSERT alone
     inserts: Throughput
     serial_inserts: Throughput
     stored: dict[str, int]
@@ -78,6 +83,7 @@ class Line:
     raw: float
     target: str = ""
     passes: Callable[[float], bool] | None = None  # None: for information
+    rate: bool = False  # per second: the ratio is shown as a share
 
     @property
     def ratio(self) -> float:
@@ -108,10 +114,19 @@ def main(argv: list[str] | None = None) -> int:
     ) as running:
         gets, cpu_ms = measure_gets(running, dsn, options)
         posts, cpu_ms["POST"] = measure_posts(running, dsn, warmup, timed, options)
+    with server.gunicorn(
+        options.database_url,
+        workers=options.workers,
+        threads=options.threads,
+        log=OUT / "gunicorn.log",
+        app="bench.floor:app",
+    ) as running:
+        floor, cpu_ms["FLOOR"] = measure_posts(running, dsn, warmup, timed, options)
+    remove_floor_rows(dsn)
     setup["load average after"] = load_average()
     stored = count_stored(dsn, key_id)
     inserts, cpu_ms["INSERT"], serial = measure_inserts(dsn, [r.row for r in timed], options)
-    results = Results(setup, gets, cpu_ms, posts, inserts, serial, stored)
+    results = Results(setup, gets, cpu_ms, posts, floor, inserts, serial, stored)
     lines = table(results)
     report(options, results, lines, tag)
     failed = any(line.verdict == "FAIL" for line in lines)
@@ -240,6 +255,13 @@ def measure_inserts(
     return inserts, meter.seconds * 1000 / len(rows), serial
 
 
+def remove_floor_rows(dsn: str) -> None:
+    with psycopg.connect(dsn) as connection:
+        connection.execute(
+            "DELETE FROM service_request WHERE number LIKE %s", (f"{floor.NUMBER_PREFIX}%",)
+        )
+
+
 def count_stored(dsn: str, key_id: int) -> dict[str, int]:
     with psycopg.connect(dsn) as connection:
         row = connection.execute(
@@ -253,23 +275,31 @@ def table(results: Results) -> list[Line]:
     gets, cpu_ms = results.gets, results.cpu_ms
     raw = gets["raw"]
     posts, inserts = results.posts.per_second, results.inserts.per_second
+    floor_rate = results.floor.per_second
     return [
         Line("GET .json median (ms)", gets["json"].median, raw.median, "≤ 2x", lambda r: r <= 2),
         Line("GET .json p95 (ms)", gets["json"].p95, raw.p95),
         Line("GET .xml median (ms)", gets["xml"].median, raw.median, "≤ 3x", lambda r: r <= 3),
         Line("GET .xml p95 (ms)", gets["xml"].p95, raw.p95),
-        Line("POST, 16 clients (per s)", posts, inserts, "≥ 25%", lambda r: r >= 0.25),
-        Line("  vs INSERTs, 1 connection", posts, results.serial_inserts.per_second),
+        Line("POST, 16 clients (per s)", posts, inserts, "≥ 25%", lambda r: r >= 0.25, rate=True),
+        Line("  vs INSERTs, 1 connection", posts, results.serial_inserts.per_second, rate=True),
+        Line("  vs Flask + the INSERT alone", posts, floor_rate, rate=True),
+        Line("Flask + the INSERT alone (per s)", floor_rate, inserts, rate=True),
         Line("server CPU per GET .json (ms)", cpu_ms["GET json"], cpu_ms["GET raw"]),
         Line("server CPU per GET .xml (ms)", cpu_ms["GET xml"], cpu_ms["GET raw"]),
         Line("server CPU per POST (ms)", cpu_ms["POST"], cpu_ms["INSERT"]),
+        Line("  Flask + the INSERT alone (ms)", cpu_ms["FLOOR"], cpu_ms["INSERT"]),
     ]
 
 
 def report(options: argparse.Namespace, results: Results, lines: list[Line], tag: str) -> None:
     print_setup(options, results)
     print_table(lines)
-    for name, run in (("POST", results.posts), ("INSERT", results.inserts)):
+    for name, run in (
+        ("POST", results.posts),
+        ("FLOOR", results.floor),
+        ("INSERT", results.inserts),
+    ):
         for error in run.errors[:5]:
             say(f"{name} error: {error}")
     document = {
@@ -287,6 +317,7 @@ def print_setup(options: argparse.Namespace, results: Results) -> None:
         "gunicorn": f"{options.workers} sync workers x {options.threads} threads",
         "POSTs": describe(results.posts, f"{options.clients} clients"),
         "stored by the app": f"{results.stored} (the warm-up included)",
+        "Flask + INSERT alone": describe(results.floor, f"{options.clients} clients"),
         "raw INSERTs": describe(results.inserts, f"{options.clients} connections"),
         "raw INSERTs, serial": describe(results.serial_inserts, "1 connection"),
     }
@@ -303,7 +334,7 @@ def describe(run: Throughput, clients: str) -> str:
 def print_table(lines: list[Line]) -> None:
     say(f"{'metric':<32}{'ours':>10}{'raw':>10}{'ratio':>9}  {'target':<8}result")
     for line in lines:
-        ratio = f"{line.ratio:.0%}" if line.target.startswith("≥") else f"{line.ratio:.2f}x"
+        ratio = f"{line.ratio:.0%}" if line.rate else f"{line.ratio:.2f}x"
         figures = f"{line.ours:>10.1f}{line.raw:>10.1f}{ratio:>9}"
         say(f"{line.metric:<32}{figures}  {line.target:<8}{line.verdict}")
 

@@ -32,11 +32,13 @@ class Running:
 
 
 @contextmanager
-def gunicorn(database_url: str, *, workers: int, threads: int, log: Path) -> Iterator[Running]:
-    """Start `gunicorn wsgi:app` on a free port; yield where it runs; stop it."""
+def gunicorn(
+    database_url: str, *, workers: int, threads: int, log: Path, app: str = "wsgi:app"
+) -> Iterator[Running]:
+    """Start `gunicorn <app>` (ours: wsgi:app) on a free port; yield where it runs; stop it."""
     port = free_port()
     command = [
-        sys.executable, "-m", "gunicorn", "wsgi:app",
+        sys.executable, "-m", "gunicorn", app,
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--threads", str(threads),
