@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, request
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -106,20 +107,28 @@ def read_without_a_transaction(session: Session) -> None:
 
 @contextmanager
 def apart_from(session: Session) -> Iterator[sa.Connection]:
-    """A connection for a short write that commits on its own, where the backend allows.
+    """A connection for short writes that commit on their own, where the backend allows.
 
-    PostgreSQL: a transaction of its own on another pooled connection,
-    committed as the block ends, so its row locks last for the block and not
-    for the caller's whole transaction (which it does not see, uncommitted).
-    SQLite has one writer at a time and the caller's write transaction holds
-    it: the block joins that transaction, and commits or rolls back with it.
+    PostgreSQL: another pooled connection in autocommit, so each statement is
+    a transaction of its own (one round trip, no BEGIN or COMMIT) and its row
+    locks last for that statement, not for the caller's whole transaction
+    (which it does not see, uncommitted). SQLite has one writer at a time and
+    the caller's write transaction holds it: the block joins that transaction,
+    and commits or rolls back with it.
     """
     bind = session.get_bind()
     if isinstance(bind, sa.Connection) or bind.dialect.name != "postgresql":
         yield session.connection()  # (a session bound to one connection has no other)
         return
-    with bind.connect() as connection, connection.begin():
+    with bind.connect().execution_options(**AUTOCOMMIT) as connection:
         yield connection
+
+
+def insert_unless_present(dialect_name: str, entity: Any) -> Any:
+    """An INSERT into `entity` that skips rows whose key is already there (ON CONFLICT DO
+    NOTHING: PostgreSQL and SQLite spell it alike, SQLAlchemy in one module each)."""
+    dialect_insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    return dialect_insert(entity).on_conflict_do_nothing()
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:

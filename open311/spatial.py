@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping, Sequence
@@ -11,7 +12,7 @@ from typing import Any, Final
 
 import shapely
 import sqlalchemy as sa
-from geoalchemy2 import Geometry, WKBElement
+from geoalchemy2 import WKBElement
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
@@ -55,9 +56,21 @@ def area_codes_at(session: Session, lon: float, lat: float) -> dict[str, str | N
     codes and the estimate can use its community area: a kind with no area
     there gives None.
     """
-    here = sa.bindparam("here", point(lon, lat), type_=Geometry("POINT", srid=WGS84))
-    codes = _area_codes_at(here, session.get_bind().dialect.name)
-    return dict(session.execute(codes).one()._mapping)
+    statement = _area_codes_at_lon_lat(session.get_bind().dialect.name)
+    found = session.connection().execute(statement, {"lon": lon, "lat": lat})
+    return dict(found.one()._mapping)
+
+
+@functools.cache
+def _area_codes_at_lon_lat(dialect: str) -> sa.Select[*tuple[Any, ...]]:
+    """_area_codes_at of the bound point (lon, lat), built once per backend: every
+    filing runs it, and building it cost more than running it."""
+    lon, lat = sa.bindparam("lon", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)
+    if dialect == "sqlite":
+        here = sa.func.MakePoint(lon, lat, WGS84)
+    else:
+        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
+    return _area_codes_at(here, dialect)
 
 
 def tag_untagged_requests(session: Session, *, retag: bool = False) -> int:
@@ -208,19 +221,22 @@ def circles_holding(
     center_long: InstrumentedAttribute[float | None],
     center_lat: InstrumentedAttribute[float | None],
     radius_metres: InstrumentedAttribute[float | None],
-    lon: float,
-    lat: float,
+    lon: sa.ColumnElement[float],
+    lat: sa.ColumnElement[float],
 ) -> sa.ColumnElement[bool]:
     """Rows whose circle (a centre and a radius in metres, as columns) holds (lon, lat).
 
     For the few circles people follow (notification subscriptions): a latitude
-    test on plain columns first, then the distance on the ground.
+    test on plain columns first, then the distance on the ground. `lon` and
+    `lat` are expressions (bound parameters), so that the statement can be
+    built once; where they are NULL, no circle holds the point.
     """
-    here = sa.func.ST_GeomFromText(f"POINT({lon!r} {lat!r})", WGS84)
     if dialect == "sqlite":
+        here = sa.func.MakePoint(lon, lat, WGS84)
         centre = sa.func.MakePoint(center_long, center_lat, WGS84)
         distance = sa.func.ST_Distance(centre, here, 1)  # 1: on the ellipsoid
     else:
+        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
         centre = sa.func.ST_SetSRID(sa.func.ST_MakePoint(center_long, center_lat), WGS84)
         distance = sa.func.ST_DistanceSphere(centre, here)
     return sa.and_(

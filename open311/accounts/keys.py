@@ -47,11 +47,17 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     return api_key
 
 
+# Built once: every POST runs it.
+_KEY_WITH_HASH = sa.select(ApiKey).where(
+    ApiKey.key_hash == sa.bindparam("key_hash", type_=sa.String)
+)
+
+
 def authenticate(session: Session, plaintext: str | None) -> ApiKey:
     """The live key matching `plaintext`; Forbidden (403) otherwise."""
     if not plaintext:
         raise Forbidden("api_key is required to create a service request.")
-    api_key = session.scalar(sa.select(ApiKey).where(ApiKey.key_hash == hash_key(plaintext)))
+    api_key = session.scalar(_KEY_WITH_HASH, {"key_hash": hash_key(plaintext)})
     if api_key is None or api_key.revoked_at is not None:
         raise Forbidden("Invalid api_key received -- can't proceed with create_request.")
     return api_key

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -86,21 +86,24 @@ def estimate(
 
 def learned_for(session: Session, service_code: str, facts: ServiceFacts | None) -> Learned:
     """The stored slices one prediction may use: its service's and its group's."""
-    scopes = [
+    parameters = {"service_code": service_code, "group": facts.group if facts else None}
+    rows = session.execute(_SERVICE_AND_GROUP_SLICES, parameters)  # rows, not objects: read once
+    return Learned({_key(row): _quantiles(row) for row in rows})
+
+
+# Built once: every filing and every workflow step runs it. A NULL group matches nothing.
+_SERVICE_AND_GROUP_SLICES = sa.select(*ResolutionQuantiles.__table__.c).where(
+    sa.or_(
         sa.and_(
             ResolutionQuantiles.scope == Scope.SERVICE,
-            ResolutionQuantiles.scope_key == service_code,
-        )
-    ]
-    if facts is not None:
-        scopes.append(
-            sa.and_(
-                ResolutionQuantiles.scope == Scope.GROUP,
-                ResolutionQuantiles.scope_key == facts.group,
-            )
-        )
-    rows = session.scalars(sa.select(ResolutionQuantiles).where(sa.or_(*scopes)))
-    return Learned({_key(row): _quantiles(row) for row in rows})
+            ResolutionQuantiles.scope_key == sa.bindparam("service_code", type_=sa.String),
+        ),
+        sa.and_(
+            ResolutionQuantiles.scope == Scope.GROUP,
+            ResolutionQuantiles.scope_key == sa.bindparam("group", type_=sa.String),
+        ),
+    )
+)
 
 
 def open_requests(session: Session, service_code: str, now: datetime) -> int:
@@ -114,11 +117,11 @@ def open_requests(session: Session, service_code: str, now: datetime) -> int:
     return session.scalar(stmt) or 0
 
 
-def _key(row: ResolutionQuantiles) -> Key:
+def _key(row: sa.Row[Any]) -> Key:
     return Key(row.scope, row.scope_key, row.segment_kind, row.segment_value)
 
 
-def _quantiles(row: ResolutionQuantiles) -> Quantiles:
+def _quantiles(row: sa.Row[Any]) -> Quantiles:
     calibrated = None
     if row.calibrated_p10 is not None and row.calibrated_p90 is not None and row.calibrated_by:
         calibrated = Calibrated(row.calibrated_p10, row.calibrated_p90, row.calibrated_by)

@@ -81,20 +81,23 @@ def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
         Follower(phone=service_request.phone if _dialable(service_request.phone) else None),
         Follower(account_id=service_request.account_id if service_request.api_key_id else None),
     ]
-    for follower in followers:
-        if follower.email or follower.phone or follower.account_id:
-            channel, address = follower.channel()
-            session.add(
-                Subscription(
-                    channel=channel,
-                    address=address,
-                    api_key_id=service_request.api_key_id,
-                    service_request_id=service_request.id,
-                    # The filer gave the address in the report itself: no confirmation.
-                    confirmed_at=service_request.requested_at,
-                )
-            )
-    session.flush()
+    rows = [
+        {
+            "channel": channel,
+            "address": address,
+            "api_key_id": service_request.api_key_id,
+            "service_request_id": service_request.id,
+            # The filer gave the address in the report itself: no confirmation.
+            "confirmed_at": service_request.requested_at,
+        }
+        for channel, address in (
+            follower.channel()
+            for follower in followers
+            if follower.email or follower.phone or follower.account_id
+        )
+    ]
+    if rows:  # rows, not objects: one INSERT, and nothing reads them back as objects
+        session.connection().execute(sa.insert(Subscription), rows)
 
 
 def _dialable(phone: str | None) -> bool:

@@ -220,6 +220,13 @@ def _guard_names(fingerprint: str, idempotency_key: str | None) -> list[str]:
     return guards
 
 
+# Built once: every POST with a key runs it.
+_GUARDS_OF_KEY = sa.select(ReplayGuard).where(
+    ReplayGuard.api_key_id == sa.bindparam("api_key_id", type_=sa.Integer),
+    ReplayGuard.guard.in_(sa.bindparam("guards", expanding=True)),
+)
+
+
 def _earlier_copy(
     session: Session,
     api_key: ApiKey,
@@ -228,19 +235,16 @@ def _earlier_copy(
     window_start: datetime,
 ) -> ServiceRequest | None:
     """The request an earlier copy of this POST filed, if any is still guarded."""
-    rows = session.scalars(
-        sa.select(ReplayGuard).where(
-            ReplayGuard.api_key_id == api_key.id, ReplayGuard.guard.in_(guards)
-        )
-    ).all()
+    rows = session.scalars(_GUARDS_OF_KEY, {"api_key_id": api_key.id, "guards": guards}).all()
     for guard in rows:
         if guard.guard != fingerprint and guard.fingerprint != fingerprint:
             raise Conflict("Idempotency-Key was already used for a different request.")
     live = [g for g in rows if g.guard != fingerprint or g.created_at > window_start]
-    for guard in rows:
-        if guard not in live:
-            session.delete(guard)  # an old fingerprint: this is a new report
-    session.flush()
+    expired = [guard for guard in rows if guard not in live]
+    for guard in expired:
+        session.delete(guard)  # an old fingerprint: this is a new report
+    if expired:
+        session.flush()
     if not live:
         return None
     return session.get(ServiceRequest, live[0].service_request_id)
@@ -254,17 +258,18 @@ def _add_guards(
     service_request: ServiceRequest,
     now: datetime,
 ) -> None:
-    for guard in guards:
-        session.add(
-            ReplayGuard(
-                api_key_id=api_key.id,
-                guard=guard,
-                fingerprint=fingerprint,
-                service_request_id=service_request.id,
-                created_at=now,
-            )
-        )
-    session.flush()
+    rows = [
+        {
+            "api_key_id": api_key.id,
+            "guard": guard,
+            "fingerprint": fingerprint,
+            "service_request_id": service_request.id,
+            "created_at": now,
+        }
+        for guard in guards
+    ]
+    # Rows, not objects: one INSERT, and a concurrent copy's guard fails it at once.
+    session.connection().execute(sa.insert(ReplayGuard), rows)
 
 
 def review_request(

@@ -2,8 +2,8 @@
 
 Two concurrent POSTs serialise on the counter row (a row lock on PostgreSQL,
 the write lock on SQLite) and never get the same number. On PostgreSQL the
-number is taken in a short transaction of its own (database.apart_from), so
-the row is locked for one statement rather than for the whole filing, and
+number is taken by a statement that commits on its own (database.apart_from), so
+the row is locked for that statement rather than for the whole filing, and
 concurrent filings do not queue behind each other; a filing that fails after
 taking its number leaves a gap, as a sequence would.
 """
@@ -14,10 +14,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from open311.database import apart_from
+from open311.database import apart_from, insert_unless_present
 from open311.models import RequestNumberCounter
 
 DIGITS = 8
@@ -46,19 +45,20 @@ def raise_counter(session: Session, year: int, at_least: int) -> None:
 
 
 def _increment(connection: sa.Connection, year: int) -> int | None:
-    stmt = (
-        sa.update(RequestNumberCounter)
-        .where(RequestNumberCounter.year == year)
-        .values(last_value=RequestNumberCounter.last_value + 1)
-        .returning(RequestNumberCounter.last_value)
-    )
     # Through the Connection: the ORM has no objects to synchronise with it.
-    return connection.execute(stmt).scalar_one_or_none()
+    return connection.execute(_INCREMENT, {"counter_year": year}).scalar_one_or_none()
+
+
+# Built once: every filing runs it.
+_INCREMENT = (
+    sa.update(RequestNumberCounter)
+    .where(RequestNumberCounter.year == sa.bindparam("counter_year", type_=sa.Integer))
+    .values(last_value=RequestNumberCounter.last_value + 1)
+    .returning(RequestNumberCounter.last_value)
+)
 
 
 def _create_counter(connection: sa.Connection, year: int) -> None:
-    try:
-        with connection.begin_nested():
-            connection.execute(sa.insert(RequestNumberCounter).values(year=year, last_value=0))
-    except IntegrityError:
-        pass  # another transaction created it first
+    """The year's counter row, unless another transaction created it first."""
+    create = insert_unless_present(connection.dialect.name, RequestNumberCounter)
+    connection.execute(create.values(year=year, last_value=0))
