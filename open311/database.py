@@ -124,6 +124,19 @@ def apart_from(session: Session) -> Iterator[sa.Connection]:
         yield connection
 
 
+def refresh_statistics(session: Session, *tables: str) -> None:
+    """ANALYZE these tables on PostgreSQL, after a load, rather than whenever autovacuum
+    gets to them: until then the planner guesses their size. Guessing 30 rows for a
+    catalogue of 126 services turned the join in every GET /requests into a nested loop
+    that compared each request with 79 services (a 500 m page: 11 ms of 19 at 10M rows).
+    SQLite plans without statistics unless asked, and we do not ask."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    quote = session.get_bind().dialect.identifier_preparer.quote
+    for table in tables:
+        session.execute(sa.text(f"ANALYZE {quote(table)}"))
+
+
 def insert_unless_present(dialect_name: str, entity: Any) -> Any:
     """An INSERT into `entity` that skips rows whose key is already there (ON CONFLICT DO
     NOTHING: PostgreSQL and SQLite spell it alike, SQLAlchemy in one module each)."""

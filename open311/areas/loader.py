@@ -20,6 +20,7 @@ from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from open311.database import refresh_statistics
 from open311.models import AREA_KINDS, Area, ServiceRequest
 from open311.spatial import WGS84
 
@@ -79,6 +80,7 @@ def load_areas(session: Session, kind: str, shapes: Sequence[AreaShape]) -> int:
         for s in shapes
     )
     session.flush()
+    refresh_statistics(session, Area.__tablename__)  # every POST looks its point up
     return len(shapes)
 
 

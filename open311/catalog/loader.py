@@ -13,6 +13,7 @@ import jsonschema
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.database import refresh_statistics
 from open311.models import Service, ServiceType
 from open311.models.base import utcnow
 
@@ -73,6 +74,7 @@ def load_catalog(session: Session, services: Sequence[Mapping[str, Any]]) -> Loa
         service.changed_at = utcnow()
     deactivated = _deactivate(existing.values())
     session.flush()
+    refresh_statistics(session, Service.__tablename__)  # every GET /requests joins it
     return LoadReport(added, changed, len(services) - added - changed, deactivated)
 
 
