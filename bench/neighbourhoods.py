@@ -321,7 +321,8 @@ def feed(
     running: server.Running, dsn: str, options: argparse.Namespace, facts: dict[str, Any]
 ) -> list[Line]:
     if options.skip_feed or not feed_exists(running.base_url):
-        facts["CSV feed"] = f"not available ({FEED} is not served)"
+        why = "--skip-feed" if options.skip_feed else f"{FEED} is not served"
+        facts["CSV feed"] = f"not measured ({why})"
         return [Line("(c) CSV feed (rows/s)", None, None, "≥0.5x", lambda o, r: o >= r / 2)]
     say("CSV feed: ours over HTTP, then the same COPY from psycopg …")
     rows, seconds, peak_mb, body = download(running, FEED)

@@ -39,10 +39,15 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        # PostgreSQL returns aware values already: any zone compares and
-        # formats correctly, so they are passed on as they are (a page of
-        # 1,000 requests would spend milliseconds converting them).
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+    def result_processor(self, dialect: sa.Dialect, coltype: Any) -> Any:
+        # PostgreSQL returns aware values already: any zone compares and formats
+        # correctly, so they pass as they are, without a call for each one (a page
+        # of 1,000 requests made 3,000 calls that returned their argument).
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
 
 
 def utcnow() -> datetime:
