@@ -242,20 +242,31 @@ def _named_by(session: Session, secret_key: str, salt: str, token: str) -> Subsc
     return subscription
 
 
-def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
-    """Confirm the subscription the token names (again: no change).
+def subscription_to_confirm(
+    session: Session, secret_key: str, token: str, valid_for: timedelta
+) -> Subscription:
+    """The subscription a confirmation token names, if it may still be confirmed; reads only.
 
     NotFound if the token is forged; Gone if the subscription was cancelled, or
-    if its last confirmation was sent more than `valid_for` ago (it expired).
+    if it is still pending and its last confirmation was sent more than
+    `valid_for` ago (it expired). A confirmed one is returned as it is.
     """
     subscription = _named_by(session, secret_key, CONFIRM_SALT, token)
     if subscription.cancelled_at is not None:
         raise Gone("This subscription was cancelled. Ask again to subscribe.")
+    if subscription.confirmed_at is None and confirmation_expired(
+        subscription, valid_for, utcnow()
+    ):
+        raise Gone("This link has expired. Ask again to subscribe: a new link will be sent.")
+    return subscription
+
+
+def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
+    """Confirm the subscription the token names (again: no change); raises as
+    subscription_to_confirm does."""
+    subscription = subscription_to_confirm(session, secret_key, token, valid_for)
     if subscription.confirmed_at is None:
-        now = utcnow()
-        if confirmation_expired(subscription, valid_for, now):
-            raise Gone("This link has expired. Ask again to subscribe: a new link will be sent.")
-        subscription.confirmed_at = now
+        subscription.confirmed_at = utcnow()
     return subscription
 
 
@@ -264,9 +275,17 @@ def confirmation_expired(subscription: Subscription, valid_for: timedelta, now: 
     return sent_at is None or sent_at + valid_for < now
 
 
+def subscription_to_unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+    """The subscription an unsubscribe token names, cancelled or not; reads only.
+
+    NotFound if the token is forged.
+    """
+    return _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
+
+
 def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
     """Cancel the subscription the token names (again: no change); NotFound if forged."""
-    subscription = _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
+    subscription = subscription_to_unsubscribe(session, secret_key, token)
     if subscription.cancelled_at is None:
         subscription.cancelled_at = utcnow()
         _cancel_pending(
