@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
@@ -114,33 +115,48 @@ def subscribe(
     """A resident follows a request, a service, an area or a circle; idempotent.
 
     A live subscription of the same address to the same thing is returned as it
-    is (locked: asking again may queue a confirmation). An email or a phone
-    starts pending, told nothing until its owner confirms: use
-    confirmation.subscribe, which also asks them. A partner's own user
-    (account_id) is the partner's to answer for, and starts confirmed.
+    is (locked: asking again may queue a confirmation), also when a concurrent
+    request made it a moment ago. An email or a phone starts pending, told
+    nothing until its owner confirms: use confirmation.subscribe, which also
+    asks them. A partner's own user (account_id) is the partner's to answer
+    for, and starts confirmed.
     """
     channel, address = follower.channel()
     wanted = _scoped(session, scope, jurisdiction)
     wanted.channel, wanted.address, wanted.api_key_id = channel, address, api_key.id
-    existing = session.scalar(
+    existing = _live_twin(session, wanted)
+    if existing is not None:
+        return existing
+    if channel is Channel.ACCOUNT:
+        wanted.confirmed_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(wanted)
+    except IntegrityError:
+        # A concurrent request inserted the same subscription after our SELECT (which
+        # had no row to lock): the unique index refused ours once that one committed
+        # (PostgreSQL waits for it), so answer with that one.
+        existing = _live_twin(session, wanted)
+        if existing is None:
+            raise
+        return existing
+    return wanted
+
+
+def _live_twin(session: Session, wanted: Subscription) -> Subscription | None:
+    """The live subscription of the same address to the same thing, locked, if any."""
+    return session.scalar(
         sa.select(Subscription)
         .where(
             Subscription.cancelled_at.is_(None),
-            Subscription.channel == channel,
-            Subscription.address == address,
+            Subscription.channel == wanted.channel,
+            Subscription.address == wanted.address,
             *_same_scope(wanted),
         )
         .order_by(Subscription.id)
         .limit(1)
         .with_for_update()
     )
-    if existing is not None:
-        return existing
-    if channel is Channel.ACCOUNT:
-        wanted.confirmed_at = utcnow()
-    session.add(wanted)
-    session.flush()
-    return wanted
 
 
 def _same_scope(subscription: Subscription) -> list[sa.ColumnElement[bool]]:
