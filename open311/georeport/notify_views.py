@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Response, current_app
 from markupsafe import escape
-from sqlalchemy.orm import Session
 
 from open311.accounts.keys import authenticate
-from open311.database import begin_write
 from open311.errors import Gone, NotFound
 from open311.extensions import db
 from open311.formats import render
@@ -22,6 +20,10 @@ from open311.notifications.destinations import Destinations
 from open311.notifications.subscriptions import Scope
 
 bp = Blueprint("notify", __name__, url_prefix="/open311")
+
+UNSUBSCRIBED = "You are unsubscribed"
+NO_MORE_MESSAGES = "You will get no more messages from this subscription."
+CONFIRMED = "Subscription confirmed"
 
 
 @bp.post(f"/v2/requests/<service_request_id>/subscriptions.{FMT}")
@@ -115,50 +117,98 @@ def _numbers(entries: Sequence[Subscription]) -> dict[int, str]:
     return subscriptions.request_numbers(db.session(), ids) if ids else {}
 
 
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
-def unsubscribe(token: str) -> Response:
-    """The link in every email and text: works without login, and again (idempotent).
+# Opening a link in a message changes nothing: mail security scanners and link previews
+# fetch every link with GET, and would otherwise confirm subscriptions nobody asked for
+# (defeating double opt-in) and cancel ones people want. A GET shows what the link is
+# for, with a button that POSTs to the same URL; only the POST acts.
 
-    POST is RFC 8058's one-click unsubscribe, which mail clients send for us.
-    A person gets an HTML page either way.
-    """
-    session = _writing()
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> Response:
+    """The link in every email and text: a page with a button that unsubscribes."""
+    session = db.session()
     try:
-        subscriptions.unsubscribe(session, current_app.config["SECRET_KEY"], token)
+        entry = subscriptions.subscription_to_unsubscribe(session, _secret_key(), token)
     except NotFound as error:
-        return _page("This link is not valid", " ".join(error.descriptions), 404)
-    session.commit()
-    return _page("You are unsubscribed", "You will get no more messages from this subscription.")
-
-
-@bp.route("/confirm/<token>", methods=["GET", "POST"])
-def confirm(token: str) -> Response:
-    """The link in a confirmation message: starts the subscription (again: the same page)."""
-    session = _writing()
-    valid_for = _rules().valid_for
-    try:
-        entry = subscriptions.confirm(session, current_app.config["SECRET_KEY"], token, valid_for)
-    except (NotFound, Gone) as error:
-        title = "This link is not valid" if error.code == 404 else "This link no longer works"
-        return _page(title, " ".join(error.descriptions), error.code)
+        return _refused(error)
+    if entry.cancelled_at is not None:
+        return _page(UNSUBSCRIBED, NO_MORE_MESSAGES)
     follows = confirmation.described(session, entry)
+    return _page("Stop these messages?", f"You get updates about {follows}.", button="Unsubscribe")
+
+
+@bp.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> Response:
+    """Unsubscribe (again: the same page): the page's button, and RFC 8058's one-click
+    POST, which mail clients send for the List-Unsubscribe-Post header."""
+    session = db.session()
+    try:
+        subscriptions.unsubscribe(session, _secret_key(), token)
+    except NotFound as error:
+        return _refused(error)
     session.commit()
+    return _page(UNSUBSCRIBED, NO_MORE_MESSAGES)
+
+
+@bp.get("/confirm/<token>")
+def confirmation_page(token: str) -> Response:
+    """The link in a confirmation message: a page with a button that confirms."""
+    session = db.session()
+    try:
+        entry = subscriptions.subscription_to_confirm(
+            session, _secret_key(), token, _rules().valid_for
+        )
+    except (NotFound, Gone) as error:
+        return _refused(error)
+    follows = confirmation.described(session, entry)
+    if entry.confirmed_at is not None:
+        return _page(CONFIRMED, _updates_about(follows))
     return _page(
-        "Subscription confirmed",
-        f"You will get updates about {follows}. Every message has a link to stop them.",
+        "Confirm your subscription",
+        f"Updates about {follows} will be sent to you once you confirm.",
+        button="Confirm",
     )
 
 
-def _writing() -> Session:
+@bp.post("/confirm/<token>")
+def confirm(token: str) -> Response:
+    """Start the subscription (again: the same page): the confirmation page's button."""
     session = db.session()
-    if request.method == "GET":  # other methods begin their write already
-        begin_write(session)
-    return session
+    valid_for = _rules().valid_for
+    try:
+        entry = subscriptions.confirm(session, _secret_key(), token, valid_for)
+    except (NotFound, Gone) as error:
+        return _refused(error)
+    follows = confirmation.described(session, entry)
+    session.commit()
+    return _page(CONFIRMED, _updates_about(follows))
 
 
-def _page(title: str, text: str, status: int = 200) -> Response:
+def _updates_about(follows: str) -> str:
+    return f"You will get updates about {follows}. Every message has a link to stop them."
+
+
+def _secret_key() -> str:
+    secret_key: str = current_app.config["SECRET_KEY"]
+    return secret_key
+
+
+def _refused(error: NotFound | Gone) -> Response:
+    """A forged link is a 404 page; an expired one, or one for a cancelled subscription, 410."""
+    title = "This link is not valid" if error.code == 404 else "This link no longer works"
+    return _page(title, " ".join(error.descriptions), error.code)
+
+
+def _page(title: str, text: str, status: int = 200, *, button: str | None = None) -> Response:
+    """The small HTML page a link in a message opens; `button` POSTs to the same URL."""
+    form = (
+        f'<form method="post"><button type="submit">{escape(button)}</button></form>'
+        if button
+        else ""
+    )
     html = (
         f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p></body></html>\n"
+        f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p>{form}"
+        "</body></html>\n"
     )
     return Response(html, status=status, content_type="text/html; charset=utf-8")

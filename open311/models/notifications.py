@@ -55,6 +55,28 @@ class Webhook(Base):
     deleted_at: Mapped[datetime | None]
 
 
+def _one_live_per_address(name: str, *scope: str) -> sa.Index:
+    """A unique index: one live subscription per address (and channel) to one thing.
+
+    One per kind of scope, holding only the live rows of that kind: the other
+    kinds' columns are null there, and null never equals null in a unique index
+    (PostgreSQL and SQLite alike). For the same reason a webhook's filters, which
+    have no address, are never each other's duplicates. This is what makes
+    subscribing twice at the same moment safe: a SELECT finds nothing to lock
+    while no row exists, the index refuses the second INSERT.
+    """
+    live = sa.text(f"cancelled_at IS NULL AND {scope[0]} IS NOT NULL")
+    return sa.Index(
+        name,
+        "channel",
+        "address",
+        *scope,
+        unique=True,
+        postgresql_where=live,
+        sqlite_where=live,
+    )
+
+
 class Subscription(Base):
     """One subscriber following one thing: a request, a service, an area or a circle.
 
@@ -64,7 +86,15 @@ class Subscription(Base):
     """
 
     __tablename__ = "subscription"
-    __table_args__ = (sa.Index("ix_subscription_area_kind_area_code", "area_kind", "area_code"),)
+    __table_args__ = (
+        sa.Index("ix_subscription_area_kind_area_code", "area_kind", "area_code"),
+        _one_live_per_address("uq_subscription_live_request", "service_request_id"),
+        _one_live_per_address("uq_subscription_live_service", "service_code"),
+        _one_live_per_address("uq_subscription_live_area", "area_kind", "area_code"),
+        _one_live_per_address(
+            "uq_subscription_live_circle", "radius_meters", "center_lat", "center_long"
+        ),
+    )
 
     id: Mapped[intpk]
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))

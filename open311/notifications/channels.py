@@ -243,9 +243,10 @@ class EmailSender:
         email["Subject"] = payload["summary"]  # short: a long one is folded, and mangled
         email.set_content(
             f"Someone asked for updates about {payload['follows']} to be sent to this "
-            f"address.\n\nTo start them, open this link:\n{link}"
+            f"address.\n\nTo start them, open this link and press Confirm:\n{link}"
             f"\n\nIf it was not you, ignore this message: nothing more will be sent to you "
-            f"unless the link is opened. It works until {payload['expires_datetime']} (UTC).\n"
+            f"unless someone confirms there. The link works until "
+            f"{payload['expires_datetime']} (UTC).\n"
         )
         return email
 
@@ -293,7 +294,8 @@ class SmsSender:
         if message.kind is NotificationKind.CONFIRMATION:
             text = (
                 f"311: to get texts about {payload['follows']}, open "
-                f"{self.links.confirm(message.subscription_id)} (not you? ignore this)"
+                f"{self.links.confirm(message.subscription_id)} and press Confirm "
+                "(not you? ignore this)"
             )
         else:
             text = (

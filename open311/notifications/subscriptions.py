@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
@@ -114,33 +115,48 @@ def subscribe(
     """A resident follows a request, a service, an area or a circle; idempotent.
 
     A live subscription of the same address to the same thing is returned as it
-    is (locked: asking again may queue a confirmation). An email or a phone
-    starts pending, told nothing until its owner confirms: use
-    confirmation.subscribe, which also asks them. A partner's own user
-    (account_id) is the partner's to answer for, and starts confirmed.
+    is (locked: asking again may queue a confirmation), also when a concurrent
+    request made it a moment ago. An email or a phone starts pending, told
+    nothing until its owner confirms: use confirmation.subscribe, which also
+    asks them. A partner's own user (account_id) is the partner's to answer
+    for, and starts confirmed.
     """
     channel, address = follower.channel()
     wanted = _scoped(session, scope, jurisdiction)
     wanted.channel, wanted.address, wanted.api_key_id = channel, address, api_key.id
-    existing = session.scalar(
+    existing = _live_twin(session, wanted)
+    if existing is not None:
+        return existing
+    if channel is Channel.ACCOUNT:
+        wanted.confirmed_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(wanted)
+    except IntegrityError:
+        # A concurrent request inserted the same subscription after our SELECT (which
+        # had no row to lock): the unique index refused ours once that one committed
+        # (PostgreSQL waits for it), so answer with that one.
+        existing = _live_twin(session, wanted)
+        if existing is None:
+            raise
+        return existing
+    return wanted
+
+
+def _live_twin(session: Session, wanted: Subscription) -> Subscription | None:
+    """The live subscription of the same address to the same thing, locked, if any."""
+    return session.scalar(
         sa.select(Subscription)
         .where(
             Subscription.cancelled_at.is_(None),
-            Subscription.channel == channel,
-            Subscription.address == address,
+            Subscription.channel == wanted.channel,
+            Subscription.address == wanted.address,
             *_same_scope(wanted),
         )
         .order_by(Subscription.id)
         .limit(1)
         .with_for_update()
     )
-    if existing is not None:
-        return existing
-    if channel is Channel.ACCOUNT:
-        wanted.confirmed_at = utcnow()
-    session.add(wanted)
-    session.flush()
-    return wanted
 
 
 def _same_scope(subscription: Subscription) -> list[sa.ColumnElement[bool]]:
@@ -242,20 +258,31 @@ def _named_by(session: Session, secret_key: str, salt: str, token: str) -> Subsc
     return subscription
 
 
-def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
-    """Confirm the subscription the token names (again: no change).
+def subscription_to_confirm(
+    session: Session, secret_key: str, token: str, valid_for: timedelta
+) -> Subscription:
+    """The subscription a confirmation token names, if it may still be confirmed; reads only.
 
     NotFound if the token is forged; Gone if the subscription was cancelled, or
-    if its last confirmation was sent more than `valid_for` ago (it expired).
+    if it is still pending and its last confirmation was sent more than
+    `valid_for` ago (it expired). A confirmed one is returned as it is.
     """
     subscription = _named_by(session, secret_key, CONFIRM_SALT, token)
     if subscription.cancelled_at is not None:
         raise Gone("This subscription was cancelled. Ask again to subscribe.")
+    if subscription.confirmed_at is None and confirmation_expired(
+        subscription, valid_for, utcnow()
+    ):
+        raise Gone("This link has expired. Ask again to subscribe: a new link will be sent.")
+    return subscription
+
+
+def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
+    """Confirm the subscription the token names (again: no change); raises as
+    subscription_to_confirm does."""
+    subscription = subscription_to_confirm(session, secret_key, token, valid_for)
     if subscription.confirmed_at is None:
-        now = utcnow()
-        if confirmation_expired(subscription, valid_for, now):
-            raise Gone("This link has expired. Ask again to subscribe: a new link will be sent.")
-        subscription.confirmed_at = now
+        subscription.confirmed_at = utcnow()
     return subscription
 
 
@@ -264,9 +291,17 @@ def confirmation_expired(subscription: Subscription, valid_for: timedelta, now: 
     return sent_at is None or sent_at + valid_for < now
 
 
+def subscription_to_unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+    """The subscription an unsubscribe token names, cancelled or not; reads only.
+
+    NotFound if the token is forged.
+    """
+    return _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
+
+
 def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
     """Cancel the subscription the token names (again: no change); NotFound if forged."""
-    subscription = _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
+    subscription = subscription_to_unsubscribe(session, secret_key, token)
     if subscription.cancelled_at is None:
         subscription.cancelled_at = utcnow()
         _cancel_pending(

@@ -21,6 +21,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import lxml.html
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
@@ -261,10 +262,23 @@ def news(app: Flask, **where: Any) -> list[Notification]:
     return notifications(app, kind=NotificationKind.CHANGE, **where)
 
 
+def press_the_button(client: Any, path: str) -> Any:
+    """Open a link from a message and press the button on its page, as a person does.
+
+    The page's one form must POST back to the link itself (no action: the same URL).
+    """
+    page = client.get(path)
+    assert page.status_code == 200, page.data
+    [form] = lxml.html.fromstring(page.data).forms
+    assert (form.method, form.action) == ("POST", None), lxml.html.tostring(form)
+    assert form.xpath(".//button[@type='submit']")
+    return client.post(path)
+
+
 def confirm(app: Flask, client: Any, subscription_id: str | int) -> None:
     """Follow a subscription's confirmation link, as its owner would from the message."""
     token = confirmation_token(app.config["SECRET_KEY"], int(subscription_id))
-    page = client.get(f"/open311/confirm/{token}")
+    page = press_the_button(client, f"/open311/confirm/{token}")
     assert page.status_code == 200, page.data
 
 

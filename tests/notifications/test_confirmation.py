@@ -1,6 +1,7 @@
 """Double opt-in: an email or phone subscribed through the API gets one confirmation
 message (through the outbox, the worker and a real SMTP server) and nothing else until
-its owner follows the link; forged links are 404 pages, old ones expire, and asking
+its owner presses the button on the page its link opens (opening the link alone changes
+nothing: mail scanners open every link in a message); forged links are 404 pages, old ones expire, and asking
 again sends at most one confirmation an hour. The filer's own address and a partner's
 account_id need no confirmation."""
 
@@ -14,11 +15,11 @@ import sqlalchemy as sa
 from lxml import etree
 
 from open311.extensions import db
-from open311.models import NotificationKind, Subscription
+from open311.models import Notification, NotificationKind, Subscription
 from open311.models.base import utcnow
 from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
 from tests.builders import bearer, make_staff, pothole_form
-from tests.notifications.conftest import news, notifications, send_outbox
+from tests.notifications.conftest import news, notifications, press_the_button, send_outbox
 
 CDOT = "CDOT - Department of Transportation"
 ANONYMOUS = {"email": None, "phone": None, "account_id": None, "first_name": None, "last_name": None}
@@ -56,6 +57,12 @@ def the_subscription(app, subscription_id) -> Subscription:
         return subscription
 
 
+def stored(app):
+    """Every row of the subscription and notification tables, as they are now."""
+    with app.app_context():
+        return [db.session.execute(sa.select(model.__table__).order_by(model.id)).all() for model in (Subscription, Notification)]
+
+
 def sent_back(app, subscription_id, ago: timedelta) -> None:
     """As if the subscription's last confirmation had been sent `ago`."""
     with app.app_context():
@@ -87,7 +94,7 @@ def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(a
     send_outbox(app)
     assert len(mailbox.messages) == 1
 
-    page = client.get(confirm_path(confirmation))
+    page = press_the_button(client, confirm_path(confirmation))
     assert page.status_code == 200
     assert page.content_type.startswith("text/html")
     assert b"Subscription confirmed" in page.data
@@ -100,10 +107,37 @@ def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(a
     assert update["To"] == NEIGHBOUR
     assert update["Subject"] == f"Work scheduled for 2031-05-04 ({number})"
     assert "/open311/unsubscribe/" in update["List-Unsubscribe"]
-    again = client.get(confirm_path(confirmation))  # the same page, and nothing changes
+    again = client.get(confirm_path(confirmation))  # confirmed already: it says so, no button
     assert again.status_code == 200
     assert b"Subscription confirmed" in again.data
+    assert b"<form" not in again.data
     assert client.post(confirm_path(confirmation)).status_code == 200
+
+
+def test_opening_the_confirmation_link_changes_nothing_until_its_button_is_pressed(app, client, api_key, mailbox):
+    number = file(client, api_key)
+    [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
+    send_outbox(app)
+    path = confirm_path(mailbox.messages[0])
+    before = stored(app)
+    for _ in range(3):  # a mail scanner, a link preview, then the owner reading the page
+        page = client.get(path)
+        assert page.status_code == 200
+        assert b"Confirm your subscription" in page.data
+        assert f"Updates about service request {number} will be sent".encode() in page.data
+        assert b"Subscription confirmed" not in page.data
+    assert client.head(path).status_code == 200
+    assert stored(app) == before
+    assert the_subscription(app, entry["subscription_id"]).confirmed_at is None
+    act(app, client, number, "acknowledge", public_note="Seen.")
+    assert news(app) == []  # still pending: nothing is queued for it
+
+    pressed = press_the_button(client, path)
+    assert pressed.status_code == 200
+    assert b"Subscription confirmed" in pressed.data
+    assert the_subscription(app, entry["subscription_id"]).confirmed_at is not None
+    act(app, client, number, "schedule", scheduled_for="2031-05-04")
+    assert [n.address for n in news(app)] == [NEIGHBOUR]
 
 
 def test_a_pending_service_follower_hears_of_new_requests_only_once_confirmed(app, client, api_key, mailbox):
@@ -116,7 +150,7 @@ def test_a_pending_service_follower_hears_of_new_requests_only_once_confirmed(ap
     [confirmation] = mailbox.messages
     assert "updates about new Pothole in Street Complaint requests" in confirmation.get_content()
     assert news(app) == []
-    assert client.get(confirm_path(confirmation)).status_code == 200
+    assert press_the_button(client, confirm_path(confirmation)).status_code == 200
     after = file(client, api_key, description="Another pothole")
     send_outbox(app)
     assert [m["Subject"] for m in mailbox.messages[1:]] == [f"Request filed ({after})"]
@@ -134,7 +168,7 @@ def test_a_pending_phone_gets_one_text_with_the_link(app, client, api_key, sms):
     assert "/open311/confirm/" in text
     assert "acknowledged" not in text
     [path] = re.findall(r"http://localhost(/open311/confirm/\S+)", text)
-    assert client.get(path).status_code == 200
+    assert press_the_button(client, path).status_code == 200
     act(app, client, number, "schedule", scheduled_for="2031-05-04")
     send_outbox(app)
     assert len(sms.sent) == 2
@@ -160,7 +194,7 @@ def test_forged_confirmation_links_are_404_pages(app, client, api_key):
             assert b"This link is not valid" in page.data
             assert page.content_type.startswith("text/html")
     assert the_subscription(app, subscription_id).confirmed_at is None
-    assert client.get(f"/open311/confirm/{token}").status_code == 200  # the real one works
+    assert press_the_button(client, f"/open311/confirm/{token}").status_code == 200  # the real one works
 
 
 def test_an_unconfirmed_subscription_expires_and_asking_again_sends_a_new_link(app, client, api_key, mailbox):
@@ -169,9 +203,10 @@ def test_an_unconfirmed_subscription_expires_and_asking_again_sends_a_new_link(a
     send_outbox(app)
     [first] = mailbox.messages
     sent_back(app, entry["subscription_id"], timedelta(days=7, minutes=1))  # CONFIRMATION_VALID_DAYS = 7
-    expired = client.get(confirm_path(first))
-    assert expired.status_code == 410
-    assert b"This link has expired" in expired.data
+    for method in ("get", "post"):
+        expired = getattr(client, method)(confirm_path(first))
+        assert expired.status_code == 410
+        assert b"This link has expired" in expired.data
     act(app, client, number, "acknowledge", public_note="Seen.")
     assert news(app) == []  # expired is not confirmed
     [again] = follow(client, api_key, number, email=NEIGHBOUR).json
@@ -179,7 +214,7 @@ def test_an_unconfirmed_subscription_expires_and_asking_again_sends_a_new_link(a
     send_outbox(app)
     [_, second] = mailbox.messages
     assert confirm_path(second) == confirm_path(first)  # the same subscription, a new week
-    assert client.get(confirm_path(second)).status_code == 200
+    assert press_the_button(client, confirm_path(second)).status_code == 200
 
 
 def test_a_link_within_its_week_still_works(app, client, api_key, mailbox):
@@ -187,17 +222,18 @@ def test_a_link_within_its_week_still_works(app, client, api_key, mailbox):
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
     send_outbox(app)
     sent_back(app, entry["subscription_id"], timedelta(days=6, hours=23))
-    assert client.get(confirm_path(mailbox.messages[0])).status_code == 200
+    assert press_the_button(client, confirm_path(mailbox.messages[0])).status_code == 200
 
 
 def test_a_cancelled_subscription_cannot_be_confirmed(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
     secret, subscription_id = app.config["SECRET_KEY"], int(entry["subscription_id"])
-    assert client.get(f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}").status_code == 200
-    page = client.get(f"/open311/confirm/{confirmation_token(secret, subscription_id)}")
-    assert page.status_code == 410
-    assert b"cancelled" in page.data
+    assert client.post(f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}").status_code == 200
+    for method in ("get", "post"):
+        page = getattr(client, method)(f"/open311/confirm/{confirmation_token(secret, subscription_id)}")
+        assert page.status_code == 410
+        assert b"cancelled" in page.data
     assert the_subscription(app, subscription_id).confirmed_at is None
     assert send_outbox(app).delivered == 0  # its queued confirmation is not sent either
 
@@ -242,4 +278,4 @@ def test_the_confirmation_link_uses_the_public_base_url(app, client, api_key, ma
     follow(client, api_key, number, email=NEIGHBOUR)
     send_outbox(app)
     [link] = re.findall(r"https://311\.city\.example/open311/confirm/\S+", mailbox.messages[0].get_content())
-    assert client.get(urlsplit(link).path).status_code == 200
+    assert press_the_button(client, urlsplit(link).path).status_code == 200

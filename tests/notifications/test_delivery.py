@@ -65,8 +65,11 @@ def test_email_arrives_with_a_working_unsubscribe_link(app, client, api_key, mai
     assert link in body and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     [row] = notifications(app)
     assert message["Message-ID"].startswith(f"<{row.key}@")
-    page = client.get(urlsplit(link).path)  # the link works without login
-    assert page.status_code == 200 and b"You are unsubscribed" in page.data
+    page = client.get(urlsplit(link).path)  # the link works without login, and opening it
+    assert page.status_code == 200 and b"Stop these messages?" in page.data  # changes nothing
+    # RFC 8058: a mail client's one-click unsubscribe POSTs this body to the header's URL.
+    one_click = client.post(urlsplit(link).path, data={"List-Unsubscribe": "One-Click"})
+    assert one_click.status_code == 200 and b"You are unsubscribed" in one_click.data
     client.post(f"/open311/v2/requests/{number}/subscriptions.json", data={"api_key": api_key, "phone": "3125550199"})
     from tests.builders import bearer, make_staff
 

@@ -1,6 +1,7 @@
 """Who follows what: filing subscribes the filer, residents follow requests, areas and
 circles, partners register webhooks; every public change queues notifications in the
-transaction of the change, and unsubscribe links work without login."""
+transaction of the change, and unsubscribe links work without login (a button on the
+page they open: opening it changes nothing)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from lxml import etree
 from open311.extensions import db
 from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
-from tests.notifications.conftest import confirm, news, notifications
+from tests.notifications.conftest import confirm, news, notifications, press_the_button
 
 CDOT = "CDOT - Department of Transportation"
 WRIGLEY_FIELD = {"lat": "41.948438", "long": "-87.655333"}  # ward 44, far from City Hall
@@ -232,24 +233,31 @@ def test_an_account_follower_is_told_through_its_partners_accounts_webhook(app, 
     )  # fmt: skip
 
 
-def test_unsubscribe_links_work_without_login_and_twice(app, client, api_key):
+def test_unsubscribe_links_show_a_button_that_works_without_login_and_twice(app, client, api_key):
     from open311.notifications.subscriptions import unsubscribe_token
 
-    file(client, api_key, phone=None, account_id=None)
+    number = file(client, api_key, phone=None, account_id=None)
     [follow] = subscriptions(app)
-    token = unsubscribe_token(app.config["SECRET_KEY"], follow.id)
-    for _ in range(2):
-        page = client.get(f"/open311/unsubscribe/{token}")
+    path = f"/open311/unsubscribe/{unsubscribe_token(app.config['SECRET_KEY'], follow.id)}"
+    for _ in range(3):  # a mail scanner or a link preview opens it: nothing happens
+        page = client.get(path)
         assert page.status_code == 200 and page.content_type.startswith("text/html")
-        assert b"You are unsubscribed" in page.data
+        assert b"Stop these messages?" in page.data and number.encode() in page.data
+    assert subscriptions(app)[0].cancelled_at is None
+    assert [n.state for n in notifications(app)] == [DeliveryState.PENDING]
+
+    assert b"You are unsubscribed" in press_the_button(client, path).data
+    again = client.post(path)
+    assert again.status_code == 200 and b"You are unsubscribed" in again.data
     assert subscriptions(app)[0].cancelled_at is not None
     assert [n.state for n in notifications(app)] == [DeliveryState.CANCELLED]  # queued, now never sent
-    one_click = client.post(f"/open311/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})
-    assert one_click.status_code == 200
-    forged = client.get(f"/open311/unsubscribe/{token[:-2]}xx")
-    assert forged.status_code == 404 and b"not valid" in forged.data
-    signed_elsewhere = unsubscribe_token("another-secret", follow.id)
-    assert client.get(f"/open311/unsubscribe/{signed_elsewhere}").status_code == 404
+    opened = client.get(path)  # unsubscribed already: it says so, no button
+    assert b"You are unsubscribed" in opened.data and b"<form" not in opened.data
+    for method in ("get", "post"):
+        forged = getattr(client, method)(f"{path[:-2]}xx")
+        assert forged.status_code == 404 and b"not valid" in forged.data
+        signed_elsewhere = unsubscribe_token("another-secret", follow.id)
+        assert getattr(client, method)(f"/open311/unsubscribe/{signed_elsewhere}").status_code == 404
 
 
 def test_the_cli_registers_lists_and_deletes_a_webhook(app, receiver):
