@@ -99,6 +99,7 @@ class Line:
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     OUT.mkdir(exist_ok=True)
+    seed.use_the_apps_session_settings()
     dsn = seed.psycopg_dsn(options.database_url)
     setup = build_database(options, dsn)
     key_id, key = seed.new_api_key(options.database_url)

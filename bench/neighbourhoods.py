@@ -108,6 +108,7 @@ class Line:
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     OUT.mkdir(exist_ok=True)
+    seed.use_the_apps_session_settings()
     dsn = seed.psycopg_dsn(options.database_url)
     facts: dict[str, Any] = {"database": options.database_url, **build(options, dsn)}
     points = sample_points(options.points)

@@ -7,6 +7,7 @@ few random() draws per row, so a million rows take about a minute.
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,7 +22,7 @@ from open311.accounts.keys import create_key
 from open311.areas.loader import CHICAGO_FILES, load_areas, read_areas
 from open311.catalog.loader import load_catalog, read_catalog
 from open311.config import PACKAGE_DIR, PROJECT_DIR
-from open311.database import begin_write, upgrade_schema
+from open311.database import POSTGRESQL_SESSION_OPTIONS, begin_write, upgrade_schema
 from open311.extensions import db
 from open311.spatial import Boundary
 
@@ -35,6 +36,13 @@ SPAN = timedelta(days=3 * 365)
 
 def psycopg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def use_the_apps_session_settings() -> None:
+    """Every libpq connection of this process gets the app's session settings (no
+    parallel workers: open311.database), so the raw SQL we compare with runs the plan
+    the app's query runs. Through PGOPTIONS, which libpq reads for each connection."""
+    os.environ["PGOPTIONS"] = POSTGRESQL_SESSION_OPTIONS
 
 
 def recreate_database(url: str) -> None:
