@@ -3,7 +3,9 @@
 Two identical subscription requests at the same moment could both find no live
 subscription and both insert one: the address was then told everything twice.
 Unique partial indexes (one per kind of scope, over the live rows only) now refuse
-the second INSERT, on PostgreSQL and SQLite alike.
+the second INSERT, on PostgreSQL and SQLite alike. On the account channel the
+partner is part of the address (its index has api_key_id for channel): an
+account_id is the partner's own name for its user.
 
 Duplicates made before are cancelled, not deleted (notifications refer to them),
 and what was queued for them and not yet sent is cancelled too: the one kept was
@@ -37,6 +39,8 @@ SCOPES = {
 SAME_SUBSCRIPTION = (
     "channel", "address", "service_request_id", "service_code", "area_kind", "area_code",
     "center_lat", "center_long", "radius_meters",
+    # An account_id is a partner's name for its user: two partners' "7" are two people.
+    "CASE WHEN channel = 'account' THEN api_key_id END",
 )  # fmt: skip
 
 # Live subscriptions of an address that another live one of the same address to the
@@ -67,17 +71,22 @@ def upgrade() -> None:
         ).bindparams(now)
     )
     for name, scope in SCOPES.items():
-        live = sa.text(f"cancelled_at IS NULL AND {scope[0]} IS NOT NULL")
-        op.create_index(
-            name,
-            "subscription",
-            ["channel", "address", *scope],
-            unique=True,
-            postgresql_where=live,
-            sqlite_where=live,
-        )
+        live = f"cancelled_at IS NULL AND {scope[0]} IS NOT NULL"
+        for index, first, only in (
+            (name, "channel", f"{live} AND channel <> 'account'"),
+            (f"{name}_account", "api_key_id", f"{live} AND channel = 'account'"),
+        ):
+            op.create_index(
+                index,
+                "subscription",
+                [first, "address", *scope],
+                unique=True,
+                postgresql_where=sa.text(only),
+                sqlite_where=sa.text(only),
+            )
 
 
 def downgrade() -> None:
     for name in SCOPES:
+        op.drop_index(f"{name}_account", table_name="subscription")
         op.drop_index(name, table_name="subscription")

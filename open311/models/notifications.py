@@ -55,25 +55,43 @@ class Webhook(Base):
     deleted_at: Mapped[datetime | None]
 
 
-def _one_live_per_address(name: str, *scope: str) -> sa.Index:
-    """A unique index: one live subscription per address (and channel) to one thing.
+def _one_live_per_address(name: str, *scope: str) -> tuple[sa.Index, sa.Index]:
+    """Unique indexes: one live subscription per address (and channel) to one thing.
 
-    One per kind of scope, holding only the live rows of that kind: the other
+    One pair per kind of scope, holding only the live rows of that kind: the other
     kinds' columns are null there, and null never equals null in a unique index
     (PostgreSQL and SQLite alike). For the same reason a webhook's filters, which
     have no address, are never each other's duplicates. This is what makes
     subscribing twice at the same moment safe: a SELECT finds nothing to lock
     while no row exists, the index refuses the second INSERT.
+
+    An account_id is a partner's own name for its user, so on the account channel
+    the partner is part of the address: two partners' user "7" are two people.
     """
-    live = sa.text(f"cancelled_at IS NULL AND {scope[0]} IS NOT NULL")
-    return sa.Index(
-        name,
-        "channel",
-        "address",
-        *scope,
-        unique=True,
-        postgresql_where=live,
-        sqlite_where=live,
+    live = f"cancelled_at IS NULL AND {scope[0]} IS NOT NULL"
+    others, accounts = (
+        sa.text(f"{live} AND channel <> 'account'"),
+        sa.text(f"{live} AND channel = 'account'"),
+    )
+    return (
+        sa.Index(
+            name,
+            "channel",
+            "address",
+            *scope,
+            unique=True,
+            postgresql_where=others,
+            sqlite_where=others,
+        ),
+        sa.Index(
+            f"{name}_account",
+            "api_key_id",
+            "address",
+            *scope,
+            unique=True,
+            postgresql_where=accounts,
+            sqlite_where=accounts,
+        ),
     )
 
 
@@ -88,10 +106,10 @@ class Subscription(Base):
     __tablename__ = "subscription"
     __table_args__ = (
         sa.Index("ix_subscription_area_kind_area_code", "area_kind", "area_code"),
-        _one_live_per_address("uq_subscription_live_request", "service_request_id"),
-        _one_live_per_address("uq_subscription_live_service", "service_code"),
-        _one_live_per_address("uq_subscription_live_area", "area_kind", "area_code"),
-        _one_live_per_address(
+        *_one_live_per_address("uq_subscription_live_request", "service_request_id"),
+        *_one_live_per_address("uq_subscription_live_service", "service_code"),
+        *_one_live_per_address("uq_subscription_live_area", "area_kind", "area_code"),
+        *_one_live_per_address(
             "uq_subscription_live_circle", "radius_meters", "center_lat", "center_long"
         ),
     )

@@ -152,11 +152,19 @@ def _live_twin(session: Session, wanted: Subscription) -> Subscription | None:
             Subscription.channel == wanted.channel,
             Subscription.address == wanted.address,
             *_same_scope(wanted),
+            *_same_partner_if_account(wanted),
         )
         .order_by(Subscription.id)
         .limit(1)
         .with_for_update()
     )
+
+
+def _same_partner_if_account(subscription: Subscription) -> list[sa.ColumnElement[bool]]:
+    """An account_id is a partner's own name for its user: two partners' "7" are two people."""
+    if subscription.channel is not Channel.ACCOUNT:
+        return []
+    return [Subscription.api_key_id == subscription.api_key_id]
 
 
 def _same_scope(subscription: Subscription) -> list[sa.ColumnElement[bool]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from lxml import etree
 
+from open311.accounts.keys import create_key
+from open311.database import begin_write
 from open311.extensions import db
 from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
@@ -231,6 +233,32 @@ def test_an_account_follower_is_told_through_its_partners_accounts_webhook(app, 
     assert (queued.channel, queued.payload["account_id"], queued.payload["service_request_id"]) == (
         Channel.WEBHOOK, "account-1", number,
     )  # fmt: skip
+
+
+def test_two_partners_users_with_the_same_account_id_are_two_followers(app, client, api_key, receiver):
+    other_key = second_partner_key(app)
+    load_areas(app)
+    for key, path in ((api_key, "/first"), (other_key, "/second")):
+        client.post("/open311/v2/webhooks.json", data={"api_key": key, "url": receiver.url(path), "accounts": "true"})
+    first = client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "account_id": "7", "ward": "42"})
+    second = client.post("/open311/v2/subscriptions.json", data={"api_key": other_key, "account_id": "7", "ward": "42"})
+    again = client.post("/open311/v2/subscriptions.json", data={"api_key": other_key, "account_id": "7", "ward": "42"})
+    assert (first.status_code, second.status_code) == (201, 201)
+    ids = [r.json[0]["subscription_id"] for r in (first, second, again)]
+    assert ids[0] != ids[1] and ids[1] == ids[2]  # each partner's user, once
+    at_city_hall = file(client, api_key, **ANONYMOUS)
+    told = [(n.webhook_id, n.payload["account_id"]) for n in news(app) if n.payload["service_request_id"] == at_city_hall]
+    assert len(told) == 2 and len({hook for hook, _ in told}) == 2  # through each partner's own webhook
+    assert {account for _, account in told} == {"7"}
+
+
+def second_partner_key(app):
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        _, plaintext = create_key(session, "Second partner")
+        db.session.commit()
+    return plaintext
 
 
 def test_unsubscribe_links_show_a_button_that_works_without_login_and_twice(app, client, api_key):
