@@ -61,7 +61,11 @@ def configure(app: Flask) -> None:
     else:
         # Recycle rather than pre-ping: a ping is a round trip on every request.
         options["pool_recycle"] = 300
-        options["connect_args"] = {"options": POSTGRESQL_SESSION_OPTIONS}
+        # Added to the URL's own libpq options (a city's statement_timeout, say), which
+        # connect_args would otherwise replace.
+        given = url.query.get("options")
+        ours = f"{given} {POSTGRESQL_SESSION_OPTIONS}" if isinstance(given, str) else None
+        options["connect_args"] = {"options": ours or POSTGRESQL_SESSION_OPTIONS}
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
