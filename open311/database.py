@@ -64,8 +64,8 @@ def configure(app: Flask) -> None:
         # Added to the URL's own libpq options (a city's statement_timeout, say), which
         # connect_args would otherwise replace.
         given = url.query.get("options")
-        ours = f"{given} {POSTGRESQL_SESSION_OPTIONS}" if isinstance(given, str) else None
-        options["connect_args"] = {"options": ours or POSTGRESQL_SESSION_OPTIONS}
+        theirs = f"{given} " if isinstance(given, str) else ""
+        options["connect_args"] = {"options": theirs + POSTGRESQL_SESSION_OPTIONS}
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 

@@ -66,11 +66,14 @@ def _area_codes_at_lon_lat(dialect: str) -> sa.Select[*tuple[Any, ...]]:
     """_area_codes_at of the bound point (lon, lat), built once per backend: every
     filing runs it, and building it cost more than running it."""
     lon, lat = sa.bindparam("lon", type_=sa.Float), sa.bindparam("lat", type_=sa.Float)
+    return _area_codes_at(point_of(dialect, lon, lat), dialect)
+
+
+def point_of(dialect: str, lon: Any, lat: Any) -> sa.ColumnElement[Any]:
+    """The WGS84 point of two SQL expressions (columns or bound parameters)."""
     if dialect == "sqlite":
-        here = sa.func.MakePoint(lon, lat, WGS84)
-    else:
-        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
-    return _area_codes_at(here, dialect)
+        return sa.func.MakePoint(lon, lat, WGS84)
+    return sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
 
 
 def tag_untagged_requests(session: Session, *, retag: bool = False) -> int:
@@ -231,13 +234,10 @@ def circles_holding(
     `lat` are expressions (bound parameters), so that the statement can be
     built once; where they are NULL, no circle holds the point.
     """
+    here, centre = point_of(dialect, lon, lat), point_of(dialect, center_long, center_lat)
     if dialect == "sqlite":
-        here = sa.func.MakePoint(lon, lat, WGS84)
-        centre = sa.func.MakePoint(center_long, center_lat, WGS84)
         distance = sa.func.ST_Distance(centre, here, 1)  # 1: on the ellipsoid
     else:
-        here = sa.func.ST_SetSRID(sa.func.ST_MakePoint(lon, lat), WGS84)
-        centre = sa.func.ST_SetSRID(sa.func.ST_MakePoint(center_long, center_lat), WGS84)
         distance = sa.func.ST_DistanceSphere(centre, here)
     return sa.and_(
         radius_metres.is_not(None),
@@ -295,7 +295,7 @@ def _insert_or_ignore(session: Session, rows: Sequence[Mapping[str, Any]]) -> in
     # Core, not the ORM's bulk insert: no objects, and the column types still
     # turn datetimes and JSON into SQLite's text. The point's parameters need
     # their own names: SQLAlchemy reserves a column's name for its own value.
-    point = sa.func.MakePoint(sa.bindparam("point_long"), sa.bindparam("point_lat"), WGS84)
+    point = point_of("sqlite", sa.bindparam("point_long"), sa.bindparam("point_lat"))
     statement = sa.insert(_requests_table()).prefix_with("OR IGNORE").values(location=point)
     params = [{**row, "point_long": row["long"], "point_lat": row["lat"]} for row in rows]
     result = session.connection().execute(statement, params, execution_options=PRESERVE_ROWCOUNT)
@@ -327,7 +327,7 @@ def _copy_new_requests(session: Session, rows: Sequence[Mapping[str, Any]]) -> i
 def _insert_from_staging() -> sa.Insert:
     staging = sa.table(STAGING_TABLE, *(sa.column(name) for name in IMPORTED_COLUMNS))
     codes = _area_codes_of_points(staging)
-    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(staging.c.long, staging.c.lat), WGS84)
+    point = point_of("postgresql", staging.c.long, staging.c.lat)
     same_point = sa.and_(codes.c.long == staging.c.long, codes.c.lat == staging.c.lat)
     rows = sa.select(*staging.c, point, *(codes.c[kind] for kind in AREA_KINDS)).select_from(
         staging.join(codes, same_point)
@@ -349,7 +349,7 @@ def _area_codes_of_points(staging: sa.TableClause) -> sa.CTE:
     after the insert, about 70 µs.
     """
     points = sa.select(staging.c.long, staging.c.lat).distinct().cte("points")
-    point = sa.func.ST_SetSRID(sa.func.ST_MakePoint(points.c.long, points.c.lat), WGS84)
+    point = point_of("postgresql", points.c.long, points.c.lat)
     codes = _area_codes_at(point, "postgresql").lateral("codes_at")
     return (
         sa.select(points.c.long, points.c.lat, *codes.c)

@@ -113,9 +113,14 @@ def client(app: Flask) -> FlaskClient:
 
 @pytest.fixture
 def api_key(app: Flask) -> str:
+    return new_api_key(app, "Test partner")
+
+
+def new_api_key(app: Flask, partner: str) -> str:
+    """A new partner key's plaintext, committed."""
     with app.app_context():
         session = db.session()
         begin_write(session)
-        _, plaintext = create_key(session, "Test partner")
+        _, plaintext = create_key(session, partner)
         db.session.commit()
     return plaintext

@@ -107,7 +107,7 @@ def _pending(message: dict[str, Any], **receiver: Any) -> dict[str, Any]:
         "attempts": 0,
         "next_attempt_at": now,
         "created_at": now,
-        "kind": NotificationKind.CHANGE,
+        "kind": NotificationKind.CHANGE,  # unless `receiver` says otherwise (a confirmation)
         **receiver,
     }
 

@@ -8,11 +8,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from lxml import etree
 
-from open311.accounts.keys import create_key
-from open311.database import begin_write
 from open311.extensions import db
 from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
+from tests.conftest import new_api_key
 from tests.notifications.conftest import confirm, news, notifications, press_the_button
 
 CDOT = "CDOT - Department of Transportation"
@@ -193,12 +192,8 @@ def test_a_partner_registers_lists_and_deletes_webhooks(app, client, api_key, re
 
 
 def test_another_partners_webhook_is_not_found(app, client, api_key, receiver):
-    from tests.conftest import create_key
-
     hook = client.post("/open311/v2/webhooks.json", data={"api_key": api_key, "url": receiver.url("/a"), "service_code": "PHF"}).json[0]
-    with app.app_context():
-        _, other = create_key(db.session(), "Other partner")
-        db.session.commit()
+    other = new_api_key(app, "Other partner")
     for method in ("get", "delete"):
         response = getattr(client, method)(f"/open311/v2/webhooks/{hook['webhook_id']}.json", headers=bearer(other))
         assert response.status_code == 404
@@ -236,7 +231,7 @@ def test_an_account_follower_is_told_through_its_partners_accounts_webhook(app, 
 
 
 def test_two_partners_users_with_the_same_account_id_are_two_followers(app, client, api_key, receiver):
-    other_key = second_partner_key(app)
+    other_key = new_api_key(app, "Second partner")
     load_areas(app)
     for key, path in ((api_key, "/first"), (other_key, "/second")):
         client.post("/open311/v2/webhooks.json", data={"api_key": key, "url": receiver.url(path), "accounts": "true"})
@@ -250,15 +245,6 @@ def test_two_partners_users_with_the_same_account_id_are_two_followers(app, clie
     told = [(n.webhook_id, n.payload["account_id"]) for n in news(app) if n.payload["service_request_id"] == at_city_hall]
     assert len(told) == 2 and len({hook for hook, _ in told}) == 2  # through each partner's own webhook
     assert {account for _, account in told} == {"7"}
-
-
-def second_partner_key(app):
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        _, plaintext = create_key(session, "Second partner")
-        db.session.commit()
-    return plaintext
 
 
 def test_unsubscribe_links_show_a_button_that_works_without_login_and_twice(app, client, api_key):
