@@ -44,6 +44,8 @@ def test_backtest_scores_ours_and_the_naive_median_on_later_requests(app):
     # and holds all 20 later requests. The median is the same.
     assert line.ours.coverage == 1.0
     assert line.ours.median_error == line.naive.median_error == pytest.approx(2.5)
+    # Hindsight, the later requests' own 10th-90th percentile (1.9..9.1), holds 16 of 20.
+    assert line.hindsight.coverage == pytest.approx(0.8)
     assert line.bases == {"service": 20}
     assert report.lines[OVERALL].tested == 20
 
@@ -57,6 +59,7 @@ def test_backtest_command_prints_ours_beside_naive(app):
     overall = next(line for line in lines if line.startswith("overall "))
     assert overall.split("|")[1].split()[:2] == ["20", "100.0%"]  # ours
     assert overall.split("|")[2].split()[:2] == ["20", "80.0%"]  # naive
+    assert overall.split("|")[3].split() == ["80.0%"]  # hindsight
     assert "service 20" in overall
     assert lines[-1] == "instant (median under an hour before the split): none"
 
@@ -73,6 +76,8 @@ def test_totals_are_also_given_without_services_that_close_within_the_hour(app):
     assert overall.ours.coverage == 1.0  # the calls' range is a point they always hit
     assert slow.naive.coverage == pytest.approx(0.8)  # PHF alone
     assert overall.naive.coverage == pytest.approx(0.9)
+    # Even hindsight, the calls' own range, is a point they all hit: 36 of 40.
+    assert overall.hindsight.coverage == pytest.approx(0.9)
     assert report.lines[SAME_REQUESTS + NOT_INSTANT].tested == 20
 
 
@@ -102,6 +107,10 @@ def test_on_the_real_chicago_history_the_ranges_cover_70_to_90_percent(app):
     assert report.instant == ["311IOC", "AVN"]
     assert 0.70 <= report.lines[OVERALL + NOT_INSTANT].ours.coverage <= 0.90
     assert overall.ours.coverage >= 0.70
+    # No range does better overall: hindsight, each service's own 10th-90th
+    # percentile of what happened after the split, holds more than nine in ten.
+    assert overall.hindsight.coverage > 0.90
+    assert overall.ours.coverage <= overall.hindsight.coverage
     # Beside the naive per-type median, on the requests both predicted: a coverage at
     # least as near 80%, and a median no further off.
     same = report.lines[SAME_REQUESTS + NOT_INSTANT]
