@@ -47,13 +47,13 @@ import json
 import os
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import psycopg
-import requests
 
 from bench import cpu, floor, measure, seed, server, workload
 from bench.measure import Latency, Throughput
@@ -186,10 +186,11 @@ def measure_gets(
     running: server.Running, dsn: str, options: argparse.Namespace
 ) -> tuple[dict[str, Latency], dict[str, float]]:
     """Latency of each kind of GET, and the server CPU milliseconds each costs."""
-    with requests.Session() as http, psycopg.connect(dsn, autocommit=True) as connection:
+    http = measure.HttpGetter(running.base_url)
+    with closing(http), psycopg.connect(dsn, autocommit=True) as connection:
         raw = measure.raw_json(connection)
-        json_page = measure.http_get(http, f"{running.base_url}{REQUESTS_PATH}.json")
-        xml_page = measure.http_get(http, f"{running.base_url}{REQUESTS_PATH}.xml")
+        json_page = measure.http_get(http, f"{REQUESTS_PATH}.json")
+        xml_page = measure.http_get(http, f"{REQUESTS_PATH}.xml")
         check_same_page(json_page(), raw())
         say("GET: raw SQL, JSON and XML, in turn …")
         calls: dict[str, Callable[[], object]] = {"raw": raw, "json": json_page, "xml": xml_page}

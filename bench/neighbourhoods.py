@@ -46,6 +46,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -269,7 +270,8 @@ def compare(
     name: str,
 ) -> tuple[dict[str, Latency], dict[str, float], list[int]]:
     """Ours and raw in turn, each walking the same items in the same order; CPU ms per GET."""
-    with requests.Session() as http, psycopg.connect(dsn, autocommit=True) as connection:
+    http = measure.HttpGetter(running.base_url)
+    with closing(http), psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"SET TIME ZONE '{measure.TIME_ZONE}'")
 
         def raw(item: Any) -> str:
@@ -278,9 +280,7 @@ def compare(
             return str(row[0]) if row else "[]"
 
         def ours(item: Any) -> bytes:
-            response = http.get(f"{running.base_url}{REQUESTS}?{query(item)}", timeout=60)
-            response.raise_for_status()
-            return response.content
+            return http(f"{REQUESTS}?{query(item)}")
 
         rows = check_pages(items, ours, raw, name)
         turns = {"ours": itertools.cycle(items), "raw": itertools.cycle(items)}
