@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -109,13 +110,26 @@ def feedback(params: MultiDict[str, str]) -> tuple[int, str | None]:
 UPDATES_WINDOW = timedelta(hours=2)  # FixMyStreet polls the last 2 hours by default
 
 
+@dataclass(frozen=True)
+class UpdateWindow:
+    """GET servicerequestupdates after validation: [start, end), whole or a page of it."""
+
+    start: datetime
+    end: datetime
+    page: int | None  # None: every update of the window at once (FixMyStreet never pages)
+    page_size: int
+
+
 def update_window(
-    args: Mapping[str, str], time_zone: ZoneInfo, now: datetime
-) -> tuple[datetime, datetime]:
-    """GET servicerequestupdates: start_date and end_date together, or the last 2 hours."""
+    args: Mapping[str, str], time_zone: ZoneInfo, now: datetime, max_page_size: int
+) -> UpdateWindow:
+    """GET servicerequestupdates: start_date and end_date together, or the last 2 hours;
+    page and page_size as on GET requests."""
     problems: list[str] = []
     start = _parse_date(args, "start_date", time_zone, problems)
     end = _parse_date(args, "end_date", time_zone, problems)
+    page = _parse_int(args, "page", 1, problems) if args.get("page", "").strip() else None
+    page_size = min(_parse_int(args, "page_size", max_page_size, problems), max_page_size)
     if not problems and (start is None) != (end is None):
         problems.append("start_date and end_date: send both, or neither (the last 2 hours).")
     elif start and end and start >= end:
@@ -124,7 +138,9 @@ def update_window(
         problems.append("start_date to end_date may not span more than 90 days.")
     if problems:
         raise InvalidRequest(*problems)
-    return (start, end) if start and end else (now - UPDATES_WINDOW, now + timedelta(seconds=1))
+    if not (start and end):
+        start, end = now - UPDATES_WINDOW, now + timedelta(seconds=1)
+    return UpdateWindow(start, end, page, page_size)
 
 
 class PartnerUpdateForm(Schema):

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311 import spatial
-from open311.errors import NotFound
+from open311.errors import InvalidRequest, NotFound
 from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
 from open311.workflow.transitions import OPEN_STAGES, TRANSITIONS, Action
 
@@ -205,13 +205,22 @@ class PublicUpdate:
     media_url: str | None
 
 
-UPDATES_LIMIT = 1000
+# A window asked for without `page` is answered whole, as FixMyStreet reads it:
+# a cut-off list would lose the rest without a word. Past this many, a 400 asks
+# for a shorter window or pages.
+WHOLE_WINDOW_LIMIT = 10_000
 
 
 def public_updates(
-    session: Session, start: datetime, end: datetime, hide_api_key_id: int
+    session: Session,
+    start: datetime,
+    end: datetime,
+    hide_api_key_id: int,
+    page: int | None = None,
+    page_size: int = 1000,
 ) -> list[PublicUpdate]:
-    """Rows in [start, end) that changed a public request's stage or added a public note.
+    """Rows in [start, end) that changed a public request's stage or added a public note,
+    oldest first: all of them, or with `page` the page_size of that 1-based page.
 
     The rows a partner's own key wrote are hidden from it: it knows them, and
     would otherwise store its own updates a second time.
@@ -231,12 +240,21 @@ def public_updates(
             sa.or_(RequestEvent.api_key_id.is_(None), RequestEvent.api_key_id != hide_api_key_id),
         )
         .order_by(RequestEvent.at, RequestEvent.id)
-        .limit(UPDATES_LIMIT)
     )
-    return [
+    if page is None:
+        stmt = stmt.limit(WHOLE_WINDOW_LIMIT + 1)
+    else:
+        stmt = stmt.limit(page_size).offset((page - 1) * page_size)
+    found = [
         _public_update(event, number, current_reason)
         for event, number, current_reason in session.execute(stmt)
     ]
+    if page is None and len(found) > WHOLE_WINDOW_LIMIT:
+        raise InvalidRequest(
+            f"start_date to end_date: more than {WHOLE_WINDOW_LIMIT:,} updates in this window;"
+            f" ask for a shorter window, or page=1, 2, … ({page_size} updates a page)."
+        )
+    return found
 
 
 def _public_update(event: RequestEvent, number: str, current_reason: str | None) -> PublicUpdate:

@@ -14,6 +14,7 @@ from open311.database import begin_write
 from open311.extensions import db
 from open311.models import PartnerUpdate, RequestEvent
 from open311.models.base import utcnow
+from open311.workflow import queries as workflow_queries
 from tests.builders import bearer, make_staff, pothole_form
 
 CDOT = "CDOT - Department of Transportation"
@@ -202,6 +203,44 @@ def test_the_window_is_both_dates_or_neither(app, client, api_key, supervisor, n
         )
         assert response.status_code == 400, args
         assert etree.fromstring(response.data).findtext("error/description").startswith(starts)
+
+
+def test_a_window_comes_whole_or_in_pages_and_is_never_cut_short(
+    client, api_key, supervisor, number, monkeypatch
+):
+    for count in range(1, 6):
+        act(client, supervisor, number, "note", public_note=f"Note {count}.")
+    whole = [u["description"] for u in updates(client, api_key).json]
+    assert whole == [f"Note {count}." for count in range(1, 6)]
+
+    def page(suffix="json", **args):
+        return updates(client, api_key, suffix, page_size="2", **args)
+
+    assert [u["description"] for u in page(page="1").json] == ["Note 1.", "Note 2."]
+    assert [u["description"] for u in page(page="3").json] == ["Note 5."]
+    assert page(page="4").json == []  # past the end: empty, not the last page again
+    assert etree.fromstring(page("xml", page="2").data).xpath(
+        "request_update/description/text()"
+    ) == ["Note 3.", "Note 4."]
+
+    # A window with more updates than we answer at once is a 400 that says what to do,
+    # never a silently shortened list (FixMyStreet would lose the rest).
+    monkeypatch.setattr(workflow_queries, "WHOLE_WINDOW_LIMIT", 4)
+    for suffix in ("json", "xml"):
+        refused = client.get(
+            f"/open311/v2/servicerequestupdates.{suffix}", query_string={"api_key": api_key}
+        )
+        assert refused.status_code == 400
+        text = refused.data.decode()
+        assert "more than 4 updates in this window" in text and "page=1" in text
+    assert len(page(page="1").json) == 2  # pages still work
+
+    for args in ({"page": "0"}, {"page": "first"}, {"page_size": "-3"}):
+        refused = client.get(
+            "/open311/v2/servicerequestupdates.json", query_string={"api_key": api_key, **args}
+        )
+        assert refused.status_code == 400, args
+        assert refused.json[0]["description"].startswith(next(iter(args)))
 
 
 def test_get_needs_a_key(client):
