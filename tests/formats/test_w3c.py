@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -35,3 +35,19 @@ def test_every_parsed_moment_can_be_shown_in_local_time() -> None:
 
 def test_ordinary_moments_still_parse_to_utc() -> None:
     assert parse_w3c("2026-05-01T10:00:00-05:00", CHICAGO) == datetime(2026, 5, 1, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("zone", ["America/Chicago", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_formatting_agrees_with_the_zone_across_its_changes(zone: str) -> None:
+    # Every 7 min 13.5 s through the days around 2026's clock changes (Chicago's and
+    # Lord Howe's, whose offsets move by half an hour), each from UTC and from
+    # another zone: the cached hours give what converting each moment would.
+    time_zone, elsewhere = ZoneInfo(zone), ZoneInfo("Europe/Berlin")
+    starts = [datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 4, 4, tzinfo=UTC),
+              datetime(2026, 10, 3, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC)]  # fmt: skip
+    for start in starts:
+        for step in range(1_000):
+            moment = start + timedelta(seconds=433.5 * step)
+            expected = moment.astimezone(time_zone).isoformat(timespec="seconds")
+            assert format_w3c(moment, time_zone) == expected
+            assert format_w3c(moment.astimezone(elsewhere), time_zone) == expected
