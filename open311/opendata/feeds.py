@@ -23,7 +23,7 @@ import csv
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
@@ -32,6 +32,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.formats.local_hours import MINUTES_SECONDS, LocalHours, as_utc
 from open311.formats.w3c import format_w3c
 from open311.geocoding.chicago import STREET_TYPES
 from open311.models import AREA_KINDS, Service, ServiceRequest, Status
@@ -129,31 +130,18 @@ class _Hour(NamedTuple):
 
 
 def _city_time(moment: datetime, time_zone: ZoneInfo) -> tuple[str, _Hour]:
-    """The moment in the City's format, and its local hour.
-
-    One zone lookup serves a whole UTC hour, as in format_w3c: an export
-    formats two or three datetimes for every row.
-    """
-    utc = moment if moment.tzinfo in _UTC_ZONES else moment.astimezone(UTC)
-    hour = _local_hour(utc.year, utc.month, utc.day, utc.hour, time_zone)
+    """The moment in the City's format, and its local hour (an export formats two
+    or three datetimes for every row: one zone lookup serves a whole UTC hour)."""
+    clock = as_utc(moment)
+    hour = _CITY_HOURS.of(clock, time_zone)
     if hour is None:  # a zone whose offset is not whole hours: each moment on its own
-        utc = utc.astimezone(time_zone)
-        hour = _hour_of(utc)
-    return f"{hour.prefix}{utc.minute:02d}:{utc.second:02d}{hour.suffix}", hour
-
-
-# The zones a UTC moment arrives in (psycopg gives Etc/UTC, SQLite columns UTC).
-_UTC_ZONES = (UTC, ZoneInfo("UTC"), ZoneInfo("Etc/UTC"))
-
-
-@lru_cache(maxsize=8192)
-def _local_hour(year: int, month: int, day: int, hour: int, zone: ZoneInfo) -> _Hour | None:
-    """How the City writes one UTC hour in `zone`; None if its offset is not whole hours."""
-    local = datetime(year, month, day, hour, tzinfo=UTC).astimezone(zone)
-    return None if local.minute else _hour_of(local)
+        clock = clock.astimezone(time_zone)
+        hour = _hour_of(clock)
+    return hour.prefix + MINUTES_SECONDS[clock.minute * 60 + clock.second] + hour.suffix, hour
 
 
 def _hour_of(local: datetime) -> _Hour:
+    """How the City writes one local hour."""
     return _Hour(
         f"{local.month:02d}/{local.day:02d}/{local.year:04d} {local.hour % 12 or 12:02d}:",
         " AM" if local.hour < 12 else " PM",
@@ -161,6 +149,9 @@ def _hour_of(local: datetime) -> _Hour:
         str(local.isoweekday() % 7 + 1),
         str(local.month),
     )
+
+
+_CITY_HOURS = LocalHours(_hour_of)
 
 
 # STREET_ADDRESS … STREET_TYPE from our address, "121 N LASALLE ST, CHICAGO, IL, 60602"

@@ -13,6 +13,7 @@ import json
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -191,6 +192,18 @@ def test_postgresql_writes_the_same_csv_as_python(app):
         formatted = b"".join(feeds.formatted_csv_rows(session, RequestFilter(), time_zone))
     assert copied.decode().splitlines() == formatted.decode().splitlines()
     assert len(csv_rows(b"H\n" + copied)) == len(awkward)  # every row, one quoted line break
+
+
+@pytest.mark.parametrize("zone", ["America/Chicago", "Asia/Kolkata", "Australia/Lord_Howe"])
+def test_the_citys_times_agree_with_the_zone_across_its_changes(zone: str) -> None:
+    # Every 7 min 13.5 s through the days around 2026's clock changes: the cached
+    # hours give what converting each moment would, in the City's 12-hour format.
+    time_zone = ZoneInfo(zone)
+    for start in (datetime(2026, 3, 7, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC)):
+        for step in range(1_000):
+            moment = start + timedelta(seconds=433.5 * step)
+            local = moment.astimezone(time_zone)
+            assert feeds.city_time(moment, time_zone) == local.strftime("%m/%d/%Y %I:%M:%S %p")
 
 
 # --- GeoJSON and NDJSON ---------------------------------------------------------------
