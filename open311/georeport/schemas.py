@@ -129,7 +129,7 @@ def update_window(
     start = _parse_date(args, "start_date", time_zone, problems)
     end = _parse_date(args, "end_date", time_zone, problems)
     page = _parse_int(args, "page", 1, problems) if args.get("page", "").strip() else None
-    page_size = min(_parse_int(args, "page_size", max_page_size, problems), max_page_size)
+    page_size = _page_size(args, max_page_size, problems)
     if not problems and (start is None) != (end is None):
         problems.append("start_date and end_date: send both, or neither (the last 2 hours).")
     elif start and end and start >= end:
@@ -228,7 +228,7 @@ def request_filter(
     }
     statuses = _parse_statuses(args.get("status", ""), problems)
     page = _parse_int(args, "page", 1, problems)
-    page_size = _parse_int(args, "page_size", max_page_size, problems)
+    page_size = _page_size(args, max_page_size, problems)
     start, end = _window(dates, now) if default_window else (dates["start_date"], dates["end_date"])
     if start and end and start >= end:
         problems.append("start_date must be earlier than end_date.")
@@ -253,7 +253,7 @@ def request_filter(
         updated_after=dates["updated_after"],
         updated_before=dates["updated_before"],
         page=page,
-        page_size=min(page_size, max_page_size),  # clamped, as the README says
+        page_size=page_size,
     )
 
 
@@ -381,6 +381,11 @@ def _parse_int(args: Mapping[str, str], key: str, default: int, problems: list[s
     # Past the last page the answer is an empty list anyway; this keeps the
     # row offset inside a 64-bit integer.
     return min(int(value), LARGEST_PAGE_NUMBER)
+
+
+def _page_size(args: Mapping[str, str], max_page_size: int, problems: list[str]) -> int:
+    """page_size, the maximum by default; larger values are clamped, as the README says."""
+    return min(_parse_int(args, "page_size", max_page_size, problems), max_page_size)
 
 
 def _comma_list(value: str) -> tuple[str, ...]:

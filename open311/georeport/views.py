@@ -214,13 +214,13 @@ def list_updates(fmt: str) -> Response:
     """FixMyStreet's poll: public updates in a window, the caller's own left out."""
     session = db.session()
     api_key = authenticate(session, api_key_param())
+    time_zone = jurisdiction().time_zone
     window = schemas.update_window(
-        request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+        request.args, time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
     )
     found = workflow_queries.public_updates(
         session, window.start, window.end, api_key.id, window.page, window.page_size
     )
-    time_zone = jurisdiction().time_zone
     return render.document(
         "service_request_updates", [payloads.request_update(u, time_zone) for u in found]
     )
