@@ -12,6 +12,11 @@ class Open311Error(Exception):
         super().__init__(*descriptions)
         self.descriptions = list(descriptions)
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Headers the answer carries besides its body, in any format."""
+        return {}
+
 
 class InvalidRequest(Open311Error):
     code = 400
@@ -35,3 +40,23 @@ class Conflict(Open311Error):
 
 class Gone(Open311Error):
     code = 410  # a link that worked once: an expired confirmation, a cancelled subscription
+
+
+class _RetryLater(Open311Error):
+    """An error the caller may retry: the answer says when (Retry-After, in seconds)."""
+
+    def __init__(self, *descriptions: str, retry_after: int = 1) -> None:
+        super().__init__(*descriptions)
+        self.retry_after = max(1, retry_after)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class TooManyRequests(_RetryLater):
+    code = 429  # a rate limit: the caller waits retry_after seconds
+
+
+class ServiceUnavailable(_RetryLater):
+    code = 503  # the database is unreachable, hung, full or locked: nothing was stored

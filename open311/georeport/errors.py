@@ -17,7 +17,9 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(Open311Error)
     def domain_error(error: Open311Error) -> Response:
         db.session.rollback()  # nothing a failed request did is kept
-        return render.errors([(error.code, d) for d in error.descriptions], status=error.code)
+        response = render.errors([(error.code, d) for d in error.descriptions], status=error.code)
+        response.headers.update(error.headers)
+        return response
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException) -> Response | HTTPException:
