@@ -9,7 +9,10 @@ from flask import Flask
 
 from open311 import config, database, feeds, georeport, staff
 from open311.cli import open311_cli
+from open311.edge.errors import install_fallback_handlers, plain_errors
 from open311.extensions import db
+from open311.georeport.errors import render_errors_by_suffix
+from open311.georeport.paths import TolerantPaths
 from open311.jurisdiction import Jurisdiction
 
 
@@ -25,5 +28,24 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     georeport.init_app(app)
     feeds.init_app(app)
     staff.init_app(app)
+    init_edge(app)
     app.cli.add_command(open311_cli)
     return app
+
+
+def init_edge(app: Flask) -> None:
+    """What no one blueprint owns: the paths clients send, CORS, and errors on unknown paths."""
+    app.wsgi_app = TolerantPaths(  # type: ignore[method-assign]
+        app.wsgi_app, suffixless=(staff.views.PREFIX,)
+    )
+    app.after_request(georeport.allow_any_origin)
+    # Each blueprint answers its own errors; these are for paths none of them matched.
+    install_fallback_handlers(
+        app,
+        {
+            f"{staff.views.PREFIX}/": staff.views.render_errors,
+            f"{feeds.views.PREFIX}/": feeds.views.render_errors,
+            georeport.errors.PREFIX: render_errors_by_suffix,
+        },
+        default=plain_errors,
+    )

@@ -7,13 +7,26 @@ from collections.abc import Iterator
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
-from open311.errors import InvalidRequest, Open311Error
+from open311.edge.errors import install_error_handlers
+from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.georeport.schemas import request_filter
 from open311.models.base import utcnow
 from open311.opendata.feeds import FEEDS
 
-bp = Blueprint("feeds", __name__, url_prefix="/open311/feeds")
+PREFIX = "/open311/feeds"
+
+
+def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
+    """A bad filter, answered before the feed starts: GeoReport's errors, in JSON."""
+    errors = [{"code": code, "description": text} for code, text in pairs]
+    return Response(
+        orjson.dumps(errors), status=status, content_type="application/json; charset=utf-8"
+    )
+
+
+bp = Blueprint("feeds", __name__, url_prefix=PREFIX)
+install_error_handlers(bp, render_errors)
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "geojson": "application/geo+json",
@@ -36,12 +49,3 @@ def requests_feed(fmt: str) -> Response:
         yield from FEEDS[fmt](db.session(), where, time_zone)
 
     return Response(stream_with_context(chunks()), content_type=CONTENT_TYPES[fmt])
-
-
-@bp.errorhandler(Open311Error)
-def feed_error(error: Open311Error) -> Response:
-    """A bad filter, answered before the feed starts: GeoReport's errors, in JSON."""
-    errors = [{"code": error.code, "description": text} for text in error.descriptions]
-    return Response(
-        orjson.dumps(errors), status=error.code, content_type="application/json; charset=utf-8"
-    )

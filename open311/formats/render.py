@@ -1,4 +1,4 @@
-"""One payload, two renderings: the format comes from the URL suffix."""
+"""One payload, two renderings: each blueprint says which (its routes' `fmt`)."""
 
 from __future__ import annotations
 
@@ -17,20 +17,9 @@ CONTENT_TYPES = {
 _JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,3}$")
 
 
-STAFF_PREFIX = "/open311/staff/"
-
-
-def response_format() -> str:
-    """JSON for a .json path and for the staff API; XML, the spec's required format,
-    for anything else."""
-    if request.path.startswith(STAFF_PREFIX):
-        return "json"
-    return "json" if request.path.rstrip("/").endswith(".json") else "xml"
-
-
-def document(root_tag: str, payload: Any, status: int = 200) -> Response:
-    """Render a payload: a bare JSON value, or <root_tag>…</root_tag>."""
-    if response_format() == "xml":
+def document(root_tag: str, payload: Any, fmt: str, status: int = 200) -> Response:
+    """Render a payload in `fmt`: "xml" as <root_tag>…</root_tag>, else a bare JSON value."""
+    if fmt == "xml":
         return Response(to_xml(root_tag, payload), status=status, content_type=CONTENT_TYPES["xml"])
     body = orjson.dumps(payload)  # compact UTF-8, as json.dumps gives, 8x faster
     callback = request.args.get("callback", "")
@@ -44,5 +33,5 @@ def document(root_tag: str, payload: Any, status: int = 200) -> Response:
     return Response(body, status=status, content_type=CONTENT_TYPES["json"])
 
 
-def errors(pairs: list[tuple[int, str]], status: int) -> Response:
-    return document("errors", [{"code": c, "description": d} for c, d in pairs], status=status)
+def errors(pairs: list[tuple[int, str]], status: int, fmt: str) -> Response:
+    return document("errors", [{"code": c, "description": d} for c, d in pairs], fmt, status)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request
 
 from open311.georeport import notify_views
-from open311.georeport.errors import PREFIX, register_error_handlers
-from open311.georeport.paths import TolerantPaths
+from open311.georeport.errors import PREFIX
 from open311.georeport.views import bp
 from open311.notifications.destinations import Destinations
 
@@ -15,12 +14,9 @@ def init_app(app: Flask) -> None:
     Destinations.from_config(app.config)  # a bad WEBHOOK_ALLOWED_NETWORKS stops the start
     app.register_blueprint(bp)
     app.register_blueprint(notify_views.bp)
-    register_error_handlers(app)
-    app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
-    app.after_request(_allow_any_origin)
 
 
-def _allow_any_origin(response: Response) -> Response:
+def allow_any_origin(response: Response) -> Response:
     """Browser clients read the API from other origins (reference 4.20)."""
     if request.path.startswith(PREFIX):
         response.headers["Access-Control-Allow-Origin"] = "*"

@@ -1,42 +1,23 @@
-"""Every error under /open311 answers in the caller's format, as <errors> or a JSON array."""
+"""GeoReport's errors: <errors> or a JSON array, in the format the caller asked for."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
-from werkzeug.exceptions import HTTPException
+from flask import Response, request
 
-from open311.errors import Open311Error
-from open311.extensions import db
 from open311.formats import render
 
 PREFIX = "/open311/"
+FORMATS = ("json", "xml")
 
 
-def register_error_handlers(app: Flask) -> None:
-    # App-level, not bp.errorhandler: 404s and 405s from routing never reach a blueprint.
-    @app.errorhandler(Open311Error)
-    def domain_error(error: Open311Error) -> Response:
-        db.session.rollback()  # nothing a failed request did is kept
-        response = render.errors([(error.code, d) for d in error.descriptions], status=error.code)
-        response.headers.update(error.headers)
-        return response
+def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
+    """In the route's own format (its `fmt`); XML, the spec's required format, when it has
+    none (the HTML pages of links in messages)."""
+    fmt = (request.view_args or {}).get("fmt")
+    return render.errors(pairs, status, fmt if fmt in FORMATS else "xml")
 
-    @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> Response | HTTPException:
-        if not request.path.startswith(PREFIX):
-            return error
-        code = error.code or 500
-        response = render.errors([(code, error.description or error.name)], status=code)
-        # Keep what the exception says beyond its body: Allow on a 405 (RFC 9110),
-        # Retry-After on a 429 or 503.
-        for name, value in error.get_headers():
-            if name.lower() != "content-type":
-                response.headers[name] = value
-        return response
 
-    @app.errorhandler(Exception)
-    def unexpected_error(error: Exception) -> Response:
-        # A bug, not the client's fault: log it, keep nothing, answer in format.
-        current_app.logger.exception("unhandled error on %s", request.path)
-        db.session.rollback()
-        return render.errors([(500, "Internal error; the request was not stored.")], status=500)
+def render_errors_by_suffix(pairs: list[tuple[int, str]], status: int) -> Response:
+    """For a path no route matched: JSON when it ends in .json, else XML."""
+    fmt = "json" if request.path.rstrip("/").endswith(".json") else "xml"
+    return render.errors(pairs, status, fmt)

@@ -9,10 +9,12 @@ from flask import Blueprint, Response, current_app
 from markupsafe import escape
 
 from open311.accounts.keys import authenticate
+from open311.edge.errors import install_error_handlers
 from open311.errors import Gone, NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.georeport import notify_schemas, payloads
+from open311.georeport.errors import render_errors
 from open311.georeport.views import FMT, api_key_param, jurisdiction, merged_params
 from open311.models import Subscription, Webhook
 from open311.notifications import confirmation, subscriptions
@@ -20,6 +22,7 @@ from open311.notifications.destinations import Destinations
 from open311.notifications.subscriptions import Scope
 
 bp = Blueprint("notify", __name__, url_prefix="/open311")
+install_error_handlers(bp, render_errors)
 
 UNSUBSCRIBED = "You are unsubscribed"
 NO_MORE_MESSAGES = "You will get no more messages from this subscription."
@@ -34,7 +37,7 @@ def follow_request(service_request_id: str, fmt: str) -> Response:
     follower = notify_schemas.follower(merged_params())
     scope = Scope(service_request_id=service_request_id)
     entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
-    return _created_subscription(entry)
+    return _created_subscription(entry, fmt)
 
 
 @bp.post(f"/v2/subscriptions.{FMT}")
@@ -44,18 +47,18 @@ def subscribe(fmt: str) -> Response:
     api_key = authenticate(session, api_key_param())
     scope, follower = notify_schemas.subscription(merged_params())
     entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
-    return _created_subscription(entry)
+    return _created_subscription(entry, fmt)
 
 
 def _rules() -> confirmation.Rules:
     return confirmation.Rules.from_config(current_app.config)
 
 
-def _created_subscription(entry: Subscription) -> Response:
+def _created_subscription(entry: Subscription, fmt: str) -> Response:
     numbers = _numbers([entry])
     reply = payloads.subscription(entry, numbers, jurisdiction().time_zone)
     db.session.commit()
-    return render.document("subscriptions", [reply], status=201)
+    return render.document("subscriptions", [reply], fmt, status=201)
 
 
 @bp.post(f"/v2/webhooks.{FMT}")
@@ -74,14 +77,14 @@ def create_webhook(fmt: str) -> Response:
     )
     reply = _webhooks_payload([webhook], with_secret=True)
     session.commit()
-    return render.document("webhooks", reply, status=201)
+    return render.document("webhooks", reply, fmt, status=201)
 
 
 @bp.get(f"/v2/webhooks.{FMT}")
 def list_webhooks(fmt: str) -> Response:
     session = db.session()
     hooks = subscriptions.webhooks_of(session, authenticate(session, api_key_param()))
-    return render.document("webhooks", _webhooks_payload(hooks))
+    return render.document("webhooks", _webhooks_payload(hooks), fmt)
 
 
 @bp.get(f"/v2/webhooks/<int:webhook_id>.{FMT}")
@@ -89,7 +92,7 @@ def get_webhook(webhook_id: int, fmt: str) -> Response:
     session = db.session()
     api_key = authenticate(session, api_key_param())
     webhook = subscriptions.webhook_of(session, api_key, webhook_id)
-    return render.document("webhooks", _webhooks_payload([webhook]))
+    return render.document("webhooks", _webhooks_payload([webhook]), fmt)
 
 
 @bp.delete(f"/v2/webhooks/<int:webhook_id>.{FMT}")
@@ -99,7 +102,7 @@ def delete_webhook(webhook_id: int, fmt: str) -> Response:
     webhook = subscriptions.delete_webhook(session, api_key, webhook_id)
     reply = _webhooks_payload([webhook])
     session.commit()
-    return render.document("webhooks", reply)
+    return render.document("webhooks", reply, fmt)
 
 
 def _webhooks_payload(hooks: Sequence[Webhook], *, with_secret: bool = False) -> list[object]:

@@ -12,11 +12,13 @@ from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
+from open311.edge.errors import install_error_handlers
 from open311.errors import NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.formats.w3c import format_w3c
 from open311.georeport import payloads, schemas
+from open311.georeport.errors import render_errors
 from open311.georeport.openapi import load_openapi
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
@@ -30,6 +32,7 @@ from open311.workflow import queries as workflow_queries
 from open311.workflow.transitions import Action
 
 bp = Blueprint("georeport", __name__, url_prefix="/open311")
+install_error_handlers(bp, render_errors)
 FMT = "<any(json, xml):fmt>"
 
 
@@ -70,13 +73,15 @@ def discovery(fmt: str) -> Response:
     changed = catalog_queries.last_changed(db.session()) or utcnow()
     changeset = format_w3c(changed, jurisdiction().time_zone)
     endpoint = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/open311/v2/"
-    return render.document("discovery", payloads.discovery(current_app.config, changeset, endpoint))
+    return render.document(
+        "discovery", payloads.discovery(current_app.config, changeset, endpoint), fmt
+    )
 
 
 @bp.get(f"/v2/services.{FMT}")
 def list_services(fmt: str) -> Response:
     services = catalog_queries.active_services(db.session())
-    return render.document("services", [payloads.service(s) for s in services])
+    return render.document("services", [payloads.service(s) for s in services], fmt)
 
 
 @bp.get(f"/v2/services/<service_code>.{FMT}")
@@ -88,7 +93,9 @@ def service_definition(service_code: str, fmt: str) -> Response:
     if extensions:  # our extension: the articles an app can show before the form
         related = knowledge_queries.articles_for_service(db.session(), service.code)
         articles = [payloads.article_link(a, _article_url(a.slug, fmt)) for a in related]
-    return render.document("service_definition", payloads.service_definition(service, articles))
+    return render.document(
+        "service_definition", payloads.service_definition(service, articles), fmt
+    )
 
 
 @bp.get(f"/v2/articles.{FMT}")
@@ -96,14 +103,16 @@ def search_articles(fmt: str) -> Response:
     found = knowledge_queries.search_articles(db.session(), schemas.article_search(request.args))
     time_zone = jurisdiction().time_zone
     summaries = [payloads.article_summary(a, _article_url(a.slug, fmt), time_zone) for a in found]
-    return render.document("articles", summaries)
+    return render.document("articles", summaries, fmt)
 
 
 @bp.get(f"/v2/articles/<article_id>.{FMT}")
 def get_article(article_id: str, fmt: str) -> Response:
     found = knowledge_queries.get_article(db.session(), article_id)
     url = _article_url(found.slug, fmt)
-    return render.document("articles", [payloads.article(found, url, jurisdiction().time_zone)])
+    return render.document(
+        "articles", [payloads.article(found, url, jurisdiction().time_zone)], fmt
+    )
 
 
 def _article_url(slug: str, fmt: str) -> str:
@@ -126,14 +135,14 @@ def create_request(fmt: str) -> Response:
     # Built before the commit, which expires the objects and would reload them.
     reply = payloads.post_reply(filed.service_request, filed.service)
     db.session.commit()
-    return render.document("service_requests", [reply])
+    return render.document("service_requests", [reply], fmt)
 
 
 @bp.get(f"/v2/tokens/<token>.{FMT}")
 def token(token: str, fmt: str) -> Response:
     filed = queries.find_by_token(db.session(), token)
     reply = payloads.token(filed, accepted=filed.intake is Intake.ACCEPTED)
-    return render.document("service_requests", [reply])
+    return render.document("service_requests", [reply], fmt)
 
 
 @bp.get(f"/v2/requests.{FMT}")
@@ -142,7 +151,7 @@ def list_requests(fmt: str) -> Response:
         request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
     )
     rows = queries.search_requests(db.session(), where)
-    return render.document("service_requests", _requests_payload(rows, where.extensions))
+    return render.document("service_requests", _requests_payload(rows, where.extensions), fmt)
 
 
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
@@ -150,7 +159,7 @@ def list_requests(fmt: str) -> Response:
 def get_request(service_request_id: str, fmt: str) -> Response:
     extensions = schemas.extensions_flag(request.args)
     row = queries.get_request(db.session(), service_request_id)
-    return render.document("service_requests", _requests_payload([row], extensions))
+    return render.document("service_requests", _requests_payload([row], extensions), fmt)
 
 
 def _requests_payload(rows: list[queries.PublicRequest], extensions: bool) -> list[dict[str, Any]]:
@@ -184,7 +193,7 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
     )
     row = queries.get_request(session, service_request_id)
     session.commit()
-    return render.document("service_requests", _requests_payload([row], extensions=False))
+    return render.document("service_requests", _requests_payload([row], extensions=False), fmt)
 
 
 @bp.post(f"/v2/requests/<service_request_id>/feedback.{FMT}")
@@ -206,7 +215,7 @@ def give_feedback(service_request_id: str, fmt: str) -> Response:
     )
     row = queries.get_request(session, service_request_id)
     session.commit()
-    return render.document("service_requests", _requests_payload([row], extensions=False))
+    return render.document("service_requests", _requests_payload([row], extensions=False), fmt)
 
 
 @bp.get(f"/v2/servicerequestupdates.{FMT}")
@@ -222,7 +231,7 @@ def list_updates(fmt: str) -> Response:
         session, window.start, window.end, api_key.id, window.page, window.page_size
     )
     return render.document(
-        "service_request_updates", [payloads.request_update(u, time_zone) for u in found]
+        "service_request_updates", [payloads.request_update(u, time_zone) for u in found], fmt
     )
 
 
@@ -237,9 +246,9 @@ def receive_update(fmt: str) -> Response:
     )
     reply = [{"update_id": str(received.event_id)}]
     session.commit()
-    return render.document("service_request_updates", reply)
+    return render.document("service_request_updates", reply, fmt)
 
 
-@bp.get("/v2/openapi.json")
-def openapi() -> Response:
+@bp.get("/v2/openapi.<any(json):fmt>")
+def openapi(fmt: str) -> Response:
     return jsonify(load_openapi(Path(current_app.config["SCHEMAS_DIR"])))

@@ -12,6 +12,7 @@ from werkzeug.routing import BaseConverter
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
 from open311.citations import queries as citation_queries
+from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
@@ -24,7 +25,16 @@ from open311.staff import payloads, schemas
 from open311.workflow import actions, permissions, queries
 from open311.workflow.permissions import Operation
 
-bp = Blueprint("staff", __name__, url_prefix="/open311/staff")
+PREFIX = "/open311/staff"
+
+
+def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
+    """The staff API speaks JSON only; its errors are GeoReport's JSON array."""
+    return render.errors(pairs, status, "json")
+
+
+bp = Blueprint("staff", __name__, url_prefix=PREFIX)
+install_error_handlers(bp, render_errors)
 
 
 class WorkflowActionConverter(BaseConverter):
@@ -74,7 +84,7 @@ def _authenticate() -> None:
 
 @bp.get("/me")
 def me() -> Response:
-    return render.document("staff", payloads.staff_member(current_staff()))
+    return render.document("staff", payloads.staff_member(current_staff()), "json")
 
 
 @bp.post("/requests")
@@ -92,7 +102,7 @@ def file_for_caller() -> Response:
     )
     reply = payloads.work_item(filed.service_request, jurisdiction().time_zone, utcnow())
     session.commit()
-    return render.document("work_item", reply, status=201)
+    return render.document("work_item", reply, "json", status=201)
 
 
 @bp.get("/requests/<number>")
@@ -106,6 +116,7 @@ def show_request(number: str) -> Response:
         payloads.work_item_with_history(
             service_request, events, jurisdiction().time_zone, utcnow()
         ),
+        "json",
     )
 
 
@@ -121,7 +132,7 @@ def likely_parents(number: str) -> Response:
     rule = queries.duplicate_rule(session, child.service_code, default)
     found = queries.likely_parents(session, child, rule)
     reply = payloads.likely_parents(child, rule, found, jurisdiction().time_zone, utcnow())
-    return render.document("likely_parents", reply)
+    return render.document("likely_parents", reply, "json")
 
 
 @bp.post("/requests/<number>/citations")
@@ -132,7 +143,7 @@ def cite(number: str) -> Response:
     citation = citation_actions.cite(session, number, new, current_staff(), utcnow())
     reply = payloads.citation(citation, number, jurisdiction().time_zone)
     session.commit()
-    return render.document("citation", reply, status=201)
+    return render.document("citation", reply, "json", status=201)
 
 
 @bp.post("/citations/<int:citation_id>/status")
@@ -146,7 +157,7 @@ def change_citation_status(citation_id: int) -> Response:
     number = queries.number_of(session, citation.service_request_id)
     reply = payloads.citation(citation, number, jurisdiction().time_zone)
     session.commit()
-    return render.document("citation", reply)
+    return render.document("citation", reply, "json")
 
 
 @bp.get("/citations")
@@ -157,7 +168,7 @@ def citations_of_party() -> Response:
     permissions.require(current_staff(), Operation.CITE, department)
     found = citation_queries.of_party(db.session(), asked["party"], department)
     reply = payloads.party_citations(asked["party"], department, found, jurisdiction().time_zone)
-    return render.document("citations", reply)
+    return render.document("citations", reply, "json")
 
 
 @bp.get("/citations/parties")
@@ -167,7 +178,7 @@ def repeat_parties() -> Response:
     department = asked.get("department", current_staff().department)
     permissions.require(current_staff(), Operation.CITE, department)
     found = citation_queries.repeat_parties(db.session(), department, asked.get("min", 2))
-    return render.document("parties", payloads.repeat_parties(department, found))
+    return render.document("parties", payloads.repeat_parties(department, found), "json")
 
 
 @bp.post("/requests/<number>/<workflow_action:action>")
@@ -186,7 +197,7 @@ def act(number: str, action: str) -> Response:
         service_request, events, jurisdiction().time_zone, utcnow()
     )
     session.commit()
-    return render.document("work_item", reply)
+    return render.document("work_item", reply, "json")
 
 
 @bp.get("/queue")
@@ -196,7 +207,9 @@ def queue() -> Response:
     now = utcnow()
     rows = queries.queue(db.session(), where, now)
     time_zone = jurisdiction().time_zone
-    return render.document("queue", [payloads.work_item(row, time_zone, now) for row in rows])
+    return render.document(
+        "queue", [payloads.work_item(row, time_zone, now) for row in rows], "json"
+    )
 
 
 @bp.post("/staff")
@@ -208,4 +221,4 @@ def create_staff() -> Response:
     )
     reply = {**payloads.staff_member(staff), "token": token}
     session.commit()
-    return render.document("staff", reply, status=201)
+    return render.document("staff", reply, "json", status=201)

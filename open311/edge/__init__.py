@@ -1,0 +1,1 @@
+"""What stands between every interface and HTTP: error handling and response headers."""
