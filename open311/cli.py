@@ -414,9 +414,9 @@ def export_requests(feed_format: str, output: BinaryIO, **filters: str | None) -
     means every request. Private fields (email, phone, names, device and
     account ids) are never written.
     """
-    from open311.georeport.schemas import request_filter
     from open311.models.base import utcnow
     from open311.opendata.feeds import FEEDS
+    from open311.service_requests.filters import request_filter
 
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
     args = {name: value for name, value in filters.items() if value}

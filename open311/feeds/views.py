@@ -10,9 +10,9 @@ from flask import Blueprint, Response, current_app, request, stream_with_context
 from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
 from open311.extensions import db
-from open311.georeport.schemas import request_filter
 from open311.models.base import utcnow
 from open311.opendata.feeds import FEEDS
+from open311.service_requests.filters import request_filter
 
 PREFIX = "/open311/feeds"
 

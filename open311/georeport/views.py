@@ -24,7 +24,7 @@ from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
 from open311.models import Intake
 from open311.models.base import utcnow
-from open311.service_requests import actions, queries
+from open311.service_requests import actions, filters, queries, submissions
 from open311.workflow import actions as workflow_actions
 from open311.workflow import feedback as workflow_feedback
 from open311.workflow import partner_updates
@@ -87,7 +87,7 @@ def list_services(fmt: str) -> Response:
 @bp.get(f"/v2/services/<service_code>.{FMT}")
 @bp.get(f"/v2/service/<service_code>.{FMT}")
 def service_definition(service_code: str, fmt: str) -> Response:
-    extensions = schemas.extensions_flag(request.args)
+    extensions = filters.extensions_flag(request.args)
     service = catalog_queries.active_service(db.session(), service_code)
     articles = None
     if extensions:  # our extension: the articles an app can show before the form
@@ -126,7 +126,7 @@ def create_request(fmt: str) -> Response:
     api_key = authenticate(session, api_key_param())
     filed = actions.submit_request(
         session,
-        schemas.submission(params),
+        submissions.submission(params),
         jurisdiction=jurisdiction(),
         api_key=api_key,
         replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
@@ -147,7 +147,7 @@ def token(token: str, fmt: str) -> Response:
 
 @bp.get(f"/v2/requests.{FMT}")
 def list_requests(fmt: str) -> Response:
-    where = schemas.request_filter(
+    where = filters.request_filter(
         request.args, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
     )
     rows = queries.search_requests(db.session(), where)
@@ -157,7 +157,7 @@ def list_requests(fmt: str) -> Response:
 @bp.get(f"/v2/requests/<service_request_id>.{FMT}")
 @bp.get(f"/v2/request/<service_request_id>.{FMT}")
 def get_request(service_request_id: str, fmt: str) -> Response:
-    extensions = schemas.extensions_flag(request.args)
+    extensions = filters.extensions_flag(request.args)
     row = queries.get_request(db.session(), service_request_id)
     return render.document("service_requests", _requests_payload([row], extensions), fmt)
 

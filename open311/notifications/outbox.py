@@ -30,8 +30,7 @@ from open311.models import (
 )
 from open311.notifications import subscriptions
 from open311.spatial import circles_holding
-from open311.workflow.queries import public_summary
-from open311.workflow.transitions import Action
+from open311.workflow.transitions import Action, public_summary
 
 FILED = "filed"  # the `action` of the notification that a request was filed
 

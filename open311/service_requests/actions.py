@@ -46,7 +46,7 @@ PRIVATE_FIELDS = ("email", "phone", "first_name", "last_name", "device_id", "acc
 
 @dataclass(frozen=True, kw_only=True)
 class Submission:
-    """A POST /requests after validation at the edge (georeport/schemas.py)."""
+    """A POST /requests after validation at the edge (service_requests/submissions.py)."""
 
     service_code: str
     lat: float | None = None

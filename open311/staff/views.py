@@ -16,11 +16,11 @@ from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
-from open311.georeport import schemas as georeport_schemas
 from open311.jurisdiction import Jurisdiction
 from open311.models import Staff
 from open311.models.base import utcnow
 from open311.service_requests import actions as request_actions
+from open311.service_requests.submissions import submission
 from open311.staff import payloads, schemas
 from open311.workflow import actions, permissions, queries
 from open311.workflow.permissions import Operation
@@ -94,7 +94,7 @@ def file_for_caller() -> Response:
     permissions.require(current_staff(), Operation.FILE)
     filed = request_actions.submit_request(
         session,
-        georeport_schemas.submission(MultiDict(body())),
+        submission(MultiDict(body())),
         jurisdiction=jurisdiction(),
         api_key=None,
         replay_window=timedelta(0),

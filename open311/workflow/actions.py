@@ -337,7 +337,7 @@ def record(
     review, and changes beside the workflow (citations, feedback, partners'
     updates), for which the stage stays. `from_stage` is the stage before the
     change (default: the current one). Rows of actions the public history does
-    not know (workflow/queries.public_summary) never appear in public output,
+    not know (workflow/transitions.public_summary) never appear in public output,
     and tell no subscriber.
     """
     event = RequestEvent(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from open311 import spatial
 from open311.errors import InvalidRequest, NotFound
 from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
-from open311.workflow.transitions import OPEN_STAGES, TRANSITIONS, Action
+from open311.workflow.transitions import OPEN_STAGES, PUBLIC_ACTIONS, Action, public_summary
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,16 +77,6 @@ def history(session: Session, service_request_id: int) -> Sequence[RequestEvent]
     ).all()
 
 
-# History rows outside the workflow that the public sees, with their summary.
-# The others (cite, citation_status, feedback) are staff-only.
-BESIDE_THE_WORKFLOW = {
-    "accept": "Request accepted",
-    "reject": "Request rejected",
-    "partner_update": "Update from the reporter",
-}
-PUBLIC_ACTIONS = (*(action.value for action in Action), *BESIDE_THE_WORKFLOW)
-
-
 @dataclass(frozen=True)
 class PublicNote:
     """One step of a request's life as the public sees it: no staff, no internal notes."""
@@ -117,24 +107,6 @@ def public_notes(session: Session, numbers: Sequence[str]) -> dict[str, list[Pub
         if summary is not None:
             notes[number].append(PublicNote(at, action, summary, public_note))
     return notes
-
-
-def public_summary(action: str, details: dict[str, object]) -> str | None:
-    """What the public is told an action did; None for a note with nothing public."""
-    try:
-        known = Action(action)
-    except ValueError:
-        return BESIDE_THE_WORKFLOW.get(action)
-    summary = TRANSITIONS[known].summary
-    if known is Action.SCHEDULE and details.get("scheduled_for"):
-        return f"{summary} for {details['scheduled_for']}"
-    if known is Action.TRANSFER and details.get("department"):
-        return f"{summary} to {details['department']}"
-    if known is Action.MARK_DUPLICATE and details.get("parent"):
-        return f"{summary} of {details['parent']}"
-    if known is Action.CLOSE and details.get("reason"):
-        return f"{summary} ({str(details['reason']).replace('_', ' ')})"
-    return summary
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,31 @@ TRANSITIONS: dict[Action, Transition] = {
     ),
     Action.NOTE: Transition(frozenset(Stage), None, "Note added"),
 }
+
+
+# History rows outside the workflow that the public sees, with their summary.
+# The others (cite, citation_status, feedback) are staff-only.
+BESIDE_THE_WORKFLOW = {
+    "accept": "Request accepted",
+    "reject": "Request rejected",
+    "partner_update": "Update from the reporter",
+}
+PUBLIC_ACTIONS = (*(action.value for action in Action), *BESIDE_THE_WORKFLOW)
+
+
+def public_summary(action: str, details: dict[str, object]) -> str | None:
+    """What the public is told an action did; None for a note with nothing public."""
+    try:
+        known = Action(action)
+    except ValueError:
+        return BESIDE_THE_WORKFLOW.get(action)
+    summary = TRANSITIONS[known].summary
+    if known is Action.SCHEDULE and details.get("scheduled_for"):
+        return f"{summary} for {details['scheduled_for']}"
+    if known is Action.TRANSFER and details.get("department"):
+        return f"{summary} to {details['department']}"
+    if known is Action.MARK_DUPLICATE and details.get("parent"):
+        return f"{summary} of {details['parent']}"
+    if known is Action.CLOSE and details.get("reason"):
+        return f"{summary} ({str(details['reason']).replace('_', ' ')})"
+    return summary
