@@ -9,6 +9,7 @@ from flask import Flask
 
 from open311 import config, database, feeds, georeport, staff
 from open311.cli import open311_cli
+from open311.edge import headers
 from open311.edge.errors import install_fallback_handlers, plain_errors
 from open311.extensions import db
 from open311.georeport.errors import render_errors_by_suffix
@@ -34,11 +35,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def init_edge(app: Flask) -> None:
-    """What no one blueprint owns: the paths clients send, CORS, and errors on unknown paths."""
+    """What no one blueprint owns: the paths clients send, CORS, security headers, and
+    errors on unknown paths."""
     app.wsgi_app = TolerantPaths(  # type: ignore[method-assign]
         app.wsgi_app, suffixless=(staff.views.PREFIX,)
     )
     app.after_request(georeport.allow_any_origin)
+    headers.init_app(app)
     # Each blueprint answers its own errors; these are for paths none of them matched.
     install_fallback_handlers(
         app,

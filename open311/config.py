@@ -79,6 +79,14 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "OUTBOX_BACKOFF_SECONDS": 30,  # before the 2nd attempt, doubling after each failure
     "OUTBOX_BACKOFF_MAX_SECONDS": 6 * 3600,
     "OUTBOX_POLL_SECONDS": 2,  # how often an idle worker looks at the outbox
+    # Set once the site is served over HTTPS (behind nginx, say): browsers are then told
+    # to use HTTPS only (Strict-Transport-Security). Off by default, as `make run`
+    # serves plain HTTP and HSTS would lock a browser out of it.
+    "SERVED_OVER_HTTPS": False,
+    # More places pages may show images from (a map's tile server, e.g.
+    # https://tile.openstreetmap.org), a list or one string separated by spaces or
+    # commas; our own host and data: URIs always may. Empty: nothing else.
+    "CSP_IMG_SOURCES": (),
 }
 
 

@@ -214,4 +214,7 @@ def _page(title: str, text: str, status: int = 200, *, button: str | None = None
         f"</title></head><body><h1>{escape(title)}</h1><p>{escape(text)}</p>{form}"
         "</body></html>\n"
     )
-    return Response(html, status=status, content_type="text/html; charset=utf-8")
+    # The URL holds a signed token: no-referrer keeps it out of the Referer of the button's
+    # POST (and so out of access logs) and of any request the page leads to.
+    headers = {"Referrer-Policy": "no-referrer"}
+    return Response(html, status=status, content_type="text/html; charset=utf-8", headers=headers)
