@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from open311.config import DEFAULTS
 from open311.extensions import db
 from tests.conftest import POSTGIS_URL, make_app
 
@@ -21,5 +22,7 @@ def test_postgresql_sessions_run_without_parallel_workers_and_keep_the_urls_own_
             ).one()
             db.session.remove()
             db.engine.dispose()
-        expected_timeout = "0" if database_url == POSTGIS_URL else "4321ms"
+        # Ours (DATABASE_STATEMENT_TIMEOUT_SECONDS) unless the URL gives its own.
+        ours = f"{DEFAULTS['DATABASE_STATEMENT_TIMEOUT_SECONDS']}s"
+        expected_timeout = ours if database_url == POSTGIS_URL else "4321ms"
         assert tuple(settings) == ("0", expected_timeout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from open311.database import as_unavailable
 from open311.errors import Open311Error
 from open311.extensions import db
 from open311.formats import render
@@ -36,6 +37,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception) -> Response:
+        if unavailable := as_unavailable(error):  # an outage: 503, logged in one line
+            return domain_error(unavailable)
         # A bug, not the client's fault: log it, keep nothing, answer in format.
         current_app.logger.exception("unhandled error on %s", request.path)
         db.session.rollback()
