@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 import sqlalchemy as sa
+import sqlean
 from sqlalchemy.engine import make_url
 
 from open311.config import DEFAULTS
+from open311.database import as_unavailable
 from open311.extensions import db
 from tests.conftest import POSTGIS_URL, make_app
 
@@ -26,3 +29,50 @@ def test_postgresql_sessions_run_without_parallel_workers_and_keep_the_urls_own_
         ours = f"{DEFAULTS['DATABASE_STATEMENT_TIMEOUT_SECONDS']}s"
         expected_timeout = ours if database_url == POSTGIS_URL else "4321ms"
         assert tuple(settings) == ("0", expected_timeout)
+
+
+# --- what counts as an outage (open311.database.as_unavailable) ----------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (psycopg.OperationalError("connection refused"), True),  # no SQLSTATE: the connection's
+        (psycopg.errors.lookup("57014")("canceling statement due to statement timeout"), True),
+        (psycopg.errors.lookup("55P03")("canceling statement due to lock timeout"), True),
+        (psycopg.errors.lookup("53100")("could not extend file: No space left on device"), True),
+        (psycopg.errors.lookup("57P01")("terminating connection due to administrator command"), True),
+        (psycopg.errors.lookup("25006")("cannot execute INSERT in a read-only transaction"), True),
+        (psycopg.errors.lookup("23505")("duplicate key value violates unique constraint"), False),
+        (psycopg.errors.lookup("42P01")("relation does not exist"), False),
+        (ValueError("a bug"), False),
+    ],
+)
+def test_outages_are_told_apart_from_bugs(error: Exception, outage: bool) -> None:
+    wrapped = sa.exc.OperationalError("SELECT 1", {}, error)
+    for candidate in (error, wrapped):
+        found = as_unavailable(candidate)
+        assert (found is not None) == outage, candidate
+        if found is not None:
+            assert found.code == 503
+            assert int(found.headers["Retry-After"]) >= 1
+
+
+def test_sqlite_locked_and_full_are_outages_and_a_missing_table_is_not(tmp_path):
+    path = str(tmp_path / "t.sqlite")
+    holder = sqlean.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE t (x)")
+    holder.execute("BEGIN EXCLUSIVE")
+    waiter = sqlean.connect(path, isolation_level=None, timeout=0)
+    with pytest.raises(sqlean.OperationalError) as locked:
+        waiter.execute("INSERT INTO t VALUES (1)")
+    holder.execute("ROLLBACK")
+    pages = holder.execute("PRAGMA page_count").fetchone()[0]
+    holder.execute(f"PRAGMA max_page_count={pages}")
+    with pytest.raises(sqlean.OperationalError) as full:
+        holder.execute("INSERT INTO t VALUES (?)", ("x" * 20_000,))
+    with pytest.raises(sqlean.OperationalError) as missing:
+        holder.execute("SELECT * FROM nope")
+    assert as_unavailable(locked.value) is not None
+    assert as_unavailable(full.value) is not None
+    assert as_unavailable(missing.value) is None
