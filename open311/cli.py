@@ -25,13 +25,19 @@ from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
 from open311.workflow.actions import departments
 
+# Commands that keep the served timeouts: the outbox worker runs for ever on short
+# statements, and retries a claim that times out rather than wait on a hung database.
+BOUNDED_COMMANDS = frozenset({"send-outbox"})
+
 
 @click.group("open311", cls=AppGroup, help="Open311 server maintenance.")
+@click.pass_context
 @with_appcontext
-def open311_cli() -> None:
+def open311_cli(context: click.Context) -> None:
     # Imports, migrations and learning run statements for minutes: the timeouts
     # that keep a served request from waiting on a hung database do not apply.
-    lift_timeouts(current_app)
+    if context.invoked_subcommand not in BOUNDED_COMMANDS:
+        lift_timeouts(current_app)
 
 
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)

@@ -9,7 +9,7 @@ import sqlean
 from sqlalchemy.engine import make_url
 
 from open311.config import DEFAULTS
-from open311.database import as_unavailable
+from open311.database import TIMEOUTS, as_unavailable
 from open311.extensions import db
 from tests.conftest import POSTGIS_URL, make_app
 
@@ -76,3 +76,16 @@ def test_sqlite_locked_and_full_are_outages_and_a_missing_table_is_not(tmp_path)
     assert as_unavailable(locked.value) is not None
     assert as_unavailable(full.value) is not None
     assert as_unavailable(missing.value) is None
+
+
+def test_commands_run_without_the_served_time_limits_but_the_outbox_worker_keeps_them(app):
+    served = app.extensions[TIMEOUTS]
+    assert served.statement > 0
+    assert served.answer > 0
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["open311", "send-outbox", "--once"]).exit_code == 0
+    assert app.extensions[TIMEOUTS] == served
+    assert runner.invoke(args=["open311", "list-keys"]).exit_code == 0
+    lifted = app.extensions[TIMEOUTS]
+    assert (lifted.statement, lifted.lock, lifted.idle_in_transaction, lifted.answer) == (0, 0, 0, 0)
+    assert lifted.connect == served.connect  # connecting stays bounded
