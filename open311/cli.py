@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from open311.accounts import keys
 from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
-from open311.database import begin_write, lift_timeouts, upgrade_schema
+from open311.database import begin_write, keep_served_timeouts, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
 from open311.knowledge.loader import ArticleError, load_articles, read_articles
@@ -25,8 +25,9 @@ from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
 from open311.workflow.actions import departments
 
-# Commands that keep the served timeouts: the outbox worker runs for ever on short
-# statements, and retries a claim that times out rather than wait on a hung database.
+# Commands that keep the served timeouts (open311.database): the outbox worker runs
+# for ever on short statements, and retries a claim that times out rather than wait
+# on a hung database. The others import, migrate and learn, for minutes at a time.
 BOUNDED_COMMANDS = frozenset({"send-outbox"})
 
 
@@ -34,10 +35,8 @@ BOUNDED_COMMANDS = frozenset({"send-outbox"})
 @click.pass_context
 @with_appcontext
 def open311_cli(context: click.Context) -> None:
-    # Imports, migrations and learning run statements for minutes: the timeouts
-    # that keep a served request from waiting on a hung database do not apply.
-    if context.invoked_subcommand not in BOUNDED_COMMANDS:
-        lift_timeouts(current_app)
+    if context.invoked_subcommand in BOUNDED_COMMANDS:
+        keep_served_timeouts(current_app)
 
 
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)

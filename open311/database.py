@@ -7,9 +7,11 @@ write transactions that take the write lock up front (BEGIN IMMEDIATE), so
 that several gunicorn workers queue for the lock instead of failing with
 "database is locked" when a read transaction tries to become a write one.
 
-Both backends wait for their database a bounded time (Timeouts), so that a
-database that is down, frozen, full or locked costs a caller a few seconds and
-a 503 (as_unavailable), never a worker.
+While it serves a request, each backend waits for its database a bounded time
+(Timeouts), so that a database that is down, frozen, full or locked costs a
+caller a few seconds and a 503 (as_unavailable), never a worker. Outside a
+request (the CLI's imports and migrations, a script) the same connections run
+without those limits: that work takes minutes on purpose.
 """
 
 from __future__ import annotations
@@ -44,7 +46,9 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
 )
-TIMEOUTS: Final = "open311.database_timeouts"  # the app's Timeouts, in app.extensions
+TIMEOUTS: Final = "open311.database_timeouts"  # the served Timeouts, in app.extensions
+BOUNDED_EVERYWHERE: Final = "open311.database_bounded_everywhere"  # see keep_served_timeouts
+APPLIED: Final = "open311_timeouts"  # the Timeouts a pooled connection runs with (record.info)
 RETRY_AFTER_SECONDS: Final = 5  # outside an app (DATABASE_RETRY_AFTER_SECONDS inside)
 BATCH_SQLITE_BUSY_SECONDS: Final = 30.0  # a command queues behind the served writes
 # What "the database is unavailable" looks like. PostgreSQL: an error without a
@@ -186,10 +190,19 @@ def init_app(app: Flask) -> None:
             begin_write(db.session())
 
 
-def lift_timeouts(app: Flask) -> None:
-    """Let the connections opened from now on run for as long as their work takes
-    (the CLI's commands: imports, migrations, learning estimates)."""
-    app.extensions[TIMEOUTS] = app.extensions[TIMEOUTS].for_batch_work()
+def keep_served_timeouts(app: Flask) -> None:
+    """Bound this app's connections outside requests too: for a process that runs
+    for ever on short statements (the outbox worker) and would rather retry than
+    wait on a hung database."""
+    app.extensions[BOUNDED_EVERYWHERE] = True
+
+
+def timeouts_now(app: Flask) -> Timeouts:
+    """The served Timeouts while a request is served, else those of batch work."""
+    served: Timeouts = app.extensions[TIMEOUTS]
+    if has_request_context() or app.extensions.get(BOUNDED_EVERYWHERE):
+        return served
+    return served.for_batch_work()
 
 
 def as_unavailable(error: BaseException) -> ServiceUnavailable | None:
@@ -246,26 +259,6 @@ def lift_statement_timeouts(session: Session) -> None:
             " set_config('idle_in_transaction_session_timeout', '0', true)"
         )
     )
-
-
-@contextmanager
-def unbounded(session: Session) -> Iterator[None]:
-    """Batch work inside a served app (an import): neither the server's statement
-    timeouts (until the transaction ends) nor the client's answer timeout (for the
-    block) apply on PostgreSQL. SQLite's busy timeout stays."""
-    if session.get_bind().dialect.name != "postgresql":
-        yield
-        return
-    lift_statement_timeouts(session)
-    driver_connection = session.connection().connection.driver_connection
-    saved = getattr(driver_connection, "answer_timeout", None)
-    if saved is not None:
-        driver_connection.answer_timeout = None  # type: ignore[union-attr]
-    try:
-        yield
-    finally:
-        if saved is not None:
-            driver_connection.answer_timeout = saved  # type: ignore[union-attr]
 
 
 def _means_unavailable(error: BaseException) -> bool:
@@ -355,16 +348,44 @@ def _bound_postgresql(engine: sa.Engine, app: Flask) -> None:
     def _connect(
         _dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]
     ) -> BoundedConnection:
-        # Read at each connection, so that lift_timeouts can change them. Ours go
-        # first in `options`: a URL's own settings (a city's longer statement_timeout)
-        # come after, and win.
-        timeouts: Timeouts = app.extensions[TIMEOUTS]
-        cparams.setdefault("connect_timeout", timeouts.connect)
+        # Connections start with the served timeouts, so that serving costs no
+        # round trip. Ours go first in `options`: a URL's own settings (a city's
+        # longer statement_timeout) come after, and win.
+        served: Timeouts = app.extensions[TIMEOUTS]
+        cparams.setdefault("connect_timeout", served.connect)
         given = cparams.get("options")
-        cparams["options"] = " ".join(filter(None, [timeouts.postgresql_options(), given]))
+        cparams["options"] = " ".join(filter(None, [served.postgresql_options(), given]))
         connection = BoundedConnection.connect(*cargs, **cparams)
-        connection.answer_timeout = timeouts.answer or None
+        connection.answer_timeout = served.answer or None
         return connection
+
+    @sa.event.listens_for(engine, "connect")
+    def _started(_dbapi_connection: Any, record: Any) -> None:
+        record.info[APPLIED] = app.extensions[TIMEOUTS]
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = timeouts_now(app)
+        if record.info.get(APPLIED) != wanted:
+            _set_postgresql_timeouts(dbapi_connection, wanted, served=app.extensions[TIMEOUTS])
+            record.info[APPLIED] = wanted
+
+
+def _set_postgresql_timeouts(
+    dbapi_connection: BoundedConnection, wanted: Timeouts, served: Timeouts
+) -> None:
+    """Move a pooled connection between served and batch work (a round trip, only
+    when a connection changes hands: never in a web worker, never in a command).
+    RESET returns to the values the connection started with, a URL's among them."""
+    dbapi_connection.answer_timeout = wanted.answer or None
+    names = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+    if wanted == served:
+        statement = "; ".join(f"RESET {name}" for name in names)
+    else:
+        statement = "SELECT " + ", ".join(f"set_config('{name}', '0', false)" for name in names)
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(statement.encode())
+    dbapi_connection.commit()
 
 
 def _tune_sqlite(engine: sa.Engine, app: Flask) -> None:
@@ -374,10 +395,16 @@ def _tune_sqlite(engine: sa.Engine, app: Flask) -> None:
         dbapi_connection.isolation_level = None
         for pragma in SQLITE_PRAGMAS:
             dbapi_connection.execute(pragma)
-        busy = app.extensions[TIMEOUTS].sqlite_busy
-        dbapi_connection.execute(f"PRAGMA busy_timeout={round(busy * 1000)}")
         if engine.url.database not in (None, "", ":memory:"):
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = timeouts_now(app)
+        if record.info.get(APPLIED) != wanted:
+            busy = round(wanted.sqlite_busy * 1000)
+            dbapi_connection.execute(f"PRAGMA busy_timeout={busy}")
+            record.info[APPLIED] = wanted
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

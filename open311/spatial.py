@@ -19,7 +19,6 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from open311.database import unbounded
 from open311.models import AREA_KINDS, Area, Base, ServiceRequest
 
 WGS84 = 4326
@@ -275,8 +274,7 @@ def insert_new_requests(session: Session, rows: Sequence[Mapping[str, Any]]) -> 
     if not rows:
         return 0
     if session.get_bind().dialect.name == "postgresql":
-        with unbounded(session):  # an import's batch may take longer than a request may
-            return _copy_new_requests(session, rows)
+        return _copy_new_requests(session, rows)
     return _insert_or_ignore(session, rows)
 
 

@@ -9,26 +9,29 @@ import sqlean
 from sqlalchemy.engine import make_url
 
 from open311.config import DEFAULTS
-from open311.database import TIMEOUTS, as_unavailable
+from open311.database import TIMEOUTS, as_unavailable, timeouts_now
 from open311.extensions import db
 from tests.conftest import POSTGIS_URL, make_app
 
 
 @pytest.mark.skipif(not POSTGIS_URL, reason="PostgreSQL's session options (.ci/run sets the URL)")
 def test_postgresql_sessions_run_without_parallel_workers_and_keep_the_urls_own_options():
+    """Served: our statement_timeout unless the URL gives its own. Outside a request
+    (batch work), none; and the same pooled connection goes back and forth."""
     url = make_url(POSTGIS_URL).update_query_dict({"options": "-c statement_timeout=4321"})
-    for database_url in (POSTGIS_URL, url.render_as_string(hide_password=False)):
+    ours = f"{DEFAULTS['DATABASE_STATEMENT_TIMEOUT_SECONDS']}s"
+    query = "SELECT current_setting('max_parallel_workers_per_gather'), current_setting('statement_timeout')"
+    for database_url, served in ((POSTGIS_URL, ours), (url.render_as_string(hide_password=False), "4321ms")):
         app = make_app(database_url)
+        seen = []
+        for context in (app.test_request_context, app.app_context, app.test_request_context):
+            with context():
+                seen.append(tuple(db.session.execute(sa.text(query)).one()))
+                db.session.remove()
         with app.app_context():
-            settings = db.session.execute(
-                sa.text("SELECT current_setting('max_parallel_workers_per_gather'), current_setting('statement_timeout')")
-            ).one()
-            db.session.remove()
+            assert db.engine.pool.checkedin() == 1  # one connection served all three
             db.engine.dispose()
-        # Ours (DATABASE_STATEMENT_TIMEOUT_SECONDS) unless the URL gives its own.
-        ours = f"{DEFAULTS['DATABASE_STATEMENT_TIMEOUT_SECONDS']}s"
-        expected_timeout = ours if database_url == POSTGIS_URL else "4321ms"
-        assert tuple(settings) == ("0", expected_timeout)
+        assert seen == [("0", served), ("0", "0"), ("0", served)]
 
 
 # --- what counts as an outage (open311.database.as_unavailable) ----------------------------
@@ -79,13 +82,15 @@ def test_sqlite_locked_and_full_are_outages_and_a_missing_table_is_not(tmp_path)
 
 
 def test_commands_run_without_the_served_time_limits_but_the_outbox_worker_keeps_them(app):
-    served = app.extensions[TIMEOUTS]
-    assert served.statement > 0
-    assert served.answer > 0
     runner = app.test_cli_runner()
-    assert runner.invoke(args=["open311", "send-outbox", "--once"]).exit_code == 0
-    assert app.extensions[TIMEOUTS] == served
     assert runner.invoke(args=["open311", "list-keys"]).exit_code == 0
-    lifted = app.extensions[TIMEOUTS]
-    assert (lifted.statement, lifted.lock, lifted.idle_in_transaction, lifted.answer) == (0, 0, 0, 0)
-    assert lifted.connect == served.connect  # connecting stays bounded
+    with app.app_context():
+        assert timeouts_now(app) == app.extensions[TIMEOUTS].for_batch_work()
+        with app.test_request_context():
+            assert timeouts_now(app) == app.extensions[TIMEOUTS]
+    assert runner.invoke(args=["open311", "send-outbox", "--once"]).exit_code == 0
+    with app.app_context():
+        assert timeouts_now(app) == app.extensions[TIMEOUTS]
+    batch = app.extensions[TIMEOUTS].for_batch_work()
+    assert (batch.statement, batch.lock, batch.idle_in_transaction, batch.answer) == (0, 0, 0, 0)
+    assert batch.connect == app.extensions[TIMEOUTS].connect  # connecting stays bounded
