@@ -10,13 +10,13 @@ from typing import BinaryIO
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
 from open311.accounts import keys
 from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
-from open311.database import begin_write, upgrade_schema
+from open311.database import begin_write, keep_served_timeouts, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
 from open311.knowledge.loader import ArticleError, load_articles, read_articles
@@ -25,7 +25,20 @@ from open311.opendata.readers import FORMATS as IMPORT_FORMATS
 from open311.service_requests.actions import review_request
 from open311.workflow.actions import departments
 
-open311_cli = AppGroup("open311", help="Open311 server maintenance.")
+# Commands that keep the served timeouts (open311.database): the outbox worker runs
+# for ever on short statements, and retries a claim that times out rather than wait
+# on a hung database. The others import, migrate and learn, for minutes at a time.
+BOUNDED_COMMANDS = frozenset({"send-outbox"})
+
+
+@click.group("open311", cls=AppGroup, help="Open311 server maintenance.")
+@click.pass_context
+@with_appcontext
+def open311_cli(context: click.Context) -> None:
+    if context.invoked_subcommand in BOUNDED_COMMANDS:
+        keep_served_timeouts(current_app)
+
+
 DIRECTORY = click.Path(exists=True, file_okay=False, path_type=Path)
 REQUESTS_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 DEMO_REQUESTS = Path(__file__).parent / "demo" / "data" / "chicago_requests_2021.csv.gz"

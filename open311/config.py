@@ -87,6 +87,30 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # https://tile.openstreetmap.org), a list or one string separated by spaces or
     # commas; our own host and data: URIs always may. Empty: nothing else.
     "CSP_IMG_SOURCES": (),
+    # How long a served request waits on its database, well under gunicorn's worker
+    # timeout (30 s), so that a database down, frozen, full or locked answers 503 with
+    # Retry-After within 5 s instead of holding every worker (open311/database.py;
+    # outside a request, the CLI's bulk work runs without these limits).
+    # PostgreSQL: libpq's connect_timeout (whole seconds, 2 at least; always applies) …
+    "DATABASE_CONNECT_TIMEOUT_SECONDS": 2,
+    # … the server's statement_timeout: a request's statements take milliseconds (a
+    # feed lifts it for its COPY or cursor, which lasts as long as the feed) …
+    "DATABASE_STATEMENT_TIMEOUT_SECONDS": 3,
+    # … its lock_timeout, below statement_timeout so that a wait for a lock is told
+    # apart (a 503 either way) …
+    "DATABASE_LOCK_TIMEOUT_SECONDS": 2,
+    # … idle_in_transaction_session_timeout: a worker stuck between statements
+    # releases its locks (a request's transaction is never idle that long) …
+    "DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS": 10,
+    # … and the longest the client waits for any reply: a frozen server never fires
+    # its own timeouts. Above statement_timeout, so that the server's comes first.
+    "DATABASE_ANSWER_TIMEOUT_SECONDS": 4,
+    # SQLite's busy_timeout: a served write waits this long for another's lock (it was
+    # 30 s, the worker timeout itself: the worker died before the caller got a reply;
+    # batch work outside requests still waits 30 s).
+    "SQLITE_BUSY_TIMEOUT_SECONDS": 3,
+    # The Retry-After of those 503s: a restart or failover takes seconds.
+    "DATABASE_RETRY_AFTER_SECONDS": 5,
 }
 
 

@@ -6,22 +6,30 @@ SpatiaLite loaded on every connection (GeoAlchemy2's plugin does it), and
 write transactions that take the write lock up front (BEGIN IMMEDIATE), so
 that several gunicorn workers queue for the lock instead of failing with
 "database is locked" when a read transaction tries to become a write one.
+
+While it serves a request, each backend waits for its database a bounded time
+(Timeouts), so that a database that is down, frozen, full or locked costs a
+caller a few seconds and a 503 (as_unavailable), never a worker. Outside a
+request (the CLI's imports and migrations, a script) the same connections run
+without those limits: that work takes minutes on purpose.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Final
 
+import psycopg
 import sqlalchemy as sa
-from flask import Flask, request
+from flask import Flask, current_app, has_app_context, has_request_context, request
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from open311.errors import InvalidRequest
+from open311.errors import InvalidRequest, ServiceUnavailable
 from open311.extensions import db
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -36,9 +44,97 @@ AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 POSTGRESQL_SESSION_OPTIONS = "-c max_parallel_workers_per_gather=0"
 SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=30000",
     "PRAGMA synchronous=NORMAL",
 )
+TIMEOUTS: Final = "open311.database_timeouts"  # the served Timeouts, in app.extensions
+BOUNDED_EVERYWHERE: Final = "open311.database_bounded_everywhere"  # see keep_served_timeouts
+APPLIED: Final = "open311_timeouts"  # the Timeouts a pooled connection runs with (record.info)
+RETRY_AFTER_SECONDS: Final = 5  # outside an app (DATABASE_RETRY_AFTER_SECONDS inside)
+BATCH_SQLITE_BUSY_SECONDS: Final = 30.0  # a command queues behind the served writes
+# What "the database is unavailable" looks like. PostgreSQL: an error without a
+# SQLSTATE is the connection's (refused, lost, no answer in time); then the classes
+# 08 connection, 53 insufficient resources (disk full, too many connections), 57
+# operator intervention (statement_timeout, shutdown) and 58 system (I/O), and a
+# lock not granted in lock_timeout, a read-only server, an idle transaction ended,
+# a deadlock. SQLite: the primary result codes BUSY, LOCKED, READONLY, IOERR, FULL
+# and CANTOPEN (the low byte of the extended code).
+UNAVAILABLE_SQLSTATE_CLASSES: Final = frozenset({"08", "53", "57", "58"})
+UNAVAILABLE_SQLSTATES: Final = frozenset({"55P03", "25006", "25P03", "40P01"})
+UNAVAILABLE_SQLITE_CODES: Final = frozenset({5, 6, 8, 10, 13, 14})
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    """How long the app waits on its database, in seconds; 0 waits for ever.
+
+    `connect`, `statement`, `lock` and `idle_in_transaction` are PostgreSQL's own
+    (libpq's connect_timeout and the server's settings). `answer` bounds every wait
+    for a reply on the client: a frozen server (SIGSTOP, a hung host whose kernel
+    still acknowledges) never fires its own timeouts, and a pooled connection would
+    wait in poll() for ever. `sqlite_busy` is how long SQLite waits for a lock.
+    """
+
+    connect: int
+    statement: float
+    lock: float
+    idle_in_transaction: float
+    answer: float
+    sqlite_busy: float
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Timeouts:
+        return cls(
+            connect=int(config["DATABASE_CONNECT_TIMEOUT_SECONDS"]),
+            statement=float(config["DATABASE_STATEMENT_TIMEOUT_SECONDS"]),
+            lock=float(config["DATABASE_LOCK_TIMEOUT_SECONDS"]),
+            idle_in_transaction=float(config["DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS"]),
+            answer=float(config["DATABASE_ANSWER_TIMEOUT_SECONDS"]),
+            sqlite_busy=float(config["SQLITE_BUSY_TIMEOUT_SECONDS"]),
+        )
+
+    def for_batch_work(self) -> Timeouts:
+        """No limit on a statement or a reply: a command's import or migration may
+        run for minutes (connecting stays bounded)."""
+        return replace(
+            self,
+            statement=0,
+            lock=0,
+            idle_in_transaction=0,
+            answer=0,
+            sqlite_busy=BATCH_SQLITE_BUSY_SECONDS,
+        )
+
+    def postgresql_options(self) -> str:
+        """libpq `options` setting the server's timeouts, in milliseconds."""
+        settings = {
+            "statement_timeout": self.statement,
+            "lock_timeout": self.lock,
+            "idle_in_transaction_session_timeout": self.idle_in_transaction,
+        }
+        return " ".join(f"-c {name}={round(s * 1000)}" for name, s in settings.items())
+
+
+class BoundedConnection(psycopg.Connection[Any]):
+    """A psycopg connection that waits at most `answer_timeout` seconds for any reply.
+
+    psycopg sends every wait on the socket through Connection.wait; past the limit
+    the connection is closed (its state is unknown) and the wait raises an
+    OperationalError, which SQLAlchemy takes for a disconnection: the pool drops
+    this connection and the ones opened before it.
+    """
+
+    answer_timeout: float | None = None
+
+    def wait(self, gen: Any, interval: float = 0.1, timeout: float | None = None) -> Any:
+        if timeout is not None or not self.answer_timeout:
+            return super().wait(gen, interval, timeout)
+        try:
+            return super().wait(gen, interval, self.answer_timeout)
+        except psycopg.errors._WaitTimeout:
+            self.close()
+            raise psycopg.OperationalError(
+                f"no answer from the database within {self.answer_timeout:g} s"
+            ) from None
 
 
 class SpatiaLiteUnavailable(RuntimeError):
@@ -71,10 +167,13 @@ def configure(app: Flask) -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions[TIMEOUTS] = Timeouts.from_config(app.config)
     with app.app_context():
         for engine in db.engines.values():
             if engine.dialect.name == "sqlite":
-                _tune_sqlite(engine)
+                _tune_sqlite(engine, app)
+            elif engine.dialect.name == "postgresql":
+                _bound_postgresql(engine, app)
 
     @app.before_request
     def _refuse_nul_bytes() -> None:
@@ -89,6 +188,94 @@ def init_app(app: Flask) -> None:
     def _begin_writes_immediately() -> None:
         if request.method not in SAFE_METHODS:
             begin_write(db.session())
+
+
+def keep_served_timeouts(app: Flask) -> None:
+    """Bound this app's connections outside requests too: for a process that runs
+    for ever on short statements (the outbox worker) and would rather retry than
+    wait on a hung database."""
+    app.extensions[BOUNDED_EVERYWHERE] = True
+
+
+def timeouts_now(app: Flask) -> Timeouts:
+    """The served Timeouts while a request is served, else those of batch work."""
+    served: Timeouts = app.extensions[TIMEOUTS]
+    if has_request_context() or app.extensions.get(BOUNDED_EVERYWHERE):
+        return served
+    return served.for_batch_work()
+
+
+def as_unavailable(error: BaseException) -> ServiceUnavailable | None:
+    """The 503 to answer when `error` means the database is unavailable, else None.
+
+    Unavailable: unreachable, stopped, frozen, out of time, out of disk, locked or
+    read-only (see UNAVAILABLE_*). The failure is logged in one line, without a
+    traceback: an outage fails every request the same way.
+    """
+    driver_error: BaseException = error
+    if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
+        driver_error = error.orig
+    invalidated = isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    # sa.exc.TimeoutError: no pooled connection came free in time.
+    if not (
+        invalidated or isinstance(error, sa.exc.TimeoutError) or _means_unavailable(driver_error)
+    ):
+        return None
+    retry_after = RETRY_AFTER_SECONDS
+    if has_app_context():
+        retry_after = int(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])
+        where = f"{request.method} {request.path}" if has_request_context() else "a command"
+        current_app.logger.warning(
+            "database unavailable (%s): %s", where, _first_line(driver_error)
+        )
+    return ServiceUnavailable(
+        "The database is unavailable for a moment; nothing was stored. "
+        f"Try again in {retry_after} seconds.",
+        retry_after=retry_after,
+    )
+
+
+def ensure_available(session: Session) -> None:
+    """Raise ServiceUnavailable now if the database does not answer: a streamed
+    answer must learn it before its first byte, while it can still be a 503."""
+    try:
+        session.execute(sa.select(sa.literal(1)))
+    except Exception as error:
+        if (unavailable := as_unavailable(error)) is None:
+            raise
+        raise unavailable from error
+
+
+def lift_statement_timeouts(session: Session) -> None:
+    """No statement_timeout nor idle_in_transaction timeout for the rest of the
+    session's transaction (PostgreSQL): a feed's COPY is one statement that runs as
+    long as the feed, and its cursor waits idle while the client reads. Each
+    reply is still awaited at most DATABASE_ANSWER_TIMEOUT_SECONDS."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    session.execute(
+        sa.text(
+            "SELECT set_config('statement_timeout', '0', true),"
+            " set_config('idle_in_transaction_session_timeout', '0', true)"
+        )
+    )
+
+
+def _means_unavailable(error: BaseException) -> bool:
+    sqlite_code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(sqlite_code, int):
+        return sqlite_code & 0xFF in UNAVAILABLE_SQLITE_CODES
+    if isinstance(error, psycopg.Error):
+        state = error.sqlstate
+        if state is None:
+            return isinstance(error, psycopg.OperationalError)
+        return state[:2] in UNAVAILABLE_SQLSTATE_CLASSES or state in UNAVAILABLE_SQLSTATES
+    return False
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else ''}"
 
 
 def begin_write(session: Session) -> None:
@@ -156,7 +343,52 @@ def insert_unless_present(dialect_name: str, entity: Any) -> Any:
     return dialect_insert(entity).on_conflict_do_nothing()
 
 
-def _tune_sqlite(engine: sa.Engine) -> None:
+def _bound_postgresql(engine: sa.Engine, app: Flask) -> None:
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect(
+        _dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]
+    ) -> BoundedConnection:
+        # Connections start with the served timeouts, so that serving costs no
+        # round trip. Ours go first in `options`: a URL's own settings (a city's
+        # longer statement_timeout) come after, and win.
+        served: Timeouts = app.extensions[TIMEOUTS]
+        cparams.setdefault("connect_timeout", served.connect)
+        given = cparams.get("options")
+        cparams["options"] = " ".join(filter(None, [served.postgresql_options(), given]))
+        connection = BoundedConnection.connect(*cargs, **cparams)
+        connection.answer_timeout = served.answer or None
+        return connection
+
+    @sa.event.listens_for(engine, "connect")
+    def _started(_dbapi_connection: Any, record: Any) -> None:
+        record.info[APPLIED] = app.extensions[TIMEOUTS]
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = timeouts_now(app)
+        if record.info.get(APPLIED) != wanted:
+            _set_postgresql_timeouts(dbapi_connection, wanted, served=app.extensions[TIMEOUTS])
+            record.info[APPLIED] = wanted
+
+
+def _set_postgresql_timeouts(
+    dbapi_connection: BoundedConnection, wanted: Timeouts, served: Timeouts
+) -> None:
+    """Move a pooled connection between served and batch work (a round trip, only
+    when a connection changes hands: never in a web worker, never in a command).
+    RESET returns to the values the connection started with, a URL's among them."""
+    dbapi_connection.answer_timeout = wanted.answer or None
+    names = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+    if wanted == served:
+        statement = "; ".join(f"RESET {name}" for name in names)
+    else:
+        statement = "SELECT " + ", ".join(f"set_config('{name}', '0', false)" for name in names)
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(statement.encode())
+    dbapi_connection.commit()
+
+
+def _tune_sqlite(engine: sa.Engine, app: Flask) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (see _on_begin).
@@ -165,6 +397,14 @@ def _tune_sqlite(engine: sa.Engine) -> None:
             dbapi_connection.execute(pragma)
         if engine.url.database not in (None, "", ":memory:"):
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+    @sa.event.listens_for(engine, "checkout")
+    def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        wanted = timeouts_now(app)
+        if record.info.get(APPLIED) != wanted:
+            busy = round(wanted.sqlite_busy * 1000)
+            dbapi_connection.execute(f"PRAGMA busy_timeout={busy}")
+            record.info[APPLIED] = wanted
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:

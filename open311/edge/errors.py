@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from flask import Blueprint, Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
+from open311.database import as_unavailable
 from open311.errors import Open311Error
 from open311.extensions import db
 
@@ -35,7 +36,7 @@ def classify(error: Exception) -> Open311Error | None:
     None means a bug: it is logged and answered 500. This is the one place where
     exceptions from below (a database outage, say) are turned into client errors.
     """
-    return None
+    return as_unavailable(error)  # logs the outage in one line, without a traceback
 
 
 def install_error_handlers(scope: Flask | Blueprint, render_errors: RenderErrors) -> None:
@@ -55,7 +56,6 @@ def install_error_handlers(scope: Flask | Blueprint, render_errors: RenderErrors
     def unexpected_error(error: Exception) -> Response:
         known = classify(error)
         if known is not None:
-            current_app.logger.warning("%s on %s: %s", type(error).__name__, request.path, error)
             return domain_error(known)
         # A bug, not the client's fault: log it, keep nothing, answer in format.
         current_app.logger.exception("unhandled error on %s", request.path)

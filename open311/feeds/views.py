@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from open311.database import as_unavailable, ensure_available
 from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
 from open311.extensions import db
@@ -43,9 +44,17 @@ def requests_feed(fmt: str) -> Response:
     if where.nearest:
         raise InvalidRequest("nearest: a feed has every matching request; use radius instead.")
 
+    ensure_available(db.session())  # an outage is a 503 before the first byte, not after
+
     def chunks() -> Iterator[bytes]:
         # The session is taken once the stream starts: the view's own is closed
         # when it returns, and this one when the last chunk has been sent.
-        yield from FEEDS[fmt](db.session(), where, time_zone)
+        try:
+            yield from FEEDS[fmt](db.session(), where, time_zone)
+        except Exception as error:
+            # Mid-stream, a 503 can no longer be sent: end the stream (the outage
+            # is logged in one line) rather than leave a traceback per feed.
+            if as_unavailable(error) is None:
+                raise
 
     return Response(stream_with_context(chunks()), content_type=CONTENT_TYPES[fmt])

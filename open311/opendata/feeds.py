@@ -32,6 +32,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.database import lift_statement_timeouts
 from open311.formats.local_hours import MINUTES_SECONDS, LocalHours, as_utc
 from open311.formats.w3c import format_w3c
 from open311.geocoding.chicago import STREET_TYPES
@@ -229,6 +230,7 @@ def copy_statement(
 def copied_csv_rows(session: Session, where: RequestFilter, time_zone: ZoneInfo) -> Iterator[bytes]:
     """csv_feed's rows as PostgreSQL's COPY writes them: city_row's mapping, in SQL."""
     statement, params = copy_statement(session.get_bind().dialect, where, time_zone)
+    lift_statement_timeouts(session)  # the COPY runs as long as the feed
     # A feed closed early (a client gone) cancels its COPY: the savepoint keeps
     # the caller's transaction usable. psycopg binds the parameters on the
     # client, as COPY takes none of its own.
@@ -440,5 +442,6 @@ def _batches(
     session: Session, stmt: sa.Select[*tuple[Any, ...]], batch_size: int
 ) -> Iterator[Sequence[Any]]:
     """The rows of stmt, batch_size at a time, from a server-side cursor where there is one."""
+    lift_statement_timeouts(session)  # the cursor waits idle while a client reads
     result = session.connection().execute(stmt.execution_options(yield_per=batch_size))
     yield from result.partitions()
