@@ -18,7 +18,8 @@ WITH_KEY = OPEN311_SECRET_KEY="$${OPEN311_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))
 
 run: setup demo-db
 	@echo "Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
-	$(WITH_KEY) $(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
+	$(WITH_KEY) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \
+	  --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
