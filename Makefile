@@ -8,12 +8,18 @@ PORT ?= 8000
 WORKERS ?= 4
 export SPATIALITE_LIBRARY_PATH ?= mod_spatialite
 export FLASK_APP := open311
+# A served app refuses the development secret key (it signs the links in messages):
+# the commands below use the one kept in instance/secret_key, made once, unless
+# OPEN311_SECRET_KEY is set already.
+SECRET_KEY_FILE := instance/secret_key
+WITH_KEY = OPEN311_SECRET_KEY="$${OPEN311_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
 
 .PHONY: run test setup spatialite demo-db lint typecheck check clean
 
 run: setup demo-db
 	@echo "Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
+	$(WITH_KEY) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \
+	  --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -35,14 +41,21 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 
 # The embedded database with the Chicago catalogue and real Chicago requests,
 # and the expected times to resolve learned from them.
-demo-db:
-	$(VENV)/bin/flask open311 init-db
-	$(VENV)/bin/flask open311 load-catalog
-	$(VENV)/bin/flask open311 load-articles
-	$(VENV)/bin/flask open311 load-chicago-areas
-	$(VENV)/bin/flask open311 load-demo
-	$(VENV)/bin/flask open311 tag-areas
-	$(VENV)/bin/flask open311 learn-estimates
+demo-db: $(SECRET_KEY_FILE)
+	$(WITH_KEY) $(VENV)/bin/flask open311 init-db
+	$(WITH_KEY) $(VENV)/bin/flask open311 load-catalog
+	$(WITH_KEY) $(VENV)/bin/flask open311 load-articles
+	$(WITH_KEY) $(VENV)/bin/flask open311 load-chicago-areas
+	$(WITH_KEY) $(VENV)/bin/flask open311 load-demo
+	$(WITH_KEY) $(VENV)/bin/flask open311 tag-areas
+	$(WITH_KEY) $(VENV)/bin/flask open311 learn-estimates
+
+# 32 random bytes, readable by this user only (umask), never committed (.gitignore: instance/).
+$(SECRET_KEY_FILE):
+	@mkdir -p $(@D)
+	@(umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@.tmp)
+	@mv $@.tmp $@
+	@echo "made $@: the key that signs links in messages (keep it; never commit it)"
 
 lint: setup
 	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311
@@ -52,5 +65,7 @@ typecheck: setup
 
 check: lint typecheck test
 
+# The secret key stays: links already sent keep working.
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV)
+	find instance -mindepth 1 -maxdepth 1 ! -name secret_key -exec rm -rf {} + 2>/dev/null || true

@@ -184,7 +184,7 @@ def generate(url: str, rows: int, seed_value: int) -> None:
     """What `flask open311 generate-history --rows N --seed S` does."""
     from open311.opendata.history import generate_history, load_profile
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(seed.bench_config(url))
     with app.app_context():
         session = db.session()
         zone = app.extensions["open311.jurisdiction"].time_zone
@@ -426,7 +426,7 @@ def copy_out(url: str) -> tuple[int, float, Digest]:
     from open311.opendata.feeds import copy_statement
     from open311.service_requests.queries import RequestFilter
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(seed.bench_config(url))
     time_zone = app.extensions["open311.jurisdiction"].time_zone
     with app.app_context():
         statement, params = copy_statement(db.engine.dialect, RequestFilter(), time_zone)
@@ -504,7 +504,7 @@ def imports(dsn: str, options: argparse.Namespace, facts: dict[str, Any]) -> lis
     seed.recreate_database(target_url)
     seed.prepare(target_url)
     say(f"import: {rows:,} rows with import_requests, then COPY FROM …")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": target_url})
+    app = create_app(seed.bench_config(target_url))
     with app.app_context():
         session = db.session()
         started = time.perf_counter()
@@ -553,7 +553,7 @@ def spatialite(
     if not (options.reuse and path.exists()):
         path.unlink(missing_ok=True)
         seed.prepare(url)  # migrated, with the catalogue and areas, as the PostGIS store
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+        app = create_app(seed.bench_config(url))
         say(f"SpatiaLite: copying {options.spatialite_rows:,} requests …")
         started = time.perf_counter()
         with app.app_context(), psycopg.connect(dsn) as connection:
@@ -568,7 +568,7 @@ def spatialite(
             f"{options.spatialite_rows:,} rows ({options.spatialite_sample})"
             f" in {time.perf_counter() - started:.0f} s"
         )
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(seed.bench_config(url))
     client = app.test_client()
     turn = itertools.cycle(points)
 

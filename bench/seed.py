@@ -8,6 +8,7 @@ few random() draws per row, so a million rows take about a minute.
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,12 @@ BOUNDARY = PACKAGE_DIR / "demo" / "data" / "city_boundary.geojson"
 AREAS = PACKAGE_DIR / "demo" / "data" / "areas"
 TIME_ZONE = "America/Chicago"
 SPAN = timedelta(days=3 * 365)
+
+
+def bench_config(url: str) -> dict[str, Any]:
+    """An app on `url` for loading data: it signs no link that leaves the bench, but
+    create_app refuses the development key outside tests, so it gets a throwaway one."""
+    return {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secrets.token_urlsafe(32)}
 
 
 def psycopg_dsn(url: str) -> str:
@@ -66,7 +73,7 @@ def catalog_directory() -> Path:
 def prepare(url: str) -> Path:
     """Migrate, load the catalogue and the City's areas (the database exists), as a
     city runs it: a POST looks its areas up. Returns the catalogue used."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(bench_config(url))
     upgrade_schema(app)
     catalog = catalog_directory()
     with app.app_context():
@@ -83,7 +90,7 @@ def prepare(url: str) -> Path:
 
 def new_api_key(url: str) -> tuple[int, str]:
     """(id, plaintext) of a fresh API key for the benchmark's POSTs."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    app = create_app(bench_config(url))
     with app.app_context():
         session = db.session()
         begin_write(session)

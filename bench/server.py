@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -48,7 +49,12 @@ def gunicorn(
         # would have it killed mid-export.
         "--timeout", "0",
     ]  # fmt: skip
-    env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
+    # A throwaway key: a served app refuses the development one.
+    env = {
+        "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),
+        **os.environ,
+        "OPEN311_DATABASE_URL": database_url,
+    }
     with log.open("ab") as output:
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=output)
     base_url = f"http://127.0.0.1:{port}"

@@ -420,7 +420,10 @@ def generate_history_command(rows: int, years: float, seed: int | None) -> None:
 @click.option("--end-date", help="Requested before.")
 @click.option("--updated-after", help="Updated at or after.")
 @click.option("--updated-before", help="Updated before.")
-def export_requests(feed_format: str, output: BinaryIO, **filters: str | None) -> None:
+@click.option("--after", help="Resume: only requests stored after this service_request_id.")
+def export_requests(
+    feed_format: str, output: BinaryIO, after: str | None, **filters: str | None
+) -> None:
     """Write every public request (or those the filters pick) as an open-data feed.
 
     The filters are GET /requests' own, without its 90-day default: no dates
@@ -428,7 +431,7 @@ def export_requests(feed_format: str, output: BinaryIO, **filters: str | None) -
     account ids) are never written.
     """
     from open311.models.base import utcnow
-    from open311.opendata.feeds import FEEDS
+    from open311.opendata.feeds import FEEDS, resume_after
     from open311.service_requests.filters import request_filter
 
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
@@ -437,9 +440,10 @@ def export_requests(feed_format: str, output: BinaryIO, **filters: str | None) -
         where = request_filter(
             args, time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"], default_window=False
         )
+        start = 0 if after is None else resume_after(db.session(), after)
     except Open311Error as error:
         raise click.ClickException(" ".join(error.descriptions)) from error
-    for chunk in FEEDS[feed_format](db.session(), where, time_zone):
+    for chunk in FEEDS[feed_format](db.session(), where, time_zone, start):
         output.write(chunk)
 
 

@@ -7,7 +7,7 @@ every other `OPEN311_<KEY>` sets `<KEY>` (Flask's prefixed environment).
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
@@ -15,11 +15,21 @@ from flask import Flask
 
 PACKAGE_DIR: Final = Path(__file__).resolve().parent
 PROJECT_DIR: Final = PACKAGE_DIR.parent
+# Signs links in tests only: create_app refuses it unless TESTING (require_secret_key).
+DEVELOPMENT_KEY: Final = "dev-only-change-me"
+# An HMAC key this long (e.g. secrets.token_urlsafe(32): 43 characters) cannot be guessed
+# offline from a signed link; a short word could.
+MIN_SECRET_KEY_LENGTH: Final = 32
 
 DEFAULTS: Final[Mapping[str, Any]] = {
     # Relative SQLite paths are resolved against the instance folder.
     "SQLALCHEMY_DATABASE_URI": "sqlite:///open311.sqlite",
-    "SECRET_KEY": "dev-only-change-me",
+    # Signs the confirmation and unsubscribe links (and Flask's sessions). Outside
+    # tests it must be set: OPEN311_SECRET_KEY, or instance/secret_key via `make run`.
+    "SECRET_KEY": DEVELOPMENT_KEY,
+    # Old keys, still accepted while links signed with them are in people's inboxes;
+    # OPEN311_SECRET_KEY_FALLBACKS is a comma-separated list (Flask 3.1 reads it too).
+    "SECRET_KEY_FALLBACKS": [],
     "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
     "JURISDICTION_ID": "cityofchicago.org",
     "JURISDICTION_NAME": "City of Chicago",
@@ -123,3 +133,45 @@ def load(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
             app.config["SQLALCHEMY_DATABASE_URI"] = url
     else:
         app.config.from_mapping(test_config)
+    app.config["SECRET_KEY_FALLBACKS"] = _key_list(app.config["SECRET_KEY_FALLBACKS"])
+    if not app.config["TESTING"]:
+        require_secret_key(app.config)
+
+
+class InsecureSecretKey(RuntimeError):
+    """The app would sign links with a key anyone can know or guess."""
+
+
+def require_secret_key(config: Mapping[str, Any]) -> None:
+    """Refuse the development key, or a short one, as the key or among the old ones.
+
+    Subscription ids are sequential: with a known key anyone could sign a link that
+    confirms or cancels a stranger's subscription. Every command that creates the
+    app is refused, not only the server: `send-outbox` signs the links it sends.
+    """
+    key = config.get("SECRET_KEY")
+    if not isinstance(key, str) or key == DEVELOPMENT_KEY or len(key) < MIN_SECRET_KEY_LENGTH:
+        raise InsecureSecretKey(
+            "OPEN311_SECRET_KEY is not set, or is the development key, or is shorter than "
+            f"{MIN_SECRET_KEY_LENGTH} characters: links in messages signed with it could be "
+            "forged. Set it to a random value, e.g. the output of "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(32))' "
+            "(`make run` keeps one in instance/secret_key)."
+        )
+    for old in config["SECRET_KEY_FALLBACKS"]:
+        if old == DEVELOPMENT_KEY or len(old) < MIN_SECRET_KEY_LENGTH:
+            raise InsecureSecretKey(
+                "OPEN311_SECRET_KEY_FALLBACKS holds the development key or one shorter than "
+                f"{MIN_SECRET_KEY_LENGTH} characters: links signed with it could be forged."
+            )
+
+
+def _key_list(value: object) -> list[str]:
+    """SECRET_KEY_FALLBACKS as a list: a comma-separated string (from the environment)
+    or a list (instance/config.py), blanks dropped."""
+    items: Iterable[object] = ()
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, Iterable):
+        items = value
+    return [str(item).strip() for item in items if str(item).strip()]

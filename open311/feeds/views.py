@@ -1,4 +1,5 @@
-"""The feeds over HTTP: streamed as they are read, with GET /requests' filters."""
+"""The feeds over HTTP: streamed as they are read, with GET /requests' filters, and
+resumable: `after=<service_request_id>` goes on after the last request received."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.models.base import utcnow
-from open311.opendata.feeds import FEEDS
+from open311.opendata.feeds import FEEDS, RESUME_FIELDS, resume_after
 from open311.service_requests.filters import request_filter
 
 PREFIX = "/open311/feeds"
@@ -43,6 +44,8 @@ def requests_feed(fmt: str) -> Response:
     where = request_filter(request.args, time_zone, utcnow(), max_page_size, default_window=False)
     if where.nearest:
         raise InvalidRequest("nearest: a feed has every matching request; use radius instead.")
+    after = request.args.get("after")
+    start = 0 if after is None else resume_after(db.session(), after)
 
     ensure_available(db.session())  # an outage is a 503 before the first byte, not after
 
@@ -50,11 +53,14 @@ def requests_feed(fmt: str) -> Response:
         # The session is taken once the stream starts: the view's own is closed
         # when it returns, and this one when the last chunk has been sent.
         try:
-            yield from FEEDS[fmt](db.session(), where, time_zone)
+            yield from FEEDS[fmt](db.session(), where, time_zone, start)
         except Exception as error:
             # Mid-stream, a 503 can no longer be sent: end the stream (the outage
             # is logged in one line) rather than leave a traceback per feed.
             if as_unavailable(error) is None:
                 raise
 
-    return Response(stream_with_context(chunks()), content_type=CONTENT_TYPES[fmt])
+    response = Response(stream_with_context(chunks()), content_type=CONTENT_TYPES[fmt])
+    # A download that broke resumes with ?after= this field of the last complete record.
+    response.headers["Open311-Resume-Field"] = RESUME_FIELDS[fmt]
+    return response

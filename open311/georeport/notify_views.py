@@ -131,7 +131,7 @@ def unsubscribe_page(token: str) -> Response:
     """The link in every email and text: a page with a button that unsubscribes."""
     session = db.session()
     try:
-        entry = subscriptions.subscription_to_unsubscribe(session, _secret_key(), token)
+        entry = subscriptions.subscription_to_unsubscribe(session, _link_keys(), token)
     except NotFound as error:
         return _refused(error)
     if entry.cancelled_at is not None:
@@ -146,7 +146,7 @@ def unsubscribe(token: str) -> Response:
     POST, which mail clients send for the List-Unsubscribe-Post header."""
     session = db.session()
     try:
-        subscriptions.unsubscribe(session, _secret_key(), token)
+        subscriptions.unsubscribe(session, _link_keys(), token)
     except NotFound as error:
         return _refused(error)
     session.commit()
@@ -159,7 +159,7 @@ def confirmation_page(token: str) -> Response:
     session = db.session()
     try:
         entry = subscriptions.subscription_to_confirm(
-            session, _secret_key(), token, _rules().valid_for
+            session, _link_keys(), token, _rules().valid_for
         )
     except (NotFound, Gone) as error:
         return _refused(error)
@@ -179,7 +179,7 @@ def confirm(token: str) -> Response:
     session = db.session()
     valid_for = _rules().valid_for
     try:
-        entry = subscriptions.confirm(session, _secret_key(), token, valid_for)
+        entry = subscriptions.confirm(session, _link_keys(), token, valid_for)
     except (NotFound, Gone) as error:
         return _refused(error)
     follows = confirmation.described(session, entry)
@@ -191,9 +191,8 @@ def _updates_about(follows: str) -> str:
     return f"You will get updates about {follows}. Every message has a link to stop them."
 
 
-def _secret_key() -> str:
-    secret_key: str = current_app.config["SECRET_KEY"]
-    return secret_key
+def _link_keys() -> subscriptions.LinkKeys:
+    return subscriptions.LinkKeys.from_config(current_app.config)
 
 
 def _refused(error: NotFound | Gone) -> Response:

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from open311.models import Channel, NotificationKind
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
-from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
+from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
@@ -174,17 +174,17 @@ class Links:
     """The public URLs a message points to."""
 
     base_url: str
-    secret_key: str
+    keys: LinkKeys
 
     def request(self, number: str) -> str:
         return f"{self.base_url}/open311/v2/requests/{number}.json"
 
     def unsubscribe(self, subscription_id: int) -> str:
-        token = unsubscribe_token(self.secret_key, subscription_id)
+        token = unsubscribe_token(self.keys, subscription_id)
         return f"{self.base_url}/open311/unsubscribe/{token}"
 
     def confirm(self, subscription_id: int) -> str:
-        token = confirmation_token(self.secret_key, subscription_id)
+        token = confirmation_token(self.keys, subscription_id)
         return f"{self.base_url}/open311/confirm/{token}"
 
 
@@ -319,7 +319,7 @@ class Senders:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Senders:
-        links = Links(config["PUBLIC_BASE_URL"].rstrip("/"), config["SECRET_KEY"])
+        links = Links(config["PUBLIC_BASE_URL"].rstrip("/"), LinkKeys.from_config(config))
         return cls(
             email=EmailSender(
                 config["SMTP_HOST"],

@@ -6,9 +6,10 @@ Writes take the caller's transaction; nothing here commits.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -237,25 +238,47 @@ def _centre(scope: Scope, jurisdiction: Jurisdiction) -> tuple[float, float]:
 # --- unsubscribe and confirmation links ---------------------------------------------
 
 
-def unsubscribe_token(secret_key: str, subscription_id: int) -> str:
+@dataclass(frozen=True)
+class LinkKeys:
+    """The keys of the links in messages: the current key signs; it and each old one
+    verify, so that links already sent keep working while a key is being replaced."""
+
+    current: str
+    old: tuple[str, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LinkKeys:
+        return cls(config["SECRET_KEY"], tuple(config.get("SECRET_KEY_FALLBACKS") or ()))
+
+    def serializer(self, salt: str) -> URLSafeSerializer:
+        # itsdangerous signs with the last key of its list and verifies with each.
+        return URLSafeSerializer([*self.old, self.current], salt=salt)
+
+
+def unsubscribe_token(keys: LinkKeys, subscription_id: int) -> str:
     """A signed token naming the subscription; it never expires, as old emails don't."""
-    token: str = URLSafeSerializer(secret_key, salt=UNSUBSCRIBE_SALT).dumps(subscription_id)
+    token: str = keys.serializer(UNSUBSCRIBE_SALT).dumps(subscription_id)
     return token
 
 
-def confirmation_token(secret_key: str, subscription_id: int) -> str:
+def confirmation_token(keys: LinkKeys, subscription_id: int) -> str:
     """A signed token naming the subscription, for its confirmation link.
 
     Its own salt: an unsubscribe token confirms nothing, and this one cancels nothing.
     """
-    token: str = URLSafeSerializer(secret_key, salt=CONFIRM_SALT).dumps(subscription_id)
+    token: str = keys.serializer(CONFIRM_SALT).dumps(subscription_id)
     return token
 
 
-def _named_by(session: Session, secret_key: str, salt: str, token: str) -> Subscription:
-    """The subscription a token signed with this salt names; NotFound if forged."""
+def _named_by(session: Session, keys: LinkKeys, salt: str, token: str) -> Subscription:
+    """The subscription a token signed with this salt names; NotFound if forged.
+
+    Subscription ids are sequential, so the signature is all that stands between
+    a guessed id and a stranger's subscription: create_app refuses to run with
+    the development key (config.require_secret_key).
+    """
     try:
-        subscription_id = URLSafeSerializer(secret_key, salt=salt).loads(token)
+        subscription_id = keys.serializer(salt).loads(token)
     except BadSignature as error:
         raise NotFound("This link is not valid.") from error
     subscription = (
@@ -267,7 +290,7 @@ def _named_by(session: Session, secret_key: str, salt: str, token: str) -> Subsc
 
 
 def subscription_to_confirm(
-    session: Session, secret_key: str, token: str, valid_for: timedelta
+    session: Session, keys: LinkKeys, token: str, valid_for: timedelta
 ) -> Subscription:
     """The subscription a confirmation token names, if it may still be confirmed; reads only.
 
@@ -275,7 +298,7 @@ def subscription_to_confirm(
     if it is still pending and its last confirmation was sent more than
     `valid_for` ago (it expired). A confirmed one is returned as it is.
     """
-    subscription = _named_by(session, secret_key, CONFIRM_SALT, token)
+    subscription = _named_by(session, keys, CONFIRM_SALT, token)
     if subscription.cancelled_at is not None:
         raise Gone("This subscription was cancelled. Ask again to subscribe.")
     if subscription.confirmed_at is None and confirmation_expired(
@@ -285,10 +308,10 @@ def subscription_to_confirm(
     return subscription
 
 
-def confirm(session: Session, secret_key: str, token: str, valid_for: timedelta) -> Subscription:
+def confirm(session: Session, keys: LinkKeys, token: str, valid_for: timedelta) -> Subscription:
     """Confirm the subscription the token names (again: no change); raises as
     subscription_to_confirm does."""
-    subscription = subscription_to_confirm(session, secret_key, token, valid_for)
+    subscription = subscription_to_confirm(session, keys, token, valid_for)
     if subscription.confirmed_at is None:
         subscription.confirmed_at = utcnow()
     return subscription
@@ -299,17 +322,17 @@ def confirmation_expired(subscription: Subscription, valid_for: timedelta, now: 
     return sent_at is None or sent_at + valid_for < now
 
 
-def subscription_to_unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+def subscription_to_unsubscribe(session: Session, keys: LinkKeys, token: str) -> Subscription:
     """The subscription an unsubscribe token names, cancelled or not; reads only.
 
     NotFound if the token is forged.
     """
-    return _named_by(session, secret_key, UNSUBSCRIBE_SALT, token)
+    return _named_by(session, keys, UNSUBSCRIBE_SALT, token)
 
 
-def unsubscribe(session: Session, secret_key: str, token: str) -> Subscription:
+def unsubscribe(session: Session, keys: LinkKeys, token: str) -> Subscription:
     """Cancel the subscription the token names (again: no change); NotFound if forged."""
-    subscription = subscription_to_unsubscribe(session, secret_key, token)
+    subscription = subscription_to_unsubscribe(session, keys, token)
     if subscription.cancelled_at is None:
         subscription.cancelled_at = utcnow()
         _cancel_pending(

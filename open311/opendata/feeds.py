@@ -15,6 +15,11 @@ State Plane coordinates, …) stays empty. On PostgreSQL the database writes
 the rows itself (COPY … TO STDOUT), several times faster than formatting
 them here; city_row is the same mapping in Python, for SQLite, and the tests
 hold the two to the same output.
+
+A feed can be resumed where a broken download stopped: `after` (resume_after)
+names the last request received, by its service_request_id, and the feed
+continues with the requests stored after it. The order is by id, which never
+changes, so a part and its resumption join into the whole feed.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.database import lift_statement_timeouts
+from open311.errors import InvalidRequest
 from open311.formats.local_hours import MINUTES_SECONDS, LocalHours, as_utc
 from open311.formats.w3c import format_w3c
 from open311.geocoding.chicago import STREET_TYPES
@@ -71,21 +77,32 @@ class CityColumns(NamedTuple):
 
 
 def csv_feed(
-    session: Session, where: RequestFilter, time_zone: ZoneInfo, *, batch_size: int = BATCH_SIZE
+    session: Session,
+    where: RequestFilter,
+    time_zone: ZoneInfo,
+    after: int = 0,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> Iterator[bytes]:
-    """The requests as the City's CSV export: a header, then one row per request."""
+    """The requests as the City's CSV export: a header, then one row per request
+    (stored after the id `after`: a resumed feed has its header again)."""
     yield _csv_lines([CITY_COLUMNS])
     if _dialect(session) == "postgresql":
-        yield from copied_csv_rows(session, where, time_zone)
+        yield from copied_csv_rows(session, where, time_zone, after)
     else:
-        yield from formatted_csv_rows(session, where, time_zone, batch_size=batch_size)
+        yield from formatted_csv_rows(session, where, time_zone, after, batch_size=batch_size)
 
 
 def formatted_csv_rows(
-    session: Session, where: RequestFilter, time_zone: ZoneInfo, *, batch_size: int = BATCH_SIZE
+    session: Session,
+    where: RequestFilter,
+    time_zone: ZoneInfo,
+    after: int = 0,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> Iterator[bytes]:
     """csv_feed's rows, formatted here by city_row."""
-    stmt = _select(CityColumns._fields, where, _dialect(session))
+    stmt = _select(CityColumns._fields, where, _dialect(session), after)
     for batch in _batches(session, stmt, batch_size):
         yield _csv_lines(city_row(CityColumns._make(row), time_zone) for row in batch)
 
@@ -218,18 +235,20 @@ def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
 
 
 def copy_statement(
-    dialect: sa.Dialect, where: RequestFilter, time_zone: ZoneInfo
+    dialect: sa.Dialect, where: RequestFilter, time_zone: ZoneInfo, after: int = 0
 ) -> tuple[str, Mapping[str, Any]]:
     """The COPY … TO STDOUT that writes csv_feed's rows, and its parameters (for psycopg)."""
-    compiled = _copy_query(where, time_zone).compile(
+    compiled = _copy_query(where, time_zone, after).compile(
         dialect=dialect, compile_kwargs={"render_postcompile": True}
     )
     return f"COPY ({compiled}) TO STDOUT (FORMAT CSV)", compiled.params
 
 
-def copied_csv_rows(session: Session, where: RequestFilter, time_zone: ZoneInfo) -> Iterator[bytes]:
+def copied_csv_rows(
+    session: Session, where: RequestFilter, time_zone: ZoneInfo, after: int = 0
+) -> Iterator[bytes]:
     """csv_feed's rows as PostgreSQL's COPY writes them: city_row's mapping, in SQL."""
-    statement, params = copy_statement(session.get_bind().dialect, where, time_zone)
+    statement, params = copy_statement(session.get_bind().dialect, where, time_zone, after)
     lift_statement_timeouts(session)  # the COPY runs as long as the feed
     # A feed closed early (a client gone) cancels its COPY: the savepoint keeps
     # the caller's transaction usable. psycopg binds the parameters on the
@@ -247,7 +266,9 @@ def copied_csv_rows(session: Session, where: RequestFilter, time_zone: ZoneInfo)
             yield bytes(buffer)
 
 
-def _copy_query(where: RequestFilter, time_zone: ZoneInfo) -> sa.Select[*tuple[Any, ...]]:
+def _copy_query(
+    where: RequestFilter, time_zone: ZoneInfo, after: int
+) -> sa.Select[*tuple[Any, ...]]:
     """city_row in SQL, in three steps so that each value is computed once per row.
 
     PostgreSQL would otherwise compute a value as often as a later step names
@@ -275,7 +296,7 @@ def _copy_query(where: RequestFilter, time_zone: ZoneInfo) -> sa.Select[*tuple[A
         three_parts.label("three_parts"), street.label("street"), r.zipcode, r.duplicate_of,
         r.community_area, r.ward, r.police_district, r.lat, r.long,
     ).join(Service, Service.code == r.service_code)  # fmt: skip
-    rows = filtered(stmt, where, "postgresql").order_by(r.id).offset(0).subquery("city")
+    rows = _in_feed(stmt, where, "postgresql", after).offset(0).subquery("city")
     words = (
         sa.select(
             rows,
@@ -342,12 +363,18 @@ FEED_COLUMNS: Final = (*PUBLIC_COLUMNS, *(getattr(ServiceRequest, kind) for kind
 
 
 def geojson_feed(
-    session: Session, where: RequestFilter, time_zone: ZoneInfo, *, batch_size: int = BATCH_SIZE
+    session: Session,
+    where: RequestFilter,
+    time_zone: ZoneInfo,
+    after: int = 0,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> Iterator[bytes]:
-    """A FeatureCollection, one Point feature per request, written feature by feature."""
+    """A FeatureCollection, one Point feature per request, written feature by feature
+    (a resumed feed is a FeatureCollection of the features after `after`)."""
     yield b'{"type":"FeatureCollection","features":[\n'
     separator = b""
-    for batch in _public_batches(session, where, batch_size):
+    for batch in _public_batches(session, where, batch_size, after):
         features = bytearray()
         for row in batch:
             # Appended one by one: orjson's bytes keep an 8 kB buffer each while they live.
@@ -359,10 +386,15 @@ def geojson_feed(
 
 
 def ndjson_feed(
-    session: Session, where: RequestFilter, time_zone: ZoneInfo, *, batch_size: int = BATCH_SIZE
+    session: Session,
+    where: RequestFilter,
+    time_zone: ZoneInfo,
+    after: int = 0,
+    *,
+    batch_size: int = BATCH_SIZE,
 ) -> Iterator[bytes]:
     """One GeoReport request object per line, with its areas."""
-    for batch in _public_batches(session, where, batch_size):
+    for batch in _public_batches(session, where, batch_size, after):
         lines = bytearray()
         for row in batch:
             lines += orjson.dumps(public_request(row, time_zone))
@@ -408,30 +440,65 @@ def _feature(row: Sequence[Any], time_zone: ZoneInfo) -> dict[str, Any]:
     }
 
 
-Feed = Callable[[Session, RequestFilter, ZoneInfo], Iterator[bytes]]
+Feed = Callable[[Session, RequestFilter, ZoneInfo, int], Iterator[bytes]]
 FEEDS: Final[Mapping[str, Feed]] = {"csv": csv_feed, "geojson": geojson_feed, "ndjson": ndjson_feed}
+# Where each feed names a request: the value to resume `after` is this field of
+# the last complete record received.
+RESUME_FIELDS: Final[Mapping[str, str]] = {
+    "csv": CITY_COLUMNS[0],
+    "geojson": "id",
+    "ndjson": "service_request_id",
+}
+
+
+# --- resuming -----------------------------------------------------------------------------
+
+
+def resume_after(session: Session, number: str) -> int:
+    """The id after which a feed resumed `after` this service_request_id goes on.
+
+    InvalidRequest, naming the parameter, if no request has that number.
+    """
+    found = session.scalar(sa.select(ServiceRequest.id).where(ServiceRequest.number == number))
+    if found is None:
+        shown = number if len(number) <= 40 else f"{number[:40]}…"
+        raise InvalidRequest(
+            f"after: {shown!r} is not a service_request_id; give the last one received "
+            "(the feed's first column in CSV, a feature's id in GeoJSON, "
+            "service_request_id in NDJSON)."
+        )
+    return found
 
 
 # --- reading in batches -----------------------------------------------------------------
 
 
 def _public_batches(
-    session: Session, where: RequestFilter, batch_size: int
+    session: Session, where: RequestFilter, batch_size: int, after: int
 ) -> Iterator[Sequence[Any]]:
     stmt = sa.select(*FEED_COLUMNS).join(Service, Service.code == ServiceRequest.service_code)
-    stmt = filtered(stmt, where, _dialect(session))
-    return _batches(session, stmt.order_by(ServiceRequest.id), batch_size)
+    return _batches(session, _in_feed(stmt, where, _dialect(session), after), batch_size)
 
 
 def _select(
-    names: Sequence[str], where: RequestFilter, dialect: str
+    names: Sequence[str], where: RequestFilter, dialect: str, after: int
 ) -> sa.Select[*tuple[Any, ...]]:
     columns = [
         Service.name.label(name) if name == "service_name" else getattr(ServiceRequest, name)
         for name in names
     ]
     stmt = sa.select(*columns).join(Service, Service.code == ServiceRequest.service_code)
-    return filtered(stmt, where, dialect).order_by(ServiceRequest.id)
+    return _in_feed(stmt, where, dialect, after)
+
+
+def _in_feed(
+    stmt: sa.Select[*tuple[Any, ...]], where: RequestFilter, dialect: str, after: int
+) -> sa.Select[*tuple[Any, ...]]:
+    """The requests `where` picks that were stored after the id `after`, in the feeds' order."""
+    stmt = filtered(stmt, where, dialect)
+    if after:
+        stmt = stmt.where(ServiceRequest.id > after)
+    return stmt.order_by(ServiceRequest.id)
 
 
 def _dialect(session: Session) -> str:

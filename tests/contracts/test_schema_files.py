@@ -992,11 +992,13 @@ def test_feeds_document_their_media_types_and_filters(openapi: dict[str, Any]) -
         assert set(get["responses"]) == {"200", "400"}
         names = {parameters[p["$ref"].rsplit("/", 1)[1]]["name"] for p in get["parameters"]}
         # GET /requests' filters; paging and nearest N make no sense for "every request".
+        # `after` resumes a broken download.
         assert names == {
             "service_request_id", "service_code", "start_date", "end_date", "status",
             "updated_after", "updated_before", "lat", "long", "radius", "bbox", "ward",
-            "community_area", "police_district", "neighborhood",
+            "community_area", "police_district", "neighborhood", "after",
         }  # fmt: skip
+        assert "Open311-Resume-Field" in get["responses"]["200"]["headers"]
 
 
 def test_post_documents_form_fields_auth_and_errors(openapi: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -166,6 +167,7 @@ def _server_environment(database_url: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
     env.update(
         OPEN311_DATABASE_URL=database_url,
+        OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # a served app refuses the development key
         OPEN311_CATALOG_DIR=str(FIXTURE_CATALOG),
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
     )

@@ -32,7 +32,7 @@ from open311.extensions import db
 from open311.models import DeliveryState, Notification, NotificationKind
 from open311.notifications import delivery
 from open311.notifications.channels import Senders
-from open311.notifications.subscriptions import confirmation_token
+from open311.notifications.subscriptions import LinkKeys, confirmation_token
 
 SIGNATURE_TOLERANCE = 300  # seconds, as the README suggests
 
@@ -277,7 +277,7 @@ def press_the_button(client: Any, path: str) -> Any:
 
 def confirm(app: Flask, client: Any, subscription_id: str | int) -> None:
     """Follow a subscription's confirmation link, as its owner would from the message."""
-    token = confirmation_token(app.config["SECRET_KEY"], int(subscription_id))
+    token = confirmation_token(LinkKeys.from_config(app.config), int(subscription_id))
     page = press_the_button(client, f"/open311/confirm/{token}")
     assert page.status_code == 200, page.data
 

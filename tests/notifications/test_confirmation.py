@@ -17,7 +17,7 @@ from lxml import etree
 from open311.extensions import db
 from open311.models import Notification, NotificationKind, Subscription
 from open311.models.base import utcnow
-from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
+from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
 from tests.builders import bearer, make_staff, pothole_form
 from tests.notifications.conftest import news, notifications, press_the_button, send_outbox
 
@@ -178,11 +178,11 @@ def test_a_pending_phone_gets_one_text_with_the_link(app, client, api_key, sms):
 def test_forged_confirmation_links_are_404_pages(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = app.config["SECRET_KEY"], int(entry["subscription_id"])
+    secret, subscription_id = LinkKeys.from_config(app.config), int(entry["subscription_id"])
     token = confirmation_token(secret, subscription_id)
     forged = [
         f"{token[:-2]}xx",  # tampered
-        confirmation_token("another-secret", subscription_id),  # signed with another key
+        confirmation_token(LinkKeys("another-secret"), subscription_id),  # signed with another key
         unsubscribe_token(secret, subscription_id),  # a real token, for the other link
         confirmation_token(secret, subscription_id + 1000),  # names nothing
         "not-a-token",
@@ -228,7 +228,7 @@ def test_a_link_within_its_week_still_works(app, client, api_key, mailbox):
 def test_a_cancelled_subscription_cannot_be_confirmed(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = app.config["SECRET_KEY"], int(entry["subscription_id"])
+    secret, subscription_id = LinkKeys.from_config(app.config), int(entry["subscription_id"])
     assert client.post(f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}").status_code == 200
     for method in ("get", "post"):
         page = getattr(client, method)(f"/open311/confirm/{confirmation_token(secret, subscription_id)}")

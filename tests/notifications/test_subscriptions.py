@@ -248,11 +248,11 @@ def test_two_partners_users_with_the_same_account_id_are_two_followers(app, clie
 
 
 def test_unsubscribe_links_show_a_button_that_works_without_login_and_twice(app, client, api_key):
-    from open311.notifications.subscriptions import unsubscribe_token
+    from open311.notifications.subscriptions import LinkKeys, unsubscribe_token
 
     number = file(client, api_key, phone=None, account_id=None)
     [follow] = subscriptions(app)
-    path = f"/open311/unsubscribe/{unsubscribe_token(app.config['SECRET_KEY'], follow.id)}"
+    path = f"/open311/unsubscribe/{unsubscribe_token(LinkKeys.from_config(app.config), follow.id)}"
     for _ in range(3):  # a mail scanner or a link preview opens it: nothing happens
         page = client.get(path)
         assert page.status_code == 200 and page.content_type.startswith("text/html")
@@ -270,7 +270,7 @@ def test_unsubscribe_links_show_a_button_that_works_without_login_and_twice(app,
     for method in ("get", "post"):
         forged = getattr(client, method)(f"{path[:-2]}xx")
         assert forged.status_code == 404 and b"not valid" in forged.data
-        signed_elsewhere = unsubscribe_token("another-secret", follow.id)
+        signed_elsewhere = unsubscribe_token(LinkKeys("another-secret"), follow.id)
         assert getattr(client, method)(f"/open311/unsubscribe/{signed_elsewhere}").status_code == 404
 
 

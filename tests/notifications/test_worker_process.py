@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -33,6 +34,7 @@ class Worker:
             "FLASK_APP": "open311",
             "PYTHONPATH": str(PROJECT_DIR),
             "OPEN311_DATABASE_URL": database_url,
+            "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),  # a served app refuses the dev key
             "OPEN311_OUTBOX_POLL_SECONDS": "0.1",
             "OPEN311_OUTBOX_BACKOFF_SECONDS": "0.2",
             # The receivers listen on loopback, which webhooks may not reach by default.

@@ -1,0 +1,175 @@
+"""The production deployment in deploy/, run for real: gunicorn with
+deploy/gunicorn.conf.py, and Debian's nginx with deploy/nginx.conf in front of it,
+each on a free port with its own temporary files, logs and pid."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+from open311.config import PROJECT_DIR
+from tests.live.conftest import GUNICORN, _load_test_catalog, _server_environment, _stop
+
+DEPLOY = PROJECT_DIR / "deploy"
+GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
+NGINX_SITE = DEPLOY / "nginx.conf"
+START_TIMEOUT = 30.0
+_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+
+
+@pytest.fixture
+def database_url(spatialite_template: Path, tmp_path: Path) -> str:
+    """A migrated SpatiaLite database holding the test catalogue (the proxy and the
+    worker class behave alike on both backends)."""
+    path = tmp_path / "open311.sqlite"
+    shutil.copy(spatialite_template, path)
+    url = f"sqlite:///{path}"
+    _load_test_catalog(url)
+    return url
+
+
+@contextmanager
+def gunicorn(database_url: str, log: Path, *options: str) -> Iterator[str]:
+    """gunicorn with deploy/gunicorn.conf.py (`options` override it) on a free port;
+    yields its base URL."""
+    command = [str(GUNICORN), "--config", str(GUNICORN_CONFIG), "--bind", "127.0.0.1:0"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [*command, "--no-control-socket", *options],
+            cwd=PROJECT_DIR,
+            env=_server_environment(database_url),
+            stdout=subprocess.DEVNULL,
+            stderr=output,
+            start_new_session=True,  # its own process group: workers stop with it
+        )
+    try:
+        yield _wait_until(process, log, _LISTENING, "/open311/discovery.json")
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def nginx(upstream: str, folder: Path) -> Iterator[str]:
+    """nginx running deploy/nginx.conf in front of `upstream` on a free port; yields its
+    base URL. Only the listen address and the upstream server are changed."""
+    folder.mkdir()
+    port = free_port()
+    site = NGINX_SITE.read_text()
+    for needle, replacement in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"),
+    ):
+        assert site.count(needle) == 1, f"deploy/nginx.conf no longer has {needle!r}"
+        site = site.replace(needle, replacement)
+    (folder / "site.conf").write_text(site)
+    (folder / "nginx.conf").write_text(_main_config(folder))
+    log = folder / "error.log"
+    command = [_nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(log)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        yield _wait_for_nginx(process, log, f"http://127.0.0.1:{port}")
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGQUIT)  # nginx's graceful shutdown
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _main_config(folder: Path) -> str:
+    """What Debian's /etc/nginx/nginx.conf provides around a site, in `folder`.
+
+    As root, nginx's workers switch to the `user` named (www-data in Debian's file), who
+    could not write our temporary folders: they stay root here. As anyone else nginx
+    cannot switch, and the directive is left out.
+    """
+    user = "user root root;" if os.geteuid() == 0 else ""
+    temp = {name: folder / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir()
+    return f"""{user}
+worker_processes 1;
+pid {folder / "nginx.pid"};
+daemon off;
+error_log {folder / "error.log"} info;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {folder / "access.log"};
+    client_body_temp_path {temp["client_body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    include {folder / "site.conf"};
+}}
+"""
+
+
+def _nginx_binary() -> str:
+    """nginx, installed with .ci/ensure-nginx (as .ci/run does) when it is missing."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if not found:
+        installing = subprocess.run(
+            ["bash", str(PROJECT_DIR / ".ci" / "ensure-nginx")], capture_output=True, text=True
+        )
+        found = shutil.which("nginx") or "/usr/sbin/nginx"
+        if installing.returncode != 0 or not Path(found).exists():
+            pytest.fail(f"nginx is needed and could not be installed:\n{installing.stderr}")
+    return found
+
+
+def _wait_for_nginx(process: subprocess.Popen[bytes], log: Path, base_url: str) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"nginx exited with {process.returncode}:\n{_text(log)}")
+        try:
+            if requests.get(f"{base_url}/open311/discovery.json", timeout=5).status_code == 200:
+                return base_url
+        except (requests.ConnectionError, requests.Timeout):
+            pass
+        time.sleep(0.1)
+    pytest.fail(f"nginx did not answer within {START_TIMEOUT:.0f} s:\n{_text(log)}")
+
+
+def _wait_until(
+    process: subprocess.Popen[bytes], log: Path, listening: re.Pattern[str], path: str
+) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{_text(log)}")
+        if match := listening.search(_text(log)):
+            try:
+                if requests.get(f"{match[1]}{path}", timeout=5).status_code == 200:
+                    return match[1]
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+        time.sleep(0.1)
+    _stop(process)
+    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{_text(log)}")
+
+
+def _text(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
