@@ -43,5 +43,8 @@ def feed_error(error: Open311Error) -> Response:
     """A bad filter, answered before the feed starts: GeoReport's errors, in JSON."""
     errors = [{"code": error.code, "description": text} for text in error.descriptions]
     return Response(
-        orjson.dumps(errors), status=error.code, content_type="application/json; charset=utf-8"
+        orjson.dumps(errors),
+        status=error.code,
+        headers=error.headers,  # Retry-After on a 429
+        content_type="application/json; charset=utf-8",
     )
