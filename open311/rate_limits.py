@@ -44,6 +44,11 @@ SEARCHES: Final = frozenset(
 # Redis must not hang a request: past this, the limiter counts in memory instead.
 REDIS_TIMEOUT_SECONDS: Final = 0.5
 EXTENSION: Final = "open311.limiter"
+PER_ADDRESS: Final = {
+    "reads": "RATE_LIMIT_READS_PER_ADDRESS",
+    "searches": "RATE_LIMIT_SEARCHES_PER_ADDRESS",
+    "writes": "RATE_LIMIT_WRITES_PER_ADDRESS",
+}
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +62,13 @@ def init_app(app: Flask) -> None:
     app.extensions[EXTENSION] = Limiter(
         client_address,
         app=app,
+        # One limit whose value and bucket follow the request's kind: Flask-Limiter's
+        # work grows with the number of limits, and a request counts against one.
         application_limits=[
-            _per_address("RATE_LIMIT_READS_PER_ADDRESS", "reads"),
-            _per_address("RATE_LIMIT_SEARCHES_PER_ADDRESS", "searches"),
-            _per_address("RATE_LIMIT_WRITES_PER_ADDRESS", "writes"),
+            ApplicationLimit(
+                limit_provider=lambda: str(current_app.config[PER_ADDRESS[request_kind()]]),
+                scope=lambda _endpoint: request_kind(),
+            )
         ],
         storage_uri=app.config["REDIS_URL"] or "memory://",
         storage_options=_storage_options(app.config),
@@ -84,14 +92,6 @@ def request_kind() -> str:
     return "searches" if request.endpoint in SEARCHES else "reads"
 
 
-def _per_address(setting: str, kind: str) -> ApplicationLimit:
-    return ApplicationLimit(
-        limit_provider=lambda: str(current_app.config[setting]),
-        scope=kind,
-        exempt_when=lambda: request_kind() != kind,
-    )
-
-
 def _storage_options(config: Mapping[str, Any]) -> dict[str, str | int]:
     """Errors as limits' StorageError (see _counted); Redis given short timeouts."""
     if not config["REDIS_URL"]:
@@ -110,9 +110,10 @@ def _too_many_requests(error: RateLimitExceeded) -> ResponseReturnValue:
 
 
 def _refusal(what: str, limit: str, retry_after: float) -> TooManyRequests:
+    seconds = max(1, math.ceil(retry_after))
     return TooManyRequests(
-        f"Too many {what} (at most {limit}): retry after Retry-After seconds.",
-        retry_after=math.ceil(retry_after),
+        f"Too many {what} (at most {limit}); nothing was done: try again in {seconds} s.",
+        retry_after=seconds,
     )
 
 
