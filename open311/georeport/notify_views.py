@@ -52,7 +52,8 @@ def _rules() -> confirmation.Rules:
 
 def _created_subscription(entry: Subscription) -> Response:
     numbers = _numbers([entry])
-    reply = payloads.subscription(entry, numbers, jurisdiction().time_zone)
+    public_id = subscriptions.public_id(_secret_key(), entry.id)
+    reply = payloads.subscription(entry, public_id, numbers, jurisdiction().time_zone)
     db.session.commit()
     return render.document("subscriptions", [reply], status=201)
 
