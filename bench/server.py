@@ -17,6 +17,18 @@ import requests
 from open311.config import PROJECT_DIR
 
 READY_PATH = "/open311/v2/services.json"
+# The benchmarks flood the server from one address with one key: rate limits they
+# cannot reach (README, Limits), unless the environment sets its own.
+UNLIMITED = {
+    f"OPEN311_RATE_LIMIT_{kind}": "1000000 per minute"
+    for kind in (
+        "READS_PER_ADDRESS",
+        "SEARCHES_PER_ADDRESS",
+        "WRITES_PER_ADDRESS",
+        "WRITES_PER_KEY",
+        "FAILED_AUTH_PER_ADDRESS",
+    )
+}
 
 
 def free_port() -> int:
@@ -48,7 +60,7 @@ def gunicorn(
         # would have it killed mid-export.
         "--timeout", "0",
     ]  # fmt: skip
-    env = {**os.environ, "OPEN311_DATABASE_URL": database_url}
+    env = {**UNLIMITED, **os.environ, "OPEN311_DATABASE_URL": database_url}
     with log.open("ab") as output:
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=output)
     base_url = f"http://127.0.0.1:{port}"
