@@ -18,6 +18,18 @@ import requests
 from open311.config import PROJECT_DIR
 
 READY_PATH = "/open311/v2/services.json"
+# The benchmarks flood the server from one address with one key: rate limits they
+# cannot reach (README, Limits), unless the environment sets its own.
+UNLIMITED = {
+    f"OPEN311_RATE_LIMIT_{kind}": "1000000 per minute"
+    for kind in (
+        "READS_PER_ADDRESS",
+        "SEARCHES_PER_ADDRESS",
+        "WRITES_PER_ADDRESS",
+        "WRITES_PER_KEY",
+        "FAILED_AUTH_PER_ADDRESS",
+    )
+}
 
 
 def free_port() -> int:
@@ -52,6 +64,7 @@ def gunicorn(
     # A throwaway key: a served app refuses the development one.
     env = {
         "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),
+        **UNLIMITED,
         **os.environ,
         "OPEN311_DATABASE_URL": database_url,
     }

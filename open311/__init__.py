@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, staff
+from open311 import config, database, feeds, georeport, rate_limits, staff
 from open311.cli import open311_cli
 from open311.edge import headers
 from open311.edge.errors import install_fallback_handlers, plain_errors
@@ -26,6 +26,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     database.init_app(app)
     app.extensions["open311.jurisdiction"] = Jurisdiction.from_config(app.config)
+    rate_limits.init_app(app)
     georeport.init_app(app)
     feeds.init_app(app)
     staff.init_app(app)

@@ -121,6 +121,30 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "SQLITE_BUSY_TIMEOUT_SECONDS": 3,
     # The Retry-After of those 503s: a restart or failover takes seconds.
     "DATABASE_RETRY_AFTER_SECONDS": 5,
+    # Rate limits (open311/limits.py), each "N per minute" or several joined by ";".
+    # Counted in Redis when this is set (redis://host:port/db): every worker and
+    # server then shares one count. Empty: each process counts in its own memory.
+    "REDIS_URL": "",
+    "RATE_LIMIT_KEY_PREFIX": "open311",  # one Redis may serve several deployments
+    # GETs other than searches, per address: 10 a second is far above a person
+    # browsing or an app refreshing, and stops one client from taking every worker.
+    "RATE_LIMIT_READS_PER_ADDRESS": "600 per minute",
+    # GET /requests, GET /articles and the feeds, per address: each may read
+    # 1,000 requests or the whole table; one a second still lets a client page
+    # through the City's busiest year (about 1.9 million requests) in half an hour.
+    "RATE_LIMIT_SEARCHES_PER_ADDRESS": "60 per minute",
+    # POST and DELETE, per address and per API key or staff member: the whole of
+    # Chicago files about 4 requests a minute on average (1.9 million a year), so
+    # two a second is a partner's busiest hour many times over.
+    "RATE_LIMIT_WRITES_PER_ADDRESS": "120 per minute",
+    "RATE_LIMIT_WRITES_PER_KEY": "120 per minute",
+    # Wrong api_key or staff token, per address, counted before the next is hashed:
+    # a client with a mistyped key learns it in one reply; more than 20 wrong ones
+    # in 10 minutes is guessing.
+    "RATE_LIMIT_FAILED_AUTH_PER_ADDRESS": "20 per 10 minutes",
+    # How many proxies in front of the app set X-Forwarded-For (nginx: 1). 0 trusts
+    # none: a client could otherwise name any address and dodge every limit.
+    "TRUSTED_PROXIES": 0,
 }
 
 

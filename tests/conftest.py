@@ -40,8 +40,20 @@ class CheckedClient(FlaskClient):
         return response
 
 
+# Rate limits no test reaches unless it sets its own (tests/test_rate_limits.py does).
+GENEROUS_LIMITS = {
+    "RATE_LIMIT_READS_PER_ADDRESS": "100000 per minute",
+    "RATE_LIMIT_SEARCHES_PER_ADDRESS": "100000 per minute",
+    "RATE_LIMIT_WRITES_PER_ADDRESS": "100000 per minute",
+    "RATE_LIMIT_WRITES_PER_KEY": "100000 per minute",
+    "RATE_LIMIT_FAILED_AUTH_PER_ADDRESS": "100000 per minute",
+}
+
+
 def make_app(database_url: str, **overrides: object) -> Flask:
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    app = create_app(
+        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **GENEROUS_LIMITS, **overrides}
+    )
     app.test_client_class = CheckedClient
     return app
 

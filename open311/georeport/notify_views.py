@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from flask import Blueprint, Response, current_app
 from markupsafe import escape
 
-from open311.accounts.keys import authenticate
 from open311.edge.errors import install_error_handlers
 from open311.errors import Gone, NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.georeport import notify_schemas, payloads
 from open311.georeport.errors import render_errors
-from open311.georeport.views import FMT, api_key_param, jurisdiction, merged_params
+from open311.georeport.views import FMT, caller_key, jurisdiction, merged_params
 from open311.models import Subscription, Webhook
 from open311.notifications import confirmation, subscriptions
 from open311.notifications.destinations import Destinations
@@ -33,7 +32,7 @@ CONFIRMED = "Subscription confirmed"
 def follow_request(service_request_id: str, fmt: str) -> Response:
     """A resident (email, phone or the partner's account_id) follows one request."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     follower = notify_schemas.follower(merged_params())
     scope = Scope(service_request_id=service_request_id)
     entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
@@ -44,7 +43,7 @@ def follow_request(service_request_id: str, fmt: str) -> Response:
 def subscribe(fmt: str) -> Response:
     """A resident follows a service, an area, or a circle around a place."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     scope, follower = notify_schemas.subscription(merged_params())
     entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
     return _created_subscription(entry, fmt)
@@ -56,7 +55,8 @@ def _rules() -> confirmation.Rules:
 
 def _created_subscription(entry: Subscription, fmt: str) -> Response:
     numbers = _numbers([entry])
-    reply = payloads.subscription(entry, numbers, jurisdiction().time_zone)
+    public_id = subscriptions.public_id(_link_keys().current, entry.id)
+    reply = payloads.subscription(entry, public_id, numbers, jurisdiction().time_zone)
     db.session.commit()
     return render.document("subscriptions", [reply], fmt, status=201)
 
@@ -64,7 +64,7 @@ def _created_subscription(entry: Subscription, fmt: str) -> Response:
 @bp.post(f"/v2/webhooks.{FMT}")
 def create_webhook(fmt: str) -> Response:
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     url, scopes, accounts = notify_schemas.webhook(merged_params())
     webhook = subscriptions.create_webhook(
         session,
@@ -83,14 +83,14 @@ def create_webhook(fmt: str) -> Response:
 @bp.get(f"/v2/webhooks.{FMT}")
 def list_webhooks(fmt: str) -> Response:
     session = db.session()
-    hooks = subscriptions.webhooks_of(session, authenticate(session, api_key_param()))
+    hooks = subscriptions.webhooks_of(session, caller_key(session))
     return render.document("webhooks", _webhooks_payload(hooks), fmt)
 
 
 @bp.get(f"/v2/webhooks/<int:webhook_id>.{FMT}")
 def get_webhook(webhook_id: int, fmt: str) -> Response:
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     webhook = subscriptions.webhook_of(session, api_key, webhook_id)
     return render.document("webhooks", _webhooks_payload([webhook]), fmt)
 
@@ -98,7 +98,7 @@ def get_webhook(webhook_id: int, fmt: str) -> Response:
 @bp.delete(f"/v2/webhooks/<int:webhook_id>.{FMT}")
 def delete_webhook(webhook_id: int, fmt: str) -> Response:
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     webhook = subscriptions.delete_webhook(session, api_key, webhook_id)
     reply = _webhooks_payload([webhook])
     session.commit()

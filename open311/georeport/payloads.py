@@ -11,6 +11,7 @@ from open311.formats.markdown import to_safe_html
 from open311.formats.w3c import format_w3c
 from open311.models import (
     Article,
+    Channel,
     Service,
     ServiceRequest,
     ServiceType,
@@ -241,18 +242,26 @@ def _follows(entry: Subscription, numbers: Mapping[int, str]) -> tuple[str, str,
 
 
 def subscription(
-    entry: Subscription, numbers: Mapping[int, str], time_zone: ZoneInfo
+    entry: Subscription, public_id: str, numbers: Mapping[int, str], time_zone: ZoneInfo
 ) -> dict[str, Any]:
+    """The reply to a subscription request.
+
+    For an email or phone it says the same whoever owns the address: pending (its
+    owner decides, through the message we send), and the time it was last asked for,
+    whether the address is new, follows already, or filed the request itself (whose
+    subscription, made at filing, is confirmed). public_id hides the row's number.
+    """
     follows, value, radius = _follows(entry, numbers)
+    asked = entry.channel in (Channel.EMAIL, Channel.SMS)
+    created = (entry.confirmation_sent_at if asked else None) or entry.created_at
     return {
-        "subscription_id": str(entry.id),
+        "subscription_id": public_id,
         "channel": entry.channel.value,
-        # pending: an email or phone waiting for its owner to follow the confirmation link
-        "state": "pending" if entry.confirmed_at is None else "active",
+        "state": "pending" if asked or entry.confirmed_at is None else "active",
         "follows": follows,
         "value": value,
         "radius": radius,
-        "created_datetime": format_w3c(entry.created_at, time_zone),
+        "created_datetime": format_w3c(created, time_zone),
     }
 
 

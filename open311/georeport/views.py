@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from open311 import rate_limits
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
@@ -22,7 +24,7 @@ from open311.georeport.errors import render_errors
 from open311.georeport.openapi import load_openapi
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
-from open311.models import Intake
+from open311.models import ApiKey, Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, filters, queries, submissions
 from open311.workflow import actions as workflow_actions
@@ -43,6 +45,14 @@ def jurisdiction() -> Jurisdiction:
 def merged_params() -> MultiDict[str, str]:
     """Query and body together; where both have a key, the body wins (reference 4.11)."""
     return CombinedMultiDict([request.form, request.args])
+
+
+def caller_key(session: Session) -> ApiKey:
+    """The caller's live API key (403 otherwise); wrong keys and writes are rate limited."""
+    with rate_limits.credential_attempt():
+        api_key = authenticate(session, api_key_param())
+    rate_limits.count_writes_of(f"key:{api_key.id}")
+    return api_key
 
 
 def api_key_param() -> str | None:
@@ -123,7 +133,7 @@ def _article_url(slug: str, fmt: str) -> str:
 def create_request(fmt: str) -> Response:
     params = merged_params()
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     filed = actions.submit_request(
         session,
         submissions.submission(params),
@@ -180,7 +190,7 @@ def _requests_payload(rows: list[queries.PublicRequest], extensions: bool) -> li
 def answer_question(service_request_id: str, fmt: str) -> Response:
     """The reporter answers the department's question, through the key that filed the request."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     step = workflow_actions.Step(
         action=Action.ANSWER, internal_note=schemas.reporter_answer(merged_params())
     )
@@ -200,7 +210,7 @@ def answer_question(service_request_id: str, fmt: str) -> Response:
 def give_feedback(service_request_id: str, fmt: str) -> Response:
     """The reporter rates a completed request, through the key that filed it."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     rating, comment = schemas.feedback(merged_params())
     reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
     workflow_feedback.give_feedback(
@@ -222,7 +232,7 @@ def give_feedback(service_request_id: str, fmt: str) -> Response:
 def list_updates(fmt: str) -> Response:
     """FixMyStreet's poll: public updates in a window, the caller's own left out."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     time_zone = jurisdiction().time_zone
     window = schemas.update_window(
         request.args, time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
@@ -239,7 +249,7 @@ def list_updates(fmt: str) -> Response:
 def receive_update(fmt: str) -> Response:
     """FixMyStreet posts an update to a request it filed; a replay gets the same update_id."""
     session = db.session()
-    api_key = authenticate(session, api_key_param())
+    api_key = caller_key(session)
     update = schemas.incoming_update(merged_params(), jurisdiction().time_zone)
     received = partner_updates.receive_update(
         session, api_key, update, utcnow(), jurisdiction().time_zone

@@ -134,7 +134,9 @@ class Subscription(Base):
     # follow the confirmation link; nothing is queued for it meanwhile. Set at creation
     # when no confirmation is asked (account_id, a webhook's filters, a filer's own).
     confirmed_at: Mapped[datetime | None]
-    confirmation_sent_at: Mapped[datetime | None]  # the last confirmation queued
+    # When its owner was last asked through the API: a confirmation is queued then if it
+    # is pending (an email or phone that follows already is marked, and sent nothing).
+    confirmation_sent_at: Mapped[datetime | None]
 
 
 class Notification(Base):

@@ -20,10 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.jurisdiction import Jurisdiction
-from open311.models import ApiKey, Service, Subscription
+from open311.models import ApiKey, Channel, Service, Subscription
 from open311.models.base import utcnow
 from open311.notifications import outbox, subscriptions
 from open311.notifications.subscriptions import Follower, Scope
+
+ASKED = frozenset({Channel.EMAIL, Channel.SMS})  # the channels whose owner must confirm
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,24 @@ def subscribe(
     a confirmation went out less than `rules.resend_after` ago: a partner that
     retries cannot flood the address. An expired one is asked anew, and the new
     link works for `rules.valid_for` from then.
+
+    An email or phone that follows already (its owner confirmed, or filed the
+    request with it) is sent nothing more: it gets the news, each message with
+    its link to stop. It is marked as asked all the same (confirmation_sent_at),
+    on the same schedule: the reply, built from that, must not tell it apart
+    from an address asked for the first time.
     """
     subscription = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction)
-    if subscription.confirmed_at is not None:
-        return subscription
+    if subscription.channel not in ASKED:
+        return subscription  # a partner's own user: the partner answers for it
     now = utcnow()
-    last_sent = subscription.confirmation_sent_at
-    if last_sent is None or last_sent + rules.resend_after <= now:
+    last_asked = subscription.confirmation_sent_at
+    if last_asked is None or last_asked + rules.resend_after <= now:
         subscription.confirmation_sent_at = now
-        outbox.ask_to_confirm(
-            session, subscription, described(session, subscription), now + rules.valid_for
-        )
+        if subscription.confirmed_at is None:
+            outbox.ask_to_confirm(
+                session, subscription, described(session, subscription), now + rules.valid_for
+            )
     return subscription
 
 

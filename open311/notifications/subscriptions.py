@@ -5,6 +5,8 @@ Writes take the caller's transaction; nothing here commits.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +38,8 @@ from open311.notifications.destinations import Destinations, RefusedDestination
 
 UNSUBSCRIBE_SALT = "open311.unsubscribe"
 CONFIRM_SALT = "open311.confirm"
+PUBLIC_ID_SALT = "open311.subscription-id"
+PUBLIC_ID_LENGTH = 20  # hex digits: 80 bits, no two subscriptions alike in practice
 SECRET_PREFIX = "whsec_"
 MAX_ID = 2**31 - 1  # ids are 32-bit integers: a larger one names nothing
 MIN_PHONE_DIGITS = 7  # a phone given when filing is texted only if it could be dialled
@@ -233,6 +237,14 @@ def _centre(scope: Scope, jurisdiction: Jurisdiction) -> tuple[float, float]:
     if not jurisdiction.boundary.contains(long, lat):
         raise InvalidRequest(f"lat/long: {lat},{long} is outside {jurisdiction.name}.")
     return long, lat
+
+
+def public_id(secret_key: str, subscription_id: int) -> str:
+    """The id a reply shows for a subscription: the same each time it is asked for, but
+    not the row's number, whose order would tell an address that followed already (a
+    reporter's own subscription dates from the filing) from one asked for just now."""
+    message = f"{PUBLIC_ID_SALT}:{subscription_id}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:PUBLIC_ID_LENGTH]
 
 
 # --- unsubscribe and confirmation links ---------------------------------------------

@@ -20,6 +20,12 @@ A feed can be resumed where a broken download stopped: `after` (resume_after)
 names the last request received, by its service_request_id, and the feed
 continues with the requests stored after it. The order is by id, which never
 changes, so a part and its resumption join into the whole feed.
+
+A CSV is opened in spreadsheets, which run a cell starting with =, +, -, @, a tab
+or a carriage return as a formula: a resident's address of =HYPERLINK(…) would be a
+link in every reader's sheet. Both writers prefix such a text cell with a single
+quote, as OWASP advises (the spreadsheet shows it as text). Only text columns are:
+numbers (LATITUDE, LONGITUDE, the hours) stay numbers, negative longitudes included.
 """
 
 from __future__ import annotations
@@ -50,6 +56,7 @@ BATCH_SIZE: Final = 1000  # rows read at a time: a batch takes 1-3 MB while it i
 CHUNK_BYTES: Final = 1 << 16  # COPY's rows are passed on in chunks of about this size
 CITY_COLUMNS: Final = tuple(name.upper() for name in CITY_FIELDS)  # the CSV header
 COORDINATE_DECIMALS: Final = 7  # as GeoReport replies round them; the CSV keeps every digit
+FORMULA_STARTS: Final = ("=", "+", "-", "@", "\t", "\r")  # what makes a cell a formula
 
 # --- the City's CSV -------------------------------------------------------------------
 
@@ -113,16 +120,25 @@ def city_row(row: CityColumns, time_zone: ZoneInfo) -> tuple[str | None, ...]:
     modified, _ = _city_time(row.updated_at, time_zone)
     street, city, state, number, direction, name, kind = city_address(row.address)
     lat, long = _decimal(row.lat), _decimal(row.long)
+    # Text that comes from people or the catalogue goes through _text; STATUS, the times,
+    # the house number (digits), direction (N, S, E, W) and type (a known word) are ours.
+    text = _text
     return (
-        row.number, row.service_name, row.service_code, None, row.agency_responsible,
-        city_status(row.status, row.status_notes), row.channel,
-        created, modified, modified if row.status is Status.CLOSED else None,
-        street, city, state, row.zipcode, number, direction, name, kind,
-        "false" if row.duplicate_of is None else "true", "false", None, row.duplicate_of,
-        row.community_area, row.ward, None, None, None, row.police_district, None, None, None,
-        hour.hour, hour.day_of_week, hour.month, None, None,
+        text(row.number), text(row.service_name), text(row.service_code), None,
+        text(row.agency_responsible), city_status(row.status, row.status_notes),
+        text(row.channel), created, modified, modified if row.status is Status.CLOSED else None,
+        text(street), text(city), text(state), text(row.zipcode),
+        number, direction, text(name), kind,
+        "false" if row.duplicate_of is None else "true", "false", None, text(row.duplicate_of),
+        text(row.community_area), text(row.ward), None, None, None, text(row.police_district),
+        None, None, None, hour.hour, hour.day_of_week, hour.month, None, None,
         lat, long, f"({lat}, {long})",
     )  # fmt: skip
+
+
+def _text(cell: str | None) -> str | None:
+    """A text cell a spreadsheet would run as a formula, made text with a leading quote."""
+    return "'" + cell if cell and cell.startswith(FORMULA_STARTS) else cell
 
 
 def city_status(status: Status, status_notes: str | None) -> str:
@@ -226,9 +242,20 @@ def _decimal(value: float) -> str:
 
 
 def _csv_lines(rows: Iterable[Sequence[Any]]) -> bytes:
+    """The rows as COPY writes them: lines ending in a line feed, and a cell quoted if it
+    holds a carriage return (Python's writer quotes only its line terminator's characters,
+    so it writes "\r\n" here, and the ends of rows become "\n" afterwards)."""
+    rows = list(rows)
+    text = _csv_text(rows)
+    if text.count("\r") == len(rows):  # no cell holds one: every "\r\n" ends a row
+        return text.replace("\r\n", "\n").encode()
+    return "".join(_csv_text([row])[:-2] + "\n" for row in rows).encode()
+
+
+def _csv_text(rows: Sequence[Sequence[Any]]) -> str:
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
-    return buffer.getvalue().encode()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    return buffer.getvalue()
 
 
 # --- the City's CSV, written by PostgreSQL ----------------------------------------------
@@ -339,22 +366,31 @@ def _city_select(w: sa.Subquery) -> sa.Select[*tuple[Any, ...]]:
     )
     city = sa.func.initcap(sa.func.btrim(part(w.c.address, ",", 2)))
     lat, long = w.c.lat_text, w.c.long_text
+    text = _sql_text  # as _text in city_row, on the same columns
     return sa.select(
-        w.c.number, w.c.service_name, w.c.service_code, sa.null(),
-        empty_is_null(w.c.agency_responsible, ""), w.c.status_text,
-        empty_is_null(w.c.channel, ""), part(w.c.created, "|", 1), w.c.modified,
-        sa.case((w.c.closed, w.c.modified)), empty_is_null(street, ""),
-        sa.case((w.c.three_parts, empty_is_null(city, ""))),
-        sa.case((w.c.three_parts, sa.func.btrim(part(w.c.address, ",", 3)))),
-        empty_is_null(w.c.zipcode, ""), sa.case((numbered, first)), sa.case((directed, second)),
-        name, sa.case((typed, last)),
+        text(w.c.number), text(w.c.service_name), text(w.c.service_code), sa.null(),
+        text(empty_is_null(w.c.agency_responsible, "")), w.c.status_text,
+        text(empty_is_null(w.c.channel, "")), part(w.c.created, "|", 1), w.c.modified,
+        sa.case((w.c.closed, w.c.modified)), text(empty_is_null(street, "")),
+        text(sa.case((w.c.three_parts, empty_is_null(city, "")))),
+        text(sa.case((w.c.three_parts, sa.func.btrim(part(w.c.address, ",", 3))))),
+        text(empty_is_null(w.c.zipcode, "")), sa.case((numbered, first)),
+        sa.case((directed, second)), text(name), sa.case((typed, last)),
         sa.case((w.c.duplicate_of.is_(None), "false"), else_="true"), sa.literal("false"),
-        sa.null(), empty_is_null(w.c.duplicate_of, ""), empty_is_null(w.c.community_area, ""),
-        empty_is_null(w.c.ward, ""), sa.null(), sa.null(), sa.null(),
-        empty_is_null(w.c.police_district, ""), sa.null(), sa.null(), sa.null(),
+        sa.null(), text(empty_is_null(w.c.duplicate_of, "")),
+        text(empty_is_null(w.c.community_area, "")), text(empty_is_null(w.c.ward, "")),
+        sa.null(), sa.null(), sa.null(), text(empty_is_null(w.c.police_district, "")),
+        sa.null(), sa.null(), sa.null(),
         part(w.c.created, "|", 2), part(w.c.created, "|", 3), part(w.c.created, "|", 4),
         sa.null(), sa.null(), lat, long, "(" + lat + ", " + long + ")",
     )  # fmt: skip
+
+
+def _sql_text(cell: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """_text in SQL: a quote before a text cell that starts as a formula does."""
+    return sa.case(
+        (sa.func.left(cell, 1).in_(FORMULA_STARTS), sa.func.concat("'", cell)), else_=cell
+    )
 
 
 # --- GeoJSON and NDJSON ---------------------------------------------------------------

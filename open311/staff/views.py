@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter
 
+from open311 import rate_limits
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
 from open311.citations import queries as citation_queries
@@ -79,7 +80,9 @@ def query() -> dict[str, Any]:
 def _authenticate() -> None:
     bearer = request.headers.get("Authorization", "")
     token = bearer[7:].strip() if bearer.lower().startswith("bearer ") else None
-    g.staff = staff_accounts.authenticate_staff(db.session(), token)
+    with rate_limits.credential_attempt():
+        g.staff = staff_accounts.authenticate_staff(db.session(), token)
+    rate_limits.count_writes_of(f"staff:{g.staff.id}")
 
 
 @bp.get("/me")

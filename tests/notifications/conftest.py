@@ -29,10 +29,10 @@ from flask import Flask
 
 from open311.database import begin_write
 from open311.extensions import db
-from open311.models import DeliveryState, Notification, NotificationKind
+from open311.models import DeliveryState, Notification, NotificationKind, Subscription
 from open311.notifications import delivery
 from open311.notifications.channels import Senders
-from open311.notifications.subscriptions import LinkKeys, confirmation_token
+from open311.notifications.subscriptions import LinkKeys, confirmation_token, public_id
 
 SIGNATURE_TOLERANCE = 300  # seconds, as the README suggests
 
@@ -275,9 +275,17 @@ def press_the_button(client: Any, path: str) -> Any:
     return client.post(path)
 
 
-def confirm(app: Flask, client: Any, subscription_id: str | int) -> None:
+def row_id(app: Flask, public: str) -> int:
+    """The stored id of the subscription a reply names by its public subscription_id."""
+    with app.app_context():
+        ids = db.session.scalars(sa.select(Subscription.id)).all()
+    [found] = [i for i in ids if public_id(app.config["SECRET_KEY"], i) == public]
+    return found
+
+
+def confirm(app: Flask, client: Any, subscription_id: str) -> None:
     """Follow a subscription's confirmation link, as its owner would from the message."""
-    token = confirmation_token(LinkKeys.from_config(app.config), int(subscription_id))
+    token = confirmation_token(LinkKeys.from_config(app.config), row_id(app, subscription_id))
     page = press_the_button(client, f"/open311/confirm/{token}")
     assert page.status_code == 200, page.data
 

@@ -8,7 +8,7 @@ account_id need no confirmation."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -19,7 +19,7 @@ from open311.models import Notification, NotificationKind, Subscription
 from open311.models.base import utcnow
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
 from tests.builders import bearer, make_staff, pothole_form
-from tests.notifications.conftest import news, notifications, press_the_button, send_outbox
+from tests.notifications.conftest import news, notifications, press_the_button, row_id, send_outbox
 
 CDOT = "CDOT - Department of Transportation"
 ANONYMOUS = {"email": None, "phone": None, "account_id": None, "first_name": None, "last_name": None}
@@ -50,9 +50,11 @@ def confirm_path(message) -> str:
     return path
 
 
-def the_subscription(app, subscription_id) -> Subscription:
+def the_subscription(app, subscription_id: str | int) -> Subscription:
+    """The subscription a reply names (its public id), or the one stored under this id."""
+    stored_id = subscription_id if isinstance(subscription_id, int) else row_id(app, subscription_id)
     with app.app_context():
-        subscription = db.session.get(Subscription, int(subscription_id))
+        subscription = db.session.get(Subscription, stored_id)
         db.session.expunge_all()
         return subscription
 
@@ -63,11 +65,12 @@ def stored(app):
         return [db.session.execute(sa.select(model.__table__).order_by(model.id)).all() for model in (Subscription, Notification)]
 
 
-def sent_back(app, subscription_id, ago: timedelta) -> None:
+def sent_back(app, subscription_id: str, ago: timedelta) -> None:
     """As if the subscription's last confirmation had been sent `ago`."""
+    stored_id = row_id(app, subscription_id)
     with app.app_context():
         db.session.execute(
-            sa.update(Subscription).where(Subscription.id == int(subscription_id)).values(confirmation_sent_at=utcnow() - ago)
+            sa.update(Subscription).where(Subscription.id == stored_id).values(confirmation_sent_at=utcnow() - ago)
         )
         db.session.commit()
 
@@ -99,7 +102,10 @@ def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(a
     assert page.content_type.startswith("text/html")
     assert b"Subscription confirmed" in page.data
     assert f"service request {number}".encode() in page.data
-    assert follow(client, api_key, number, email=NEIGHBOUR).json[0]["state"] == "active"
+    # Asked again, the reply is the one any address gets (issue 14: it tells nothing of
+    # who follows what); nothing more is sent, as the address follows already.
+    assert follow(client, api_key, number, email=NEIGHBOUR).json[0]["state"] == "pending"
+    assert len(notifications(app, kind=NotificationKind.CONFIRMATION)) == 1
 
     act(app, client, number, "schedule", scheduled_for="2031-05-04")
     assert send_outbox(app).delivered == 1
@@ -178,7 +184,7 @@ def test_a_pending_phone_gets_one_text_with_the_link(app, client, api_key, sms):
 def test_forged_confirmation_links_are_404_pages(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = LinkKeys.from_config(app.config), int(entry["subscription_id"])
+    secret, subscription_id = LinkKeys.from_config(app.config), row_id(app, entry["subscription_id"])
     token = confirmation_token(secret, subscription_id)
     forged = [
         f"{token[:-2]}xx",  # tampered
@@ -228,7 +234,7 @@ def test_a_link_within_its_week_still_works(app, client, api_key, mailbox):
 def test_a_cancelled_subscription_cannot_be_confirmed(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = LinkKeys.from_config(app.config), int(entry["subscription_id"])
+    secret, subscription_id = LinkKeys.from_config(app.config), row_id(app, entry["subscription_id"])
     assert client.post(f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}").status_code == 200
     for method in ("get", "post"):
         page = getattr(client, method)(f"/open311/confirm/{confirmation_token(secret, subscription_id)}")
@@ -255,6 +261,38 @@ def test_asking_again_sends_at_most_one_confirmation_an_hour(app, client, api_ke
     assert len(notifications(app, kind=NotificationKind.CONFIRMATION)) == 2
     assert send_outbox(app).delivered == 2
     assert [m["To"] for m in mailbox.messages] == [NEIGHBOUR, NEIGHBOUR]
+
+
+def test_the_reply_does_not_tell_whether_an_address_filed_the_request(app, client, api_key, mailbox):
+    """Issue 14: one answer for every address, in both formats; the filer, who follows
+    already, is sent nothing more, and a stranger gets the one confirmation."""
+    filer = "filer@example.org"
+    number = file(client, api_key, email=filer)
+    with app.app_context():  # the filer's subscription dates from a filing a day ago
+        db.session.execute(sa.update(Subscription).values(created_at=utcnow() - timedelta(days=1)))
+        db.session.commit()
+    for fmt in ("json", "xml"):
+        replies = {who: follow(client, api_key, number, fmt, email=who) for who in (filer, NEIGHBOUR)}
+        if fmt == "json":
+            entries = {who: reply.json[0] for who, reply in replies.items()}
+        else:
+            entries = {who: {e.tag: e.text for e in etree.fromstring(reply.data)[0]} for who, reply in replies.items()}
+        mine, theirs = entries[filer], entries[NEIGHBOUR]
+        assert list(mine) == list(theirs)  # the same fields, in the same order
+        differ = {key for key in mine if mine[key] != theirs[key]}
+        assert differ <= {"subscription_id", "created_datetime"}
+        assert mine["state"] == theirs["state"] == "pending"
+        for entry in (mine, theirs):  # neither the row's number nor the filing's time
+            assert re.fullmatch(r"[0-9a-f]{20}", entry["subscription_id"])
+            asked = datetime.fromisoformat(entry["created_datetime"])
+            assert abs(asked - datetime.now(UTC)) < timedelta(minutes=1)
+    send_outbox(app)
+    assert [(m["To"], m["Subject"]) for m in mailbox.messages] == [
+        (filer, f"Request filed ({number})"), (NEIGHBOUR, "Please confirm your subscription"),
+    ]  # fmt: skip
+    act(app, client, number, "acknowledge", public_note="Seen.")
+    # Filed, then acknowledged: the filer still hears; the stranger not before confirming.
+    assert [n.address for n in news(app)] == [filer, filer]
 
 
 def test_the_filer_and_a_partners_account_need_no_confirmation(app, client, api_key, mailbox):

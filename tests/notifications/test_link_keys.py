@@ -16,6 +16,7 @@ import pytest
 from open311 import create_app
 from open311.config import DEVELOPMENT_KEY, InsecureSecretKey
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
+from tests.notifications.conftest import row_id
 from tests.notifications.test_confirmation import NEIGHBOUR, file, follow, the_subscription
 
 CURRENT, OLD = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
@@ -69,7 +70,7 @@ def test_links_verify_with_the_current_key_or_an_old_one_and_nothing_else(app, c
     app.config.update(SECRET_KEY=CURRENT, SECRET_KEY_FALLBACKS=[OLD])
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    subscription_id = int(entry["subscription_id"])
+    subscription_id = row_id(app, entry["subscription_id"])
 
     for key in (DEVELOPMENT_KEY, secrets.token_urlsafe(32)):  # the development key, any other
         for path in (
@@ -102,8 +103,8 @@ def test_a_token_whose_id_was_changed_is_refused(app, client, api_key):
     number = file(client, api_key)
     [mine] = follow(client, api_key, number, email=NEIGHBOUR).json
     [theirs] = follow(client, api_key, number, email="someone.else@example.org").json
-    mine_id, theirs_id = int(mine["subscription_id"]), int(theirs["subscription_id"])
-    assert theirs_id == mine_id + 1  # sequential: the next id is easy to guess
+    mine_id, theirs_id = row_id(app, mine["subscription_id"]), row_id(app, theirs["subscription_id"])
+    assert theirs_id == mine_id + 1  # sequential rows: the next id is easy to guess
     for sign in (confirmation_token, unsubscribe_token):
         payload, signature = sign(LinkKeys(CURRENT), mine_id).rsplit(".", 1)
         assert json.loads(base64.urlsafe_b64decode(payload + "==")) == mine_id

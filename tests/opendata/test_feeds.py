@@ -168,6 +168,43 @@ def test_addresses_are_split_into_the_citys_street_columns(app, client, address,
     assert [row[key] for key in CITY_COLUMNS[10:13] + CITY_COLUMNS[14:18]] == expected
 
 
+# Cells a spreadsheet would run as formulas (OWASP's CSV injection list).
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("address", FORMULAS)
+def test_formula_cells_are_made_text_and_numbers_stay_numbers(app, client, address):
+    make_request(app, "SR21-00000001", datetime(2021, 1, 1, tzinfo=UTC), address=address, lat=41.9, long=-87.6)
+
+    [row] = csv_rows(client.get(f"{FEED}.csv").data)
+
+    assert row["STREET_ADDRESS"] == "'" + address  # the quote makes it text in a spreadsheet
+    assert (row["LATITUDE"], row["LONGITUDE"], row["LOCATION"]) == ("41.9", "-87.6", "(41.9, -87.6)")
+    assert float(row["LONGITUDE"]) == -87.6
+
+
+def test_every_text_column_from_people_or_the_catalogue_is_made_text(app, client):
+    make_request(
+        app, "SR21-00000001", datetime(2021, 1, 1, tzinfo=UTC),
+        address="12 W -SUM ST, @city, =IL, +60602", zipcode="-60602", channel="=cmd",
+        agency_responsible="@dept", duplicate_of="-SR1", ward="=1", community_area="+2",
+        police_district="@3",
+    )  # fmt: skip
+
+    [row] = csv_rows(client.get(f"{FEED}.csv").data)
+
+    assert {key: row[key] for key in (
+        "STREET_ADDRESS", "CITY", "STATE", "ZIP_CODE", "STREET_NUMBER", "STREET_DIRECTION",
+        "STREET_NAME", "STREET_TYPE", "ORIGIN", "OWNER_DEPARTMENT", "PARENT_SR_NUMBER", "WARD",
+        "COMMUNITY_AREA", "POLICE_DISTRICT", "LONGITUDE",
+    )} == {
+        "STREET_ADDRESS": "12 W -SUM ST", "CITY": "'@City", "STATE": "'=IL", "ZIP_CODE": "'-60602",
+        "STREET_NUMBER": "12", "STREET_DIRECTION": "W", "STREET_NAME": "'-SUM", "STREET_TYPE": "ST",
+        "ORIGIN": "'=cmd", "OWNER_DEPARTMENT": "'@dept", "PARENT_SR_NUMBER": "'-SR1", "WARD": "'=1",
+        "COMMUNITY_AREA": "'+2", "POLICE_DISTRICT": "'@3", "LONGITUDE": "-87.630231",
+    }  # fmt: skip
+
+
 def test_postgresql_writes_the_same_csv_as_python(app):
     """COPY's SQL and city_row are one mapping twice: they agree on awkward rows too."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
@@ -181,6 +218,8 @@ def test_postgresql_writes_the_same_csv_as_python(app):
         {"address": "CHICAGO, IL, 60612", "requested_at": datetime(2021, 11, 7, 6, 30, tzinfo=UTC)},
         {"address": "42 S", "requested_at": datetime(2021, 3, 14, 8, 0, 1, tzinfo=UTC)},
         {"address": 'Quote "here", and a\nline break, IL'},
+        *({"address": formula, "lat": 41.9, "long": -87.6} for formula in FORMULAS),
+        {"address": "1 -X ST, =c, @s", "zipcode": "+1", "channel": "\tc", "ward": "-1"},
     ]
     for index, overrides in enumerate(awkward, start=1):
         requested_at = overrides.pop("requested_at", datetime(2021, 6, 1, 12, tzinfo=UTC))
