@@ -51,7 +51,7 @@ def test_an_unexpected_error_after_a_write_keeps_nothing(app, client, api_key, m
 def test_the_staff_api_answers_its_errors_in_json(app, client, monkeypatch):
     token = make_staff(app, "agent", CDOT)
     missing = client.get("/open311/staff/requests/SR26-99999999", headers=bearer(token))
-    assert (missing.status_code, missing.content_type) == (404, "application/json; charset=utf-8")
+    assert (missing.status_code, missing.content_type) == (404, "application/json")
     monkeypatch.setattr("open311.staff.payloads.staff_member", _boom)
     broken = client.get("/open311/staff/me", headers=bearer(token))
     assert broken.status_code == 500
