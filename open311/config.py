@@ -44,7 +44,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "ARTICLES_DIR": str(PROJECT_DIR / "services_catalog" / "chicago" / "articles"),
     "SCHEMAS_DIR": str(PROJECT_DIR / "schemas"),
     "MEDIA_ROOT": "media",
-    "PUBLIC_BASE_URL": "http://127.0.0.1:8000",
+    # The site's public URL (https://311.city.example), for discovery, article links and
+    # the links in messages. Empty: each answer names the URL its caller reached (right
+    # whatever the port), and messages, sent outside any request, the local server.
+    "PUBLIC_BASE_URL": "",
     "CONTACT": "CHI 311: call 311 (or 312-744-5000 from outside Chicago)",
     "KEY_SERVICE": "Partners ask the City's 311 team for an API key; "
     "keys are issued with `flask open311 create-key`.",

@@ -28,6 +28,9 @@ RenderErrors = Callable[[list[tuple[int, str]], int], Response]
 Pairs = list[tuple[int, str]]
 
 INTERNAL_ERROR = "Internal error; the request was not stored."
+# An answer lists this many problems at most, then says how many more there were: a
+# form with 100,000 unknown attributes would otherwise get an answer of megabytes.
+MAX_PROBLEMS = 20
 
 
 def classify(error: Exception) -> Open311Error | None:
@@ -92,7 +95,16 @@ def _answer(
     render_errors: RenderErrors, pairs: Pairs, status: int, headers: Iterable[tuple[str, str]]
 ) -> Response:
     db.session.rollback()  # nothing a failed request did is kept
-    response = render_errors(pairs, status)
+    response = render_errors(at_most(pairs, MAX_PROBLEMS), status)
     for name, value in headers:
         response.headers[name] = value
     return response
+
+
+def at_most(pairs: Pairs, limit: int) -> Pairs:
+    """The first `limit` problems, then one more entry that says how many were left out
+    (one left out is simply listed: the entry saying so would take its place)."""
+    if len(pairs) <= limit + 1:
+        return pairs
+    left_out = len(pairs) - limit
+    return [*pairs[:limit], (pairs[limit][0], f"and {left_out} more problems.")]

@@ -22,9 +22,7 @@ PREFIX = "/open311/feeds"
 def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
     """A bad filter, answered before the feed starts: GeoReport's errors, in JSON."""
     errors = [{"code": code, "description": text} for code, text in pairs]
-    return Response(
-        orjson.dumps(errors), status=status, content_type="application/json; charset=utf-8"
-    )
+    return Response(orjson.dumps(errors), status=status, content_type="application/json")
 
 
 bp = Blueprint("feeds", __name__, url_prefix=PREFIX)

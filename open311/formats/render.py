@@ -10,10 +10,10 @@ from flask import Response, request
 
 from open311.formats.xml import to_xml
 
-CONTENT_TYPES = {
-    "json": "application/json; charset=utf-8",
-    "xml": "text/xml; charset=utf-8",
-}
+# The bare types, as the spec's examples and the SeeClickFix validator have them: JSON is
+# UTF-8 by definition (RFC 8259 defines no charset parameter), and XML says its encoding
+# in its declaration.
+CONTENT_TYPES = {"json": "application/json", "xml": "text/xml"}
 _JSONP_CALLBACK = re.compile(r"^[A-Za-z_$][\w$]{0,63}(?:\.[A-Za-z_$][\w$]{0,63}){0,3}$")
 
 

@@ -82,7 +82,7 @@ def _read_without_a_transaction() -> None:
 def discovery(fmt: str) -> Response:
     changed = catalog_queries.last_changed(db.session()) or utcnow()
     changeset = format_w3c(changed, jurisdiction().time_zone)
-    endpoint = current_app.config["PUBLIC_BASE_URL"].rstrip("/") + "/open311/v2/"
+    endpoint = public_base_url() + "/open311/v2/"
     return render.document(
         "discovery", payloads.discovery(current_app.config, changeset, endpoint), fmt
     )
@@ -126,7 +126,13 @@ def get_article(article_id: str, fmt: str) -> Response:
 
 
 def _article_url(slug: str, fmt: str) -> str:
-    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/open311/v2/articles/{slug}.{fmt}"
+    return f"{public_base_url()}/open311/v2/articles/{slug}.{fmt}"
+
+
+def public_base_url() -> str:
+    """PUBLIC_BASE_URL, else the root the caller reached (as a proxy fix, if any, sees it)."""
+    base: str = current_app.config["PUBLIC_BASE_URL"] or request.url_root
+    return base.rstrip("/")
 
 
 @bp.post(f"/v2/requests.{FMT}")

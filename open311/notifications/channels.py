@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
 USER_AGENT = "open311-notifications/1"
 REASON_LENGTH = 500
+# Links in messages without a PUBLIC_BASE_URL: `make run`'s address, as a message has no
+# caller whose URL it could name. Production sets PUBLIC_BASE_URL.
+LOCAL_BASE_URL = "http://127.0.0.1:8000"
 
 
 class DeliveryFailed(Exception):
@@ -319,7 +322,8 @@ class Senders:
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Senders:
-        links = Links(config["PUBLIC_BASE_URL"].rstrip("/"), LinkKeys.from_config(config))
+        base_url = config["PUBLIC_BASE_URL"] or LOCAL_BASE_URL
+        links = Links(base_url.rstrip("/"), LinkKeys.from_config(config))
         return cls(
             email=EmailSender(
                 config["SMTP_HOST"],

@@ -108,9 +108,10 @@ def check(method: str, path: str, status: int, content_type: str, body: bytes) -
     if content_type.startswith("application/javascript"):  # JSONP: /**/callback([...]);
         body = body[body.index(b"(") + 1 : body.rindex(b")")]
         content_type = "application/json"
-    if content_type.startswith(("application/json", "application/geo+json")):
+    # The bare types (issue 14, item 12): a charset parameter is a failure too.
+    if content_type in ("application/json", "application/geo+json"):
         json_validator(name).validate(json.loads(body))
-    elif content_type.startswith("text/xml"):
+    elif content_type == "text/xml":
         assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>'), body[:60]
         xml_schema(name).assertValid(etree.fromstring(body))
     else:

@@ -51,7 +51,7 @@ def test_an_unexpected_error_after_a_write_keeps_nothing(app, client, api_key, m
 def test_the_staff_api_answers_its_errors_in_json(app, client, monkeypatch):
     token = make_staff(app, "agent", CDOT)
     missing = client.get("/open311/staff/requests/SR26-99999999", headers=bearer(token))
-    assert (missing.status_code, missing.content_type) == (404, "application/json; charset=utf-8")
+    assert (missing.status_code, missing.content_type) == (404, "application/json")
     monkeypatch.setattr("open311.staff.payloads.staff_member", _boom)
     broken = client.get("/open311/staff/me", headers=bearer(token))
     assert broken.status_code == 500
@@ -171,3 +171,30 @@ def test_a_blueprint_plugs_in_its_own_rendering(app, path, status, words, header
     assert words in response.data.decode()
     if header:
         assert response.headers[header[0]] == header[1]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_an_answer_lists_20_problems_then_says_how_many_more(app, client, api_key, fmt):
+    """A 2.4 MB form of 100,000 unknown attributes once got an 8 MB answer."""
+    unknown = {f"attribute[X{n}]": "1" for n in range(100_000)}
+    response = client.post(f"/open311/v2/requests.{fmt}", data=pothole_form(api_key, **unknown))
+    assert response.status_code == 400
+    descriptions = _descriptions(response)
+    assert len(descriptions) == 21
+    listed = {f"attribute[X{n}] is not a question of this service" for n in range(100_000)}
+    assert len(set(descriptions[:20]) & listed) == 20
+    assert descriptions[20] == "and 99980 more problems."
+    assert len(response.data) < 4000
+    assert stored_requests(app) == 0
+
+
+@pytest.mark.parametrize(("count", "listed"), [(1, 1), (20, 20), (21, 21), (22, 21), (500, 21)])
+def test_at_most_20_problems_are_listed_and_the_rest_counted(count, listed):
+    pairs = [(400, f"problem {n}") for n in range(count)]
+    shown = edge_errors.at_most(pairs, edge_errors.MAX_PROBLEMS)
+    assert len(shown) == listed
+    assert shown[:20] == pairs[:20]
+    if count > 21:
+        assert shown[-1] == (400, f"and {count - 20} more problems.")
+    else:
+        assert shown == pairs

@@ -6,6 +6,24 @@ import pytest
 from lxml import etree
 
 
+@pytest.mark.parametrize("base_url", ["http://localhost", "http://127.0.0.1:8081", "https://311.city.example:8443"])
+def test_discovery_names_the_url_the_caller_reached(client, base_url):
+    """No PUBLIC_BASE_URL (the default): the endpoint is wherever the server was reached, whatever its port."""
+    for fmt in ("json", "xml"):
+        response = client.get(f"/open311/discovery.{fmt}", base_url=base_url)
+        if fmt == "json":
+            urls = [endpoint["url"] for endpoint in response.json["endpoints"]]
+        else:
+            urls = etree.fromstring(response.data).xpath("/discovery/endpoints/endpoint/url/text()")
+        assert urls == [f"{base_url}/open311/v2/"]
+
+
+def test_discovery_names_the_public_base_url_when_set(app, client):
+    app.config["PUBLIC_BASE_URL"] = "https://311.city.example/"
+    response = client.get("/open311/discovery.json", base_url="http://10.0.0.5:8000")
+    assert [endpoint["url"] for endpoint in response.json["endpoints"]] == ["https://311.city.example/open311/v2/"]
+
+
 def test_discovery_lists_one_endpoint_with_both_formats(client):
     document = client.get("/open311/discovery.json").json
     [endpoint] = document["endpoints"]
@@ -66,7 +84,7 @@ def test_path_variants_reach_the_definition(client, path):
 
 def test_missing_suffix_means_xml(client):
     response = client.get("/open311/v2/services")
-    assert response.content_type == "text/xml; charset=utf-8"
+    assert response.content_type == "text/xml"
     assert etree.fromstring(response.data).tag == "services"
 
 
@@ -83,9 +101,14 @@ def test_foreign_jurisdiction_is_404_and_ours_is_fine(client):
     assert client.get("/open311/v2/services.json?jurisdiction_id=sfgov.org").status_code == 404
 
 
-def test_content_types_carry_utf8(client):
-    assert client.get("/open311/v2/services.json").content_type == "application/json; charset=utf-8"
-    assert client.get("/open311/v2/services.xml").content_type == "text/xml; charset=utf-8"
+def test_content_types_are_the_bare_types_and_xml_declares_its_encoding(client):
+    """As the spec's examples: JSON has no charset parameter (RFC 8259), XML says UTF-8 in its declaration."""
+    assert client.get("/open311/v2/services.json").content_type == "application/json"
+    xml = client.get("/open311/v2/services.xml")
+    assert xml.content_type == "text/xml"
+    assert xml.data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+    assert client.get("/open311/v2/nothing.json").content_type == "application/json"  # errors too
+    assert client.get("/open311/v2/nothing.xml").content_type == "text/xml"
 
 
 def test_openapi_description_is_served(client):

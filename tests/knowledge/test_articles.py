@@ -112,7 +112,7 @@ def test_search_result_shape(chicago, client):
     assert item["title"] == "Rats in the alley or yard"
     assert item["service_codes"] == ["SGA"]
     assert "rodent" in item["keywords"]
-    assert item["url"] == "http://127.0.0.1:8000/open311/v2/articles/rats-in-the-alley-or-yard.json"
+    assert item["url"] == "http://localhost/open311/v2/articles/rats-in-the-alley-or-yard.json"
     assert "body_html" not in item
 
 
@@ -166,7 +166,7 @@ def test_service_definition_lists_articles_only_with_extensions(chicago, client,
             {
                 "id": "rats-in-the-alley-or-yard",
                 "title": "Rats in the alley or yard",
-                "url": "http://127.0.0.1:8000/open311/v2/articles/rats-in-the-alley-or-yard.json",
+                "url": "http://localhost/open311/v2/articles/rats-in-the-alley-or-yard.json",
             }
         ]
     else:

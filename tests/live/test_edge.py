@@ -18,3 +18,12 @@ def test_the_server_header_names_no_version(live_server: LiveServer, path: str) 
     assert server == "gunicorn"
     assert not re.search(r"[0-9/]", server)
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_discovery_names_the_port_the_server_was_reached_on(live_server: LiveServer) -> None:
+    """No PUBLIC_BASE_URL: the endpoint is the live server's own (a free port, not 8000)."""
+    response = requests.get(live_server.url("/open311/discovery.json"), timeout=10)
+    assert response.headers["Content-Type"] == "application/json"
+    assert [endpoint["url"] for endpoint in response.json()["endpoints"]] == [
+        live_server.georeport_url
+    ]

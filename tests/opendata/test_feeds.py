@@ -380,7 +380,7 @@ def test_bad_filters_are_a_400_in_json(client, requests, query, fmt):
     response = client.get(f"{FEED}.{fmt}?{query}")
 
     assert response.status_code == 400
-    assert response.content_type == "application/json; charset=utf-8"
+    assert response.content_type == "application/json"
     [error] = response.json
     assert error["code"] == 400
     assert error["description"]
