@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, staff
+from open311 import config, database, feeds, georeport, staff, web
 from open311.cli import open311_cli
 from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
@@ -25,5 +25,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     georeport.init_app(app)
     feeds.init_app(app)
     staff.init_app(app)
+    web.init_app(app)
     app.cli.add_command(open311_cli)
     return app

@@ -79,6 +79,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "OUTBOX_BACKOFF_SECONDS": 30,  # before the 2nd attempt, doubling after each failure
     "OUTBOX_BACKOFF_MAX_SECONDS": 6 * 3600,
     "OUTBOX_POLL_SECONDS": 2,  # how often an idle worker looks at the outbox
+    # The resident site's map: base tiles from this URL template, credited with this
+    # attribution (OpenStreetMap's standard tiles by default; their usage policy asks
+    # for the credit). Empty: no tiles, the map still draws the city, its community
+    # areas and the pin.
+    "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "MAP_TILES_ATTRIBUTION": "© OpenStreetMap contributors",
+    # The site's session cookie (its CSRF token, the requests filed from this browser):
+    # not sent with cross-site POSTs; set OPEN311_SESSION_COOKIE_SECURE=true behind HTTPS.
+    "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
 

@@ -1,0 +1,135 @@
+"""Plain dicts for the templates, built from domain objects (as payloads.py does for the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_datetime
+
+from open311.formats.markdown import to_safe_html
+from open311.models import Article, CloseReason, Service, Status
+from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.web.forms import attribute_id
+from open311.web.i18n import _, ngettext
+from open311.workflow.queries import PublicNote
+
+DAY_SECONDS = 86400
+# singlevaluelists with more choices than this are a <select>, fewer are radio buttons
+MAX_RADIOS = 6
+
+
+def service_card(service: Service) -> dict[str, Any]:
+    return {
+        "code": service.code,
+        "name": service.name,
+        "description": service.description,
+        "group": service.group,
+    }
+
+
+def questions(service: Service) -> list[dict[str, Any]]:
+    """The service definition's questions in order, each with what its control needs."""
+    asked = [a for a in service.attributes if a.get("variable", True)]
+    return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
+
+
+def notes(service: Service) -> list[str]:
+    """The definition's statements that ask nothing (variable = false): shown as text."""
+    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
+
+
+def _question(attribute: dict[str, Any]) -> dict[str, Any]:
+    code = attribute["code"]
+    datatype = attribute["datatype"]
+    multiple = datatype == "multivaluelist"
+    values = attribute.get("values", [])
+    return {
+        "code": code,
+        "id": attribute_id(code),
+        "name": f"attribute[{code}][]" if multiple else f"attribute[{code}]",
+        "datatype": datatype,
+        "control": _control(datatype, len(values)),
+        "required": attribute.get("required", False),
+        "label": attribute.get("description") or code,
+        "values": values,
+        "min": attribute.get("min"),
+        "max": attribute.get("max"),
+    }
+
+
+def _control(datatype: str, choices: int) -> str:
+    if datatype == "singlevaluelist":
+        return "radios" if choices <= MAX_RADIOS else "select"
+    return {"multivaluelist": "checkboxes", "text": "textarea"}.get(datatype, datatype)
+
+
+def article_summary(article: Article) -> dict[str, Any]:
+    return {"slug": article.slug, "title": article.title, "summary": article.summary}
+
+
+def article_page(article: Article) -> dict[str, Any]:
+    """An article with its body as sanitised HTML (formats/markdown.py)."""
+    return {**article_summary(article), "body_html": to_safe_html(article.body)}
+
+
+def expected_words(
+    requested_at: datetime, early: datetime | None, late: datetime | None
+) -> str | None:
+    """The calibrated 10th-90th percentile range in words; None without one."""
+    if early is None or late is None:
+        return None
+    low = max(0, round((early - requested_at).total_seconds() / DAY_SECONDS))
+    high = max(low, round((late - requested_at).total_seconds() / DAY_SECONDS))
+    if high < 1:
+        return _("Most requests like this are done within a day.")
+    if low == high:
+        return ngettext(
+            "Most requests like this are done in about %(num)d day.",
+            "Most requests like this are done in about %(num)d days.",
+            high,
+        )
+    return _("Most requests like this are done in %(low)d to %(high)d days.", low=low, high=high)
+
+
+def request_page(
+    row: PublicRequest,
+    extras: RequestExtras,
+    notes: Sequence[PublicNote],
+    close_reason: CloseReason | None,
+) -> dict[str, Any]:
+    """What the track page shows of one public request."""
+    is_open = row.status is Status.OPEN
+    return {
+        "number": row.number,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "status": _("Open") if is_open else _("Closed"),
+        "is_open": is_open,
+        "completed": close_reason is CloseReason.COMPLETED,
+        "status_notes": row.status_notes,
+        "description": row.description,
+        "address": row.address,
+        "requested": format_datetime(row.requested_at, "medium"),
+        "updated": format_datetime(row.updated_at, "medium"),
+        "expected": expected_words(
+            row.requested_at, extras.expected_early_at, extras.expected_late_at
+        )
+        if is_open
+        else None,
+        "expected_by": format_datetime(row.expected_at, "medium")
+        if is_open and row.expected_at
+        else None,
+        "duplicate_of": extras.duplicate_of,
+        "timeline": [_note(note) for note in notes],
+    }
+
+
+def _note(note: PublicNote) -> dict[str, Any]:
+    return {
+        "when": format_datetime(note.at, "medium"),
+        "iso": note.at.isoformat(),
+        "summary": note.summary,
+        "description": note.description,
+    }
