@@ -89,7 +89,14 @@ def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) ->
     if not params.get("address_string") and not params.get("lat"):
         problems.append(MISSING_LOCATION)
     errors = errors_of(problems, service.attributes)
-    return Checked(None if errors else submission, errors)
+    return Checked(None if errors else submission, in_page_order(errors, service.attributes))
+
+
+def in_page_order(errors: dict[str, str], questions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """The problems in the order of the fields on the page, for the error summary."""
+    asked = sorted(questions, key=lambda question: question.get("order", 0))
+    order = [LOCATION, *(attribute_id(q["code"]) for q in asked), *FIELDS, FORM]
+    return dict(sorted(errors.items(), key=lambda item: order.index(item[0])))
 
 
 def errors_of(

@@ -122,14 +122,25 @@ def request_page(
         if is_open and row.expected_at
         else None,
         "duplicate_of": extras.duplicate_of,
-        "timeline": [_note(note) for note in notes],
+        "timeline": _timeline(row, notes),
     }
 
 
-def _note(note: PublicNote) -> dict[str, Any]:
+def _timeline(row: PublicRequest, notes: Sequence[PublicNote]) -> list[dict[str, Any]]:
+    """The same steps as the API's notes (georeport payloads): opened, then the history,
+    or the closing alone for a request imported from the City's data."""
+    opened = _step(row.requested_at, _("Request opened"), None)
+    if notes:
+        return [opened, *(_step(n.at, n.summary, n.description) for n in notes)]
+    if row.status is Status.CLOSED:
+        return [opened, _step(row.updated_at, _("Request closed"), row.status_notes)]
+    return [opened]
+
+
+def _step(at: datetime, summary: str, description: str | None) -> dict[str, Any]:
     return {
-        "when": format_datetime(note.at, "medium"),
-        "iso": note.at.isoformat(),
-        "summary": note.summary,
-        "description": note.description,
+        "when": format_datetime(at, "medium"),
+        "iso": at.isoformat(),
+        "summary": summary,
+        "description": description,
     }

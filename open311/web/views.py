@@ -152,7 +152,9 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
         )
     except InvalidRequest as error:
         session_.rollback()
-        errors = forms.errors_of(error.descriptions, service.attributes)
+        errors = forms.in_page_order(
+            forms.errors_of(error.descriptions, service.attributes), service.attributes
+        )
         return _service_form(service.code, request.form.to_dict(flat=False), errors, 400)
     number = filed.service_request.number
     session_.commit()
