@@ -71,7 +71,7 @@ vendor:
 
 # Phone and desktop screenshots of every page of the resident site into docs/screenshots/.
 screenshots: setup
-	$(PY) -m pytest tests/browser/test_screenshots.py -p no:randomly -q
+	OPEN311_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py -q
 
 clean:
 	rm -rf $(VENV) instance

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_datetime
+from flask_babel import format_date, format_time
 
 from open311.formats.markdown import to_safe_html
 from open311.models import Article, CloseReason, Service, Status
@@ -65,13 +65,23 @@ def _control(datatype: str, choices: int) -> str:
     return {"multivaluelist": "checkboxes", "text": "textarea"}.get(datatype, datatype)
 
 
+def when(moment: datetime) -> str:
+    """A moment in the city's time and the visitor's language, to the minute."""
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
+
+
 def article_summary(article: Article) -> dict[str, Any]:
     return {"slug": article.slug, "title": article.title, "summary": article.summary}
 
 
-def article_page(article: Article) -> dict[str, Any]:
-    """An article with its body as sanitised HTML (formats/markdown.py)."""
-    return {**article_summary(article), "body_html": to_safe_html(article.body)}
+def article_page(article: Article, names: dict[str, str]) -> dict[str, Any]:
+    """An article with its body as sanitised HTML (formats/markdown.py), and the
+    services it is about, to report from it."""
+    return {
+        **article_summary(article),
+        "body_html": to_safe_html(article.body),
+        "services": [{"code": c, "name": names[c]} for c in article.service_codes if c in names],
+    }
 
 
 def expected_words(
@@ -84,6 +94,12 @@ def expected_words(
     high = max(low, round((late - requested_at).total_seconds() / DAY_SECONDS))
     if high < 1:
         return _("Most requests like this are done within a day.")
+    if low < 1:
+        return ngettext(
+            "Most requests like this are done within %(num)d day.",
+            "Most requests like this are done within %(num)d days.",
+            high,
+        )
     if low == high:
         return ngettext(
             "Most requests like this are done in about %(num)d day.",
@@ -111,16 +127,14 @@ def request_page(
         "status_notes": row.status_notes,
         "description": row.description,
         "address": row.address,
-        "requested": format_datetime(row.requested_at, "medium"),
-        "updated": format_datetime(row.updated_at, "medium"),
+        "requested": when(row.requested_at),
+        "updated": when(row.updated_at),
         "expected": expected_words(
             row.requested_at, extras.expected_early_at, extras.expected_late_at
         )
         if is_open
         else None,
-        "expected_by": format_datetime(row.expected_at, "medium")
-        if is_open and row.expected_at
-        else None,
+        "expected_by": when(row.expected_at) if is_open and row.expected_at else None,
         "duplicate_of": extras.duplicate_of,
         "timeline": _timeline(row, notes),
     }
@@ -139,7 +153,7 @@ def _timeline(row: PublicRequest, notes: Sequence[PublicNote]) -> list[dict[str,
 
 def _step(at: datetime, summary: str, description: str | None) -> dict[str, Any]:
     return {
-        "when": format_datetime(at, "medium"),
+        "when": when(at),
         "iso": at.isoformat(),
         "summary": summary,
         "description": description,

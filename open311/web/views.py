@@ -264,7 +264,8 @@ def help_index() -> str:
 @bp.get("/help/<slug>")
 def help_article(slug: str) -> str:
     article = knowledge_queries.get_article(db.session(), slug)
-    return render_template("web/article.html", article=pages.article_page(article))
+    names = catalog_queries.service_names(db.session())
+    return render_template("web/article.html", article=pages.article_page(article, names))
 
 
 @bp.get("/language/<code>")
