@@ -23,3 +23,11 @@ def areas_as_features(session: Session, kind: str) -> list[dict[str, Any]]:
         }
         for area in rows
     ]
+
+
+def area_names(session: Session, kind: str) -> list[tuple[str, str]]:
+    """(code, name) of every area of one kind, by name: for a choice on a page."""
+    rows = session.execute(
+        sa.select(Area.code, Area.name).where(Area.kind == kind).order_by(Area.name)
+    )
+    return [(code, name) for code, name in rows]

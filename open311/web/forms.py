@@ -19,6 +19,7 @@ from werkzeug.datastructures import MultiDict
 
 from open311.catalog.answers import check_answers
 from open311.errors import InvalidRequest
+from open311.geocoding import Geocoder
 from open311.georeport import schemas
 from open311.models import Service
 from open311.service_requests.actions import MISSING_LOCATION, Submission
@@ -148,3 +149,35 @@ def coordinates(args: Mapping[str, str]) -> tuple[float, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):  # also false for nan
         raise InvalidRequest("lat and long: lat from -90 to 90, long from -180 to 180.")
     return lon, lat
+
+
+NEAR_RADIUS_METRES: Final = "800"  # about half a mile: a few blocks each way
+NEAR_PAGE_SIZE: Final = "20"
+_NEAR_PASSED: Final = ("service_code", "status", "start_date", "end_date", "page")
+# Any of these makes a search; the page alone shows the empty form.
+NEAR_CHOICES: Final = ("lat", "community_area", "service_code", "status", "start_date", "end_date")
+
+
+def near_query(
+    args: Mapping[str, str], geocoder: Geocoder
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The near-me page's choices as GET requests' parameters, and the problems by field.
+
+    An address becomes a circle around it; a community area is passed as the API's
+    area filter. The parameters then go through the API's own request_filter.
+    """
+    query = {key: args[key].strip() for key in _NEAR_PASSED if args.get(key, "").strip()}
+    query["page_size"] = NEAR_PAGE_SIZE
+    errors: dict[str, str] = {}
+    address = args.get("address", "").strip()
+    if address:
+        place = geocoder.geocode(address)
+        if place is None:
+            errors["address"] = _(
+                "We could not find that address in the city. Check it, or put a pin on the map."
+            )
+        else:
+            query.update(lat=f"{place.lat:.6f}", long=f"{place.lon:.6f}", radius=NEAR_RADIUS_METRES)
+    elif args.get("community_area", "").strip():
+        query["community_area"] = args["community_area"].strip()
+    return query, errors

@@ -109,6 +109,18 @@ def expected_words(
     return _("Most requests like this are done in %(low)d to %(high)d days.", low=low, high=high)
 
 
+def request_summary(row: PublicRequest) -> dict[str, Any]:
+    """A request in a list: enough for its card."""
+    return {
+        "number": row.number,
+        "service_name": row.service_name,
+        "status": _("Open") if row.status is Status.OPEN else _("Closed"),
+        "is_open": row.status is Status.OPEN,
+        "address": row.address,
+        "requested": when(row.requested_at),
+    }
+
+
 def request_page(
     row: PublicRequest,
     extras: RequestExtras,

@@ -29,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from open311.accounts.keys import site_key
-from open311.areas.queries import areas_as_features
+from open311.areas.queries import area_names, areas_as_features
 from open311.catalog import queries as catalog_queries
 from open311.errors import InvalidRequest, NotFound, Open311Error
 from open311.extensions import db
@@ -242,6 +242,35 @@ def give_feedback(number: str) -> BaseResponse:
     session_.commit()
     flash(_("Thank you: your rating was received."), "success")
     return redirect(url_for("web.track_request", number=number), 303)
+
+
+@bp.get("/near")
+def near_me() -> tuple[str, int]:
+    """Requests around an address or in a community area, with GET requests' filters."""
+    session_ = db.session()
+    query, errors = forms.near_query(request.args, jurisdiction().geocoder)
+    rows: list[queries.PublicRequest] = []
+    searched = any(key in query for key in forms.NEAR_CHOICES)
+    if searched and not errors:
+        try:
+            where = schemas.request_filter(
+                query, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+            )
+            rows = queries.search_requests(session_, where)
+        except InvalidRequest as error:
+            errors = {forms.FORM: " ".join(error.descriptions)}
+    page = int(query.get("page", "1")) if query.get("page", "").isdigit() else 1
+    return render_template(
+        "web/near.html",
+        args=request.args,
+        errors=errors,
+        searched=searched,
+        results=[pages.request_summary(row) for row in rows],
+        page=page,
+        more=len(rows) == int(forms.NEAR_PAGE_SIZE),
+        services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],
+        areas=area_names(session_, "community_area"),
+    ), 400 if errors else 200
 
 
 @bp.get("/help")

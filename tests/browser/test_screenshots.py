@@ -65,6 +65,8 @@ def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
     shot("done")
     page.click("text=Track this request")
     shot("track")
+    page.goto(site.url("/near?address=121+N+LaSalle+St"))
+    shot("near")
     page.goto(site.url("/help"))
     shot("help")
     page.goto(site.url("/help/potholes-in-the-alley"))

@@ -177,3 +177,16 @@ def test_the_map_data_is_geojson_and_the_pin_address_is_reverse_geocoded(client)
         "inside": False,
         "address": None,
     }
+
+
+def test_near_me_lists_requests_around_an_address_with_the_api_filters(client):
+    number = file_pothole(client)
+    page = client.get("/near?address=121+N+LaSalle+St&service_code=PHF&status=open")
+    assert page.status_code == 200
+    assert f'href="/requests/{number}"' in page.text
+    far = client.get("/near?address=10259+S+Halsted+St")
+    assert f'href="/requests/{number}"' not in far.text
+    bad = client.get("/near?service_code=PHF&start_date=yesterday")
+    assert bad.status_code == 400
+    assert "start_date" in bad.text  # the API's own words
+    assert client.get("/near").status_code == 200
