@@ -7,9 +7,12 @@ import re
 from typing import Any
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.builders import bearer, make_staff
+from tests.conftest import make_app
 
 pytestmark = pytest.mark.slow
 
@@ -145,3 +148,47 @@ def test_a_form_with_problems_shows_them_beside_the_fields_and_in_a_summary(
     axe.check(page)
     links.first.click()
     assert page.evaluate("document.activeElement.id") == "address_string"
+
+
+def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
+    browser, site, axe, errors_on_page
+):
+    page = new_page(browser, errors_on_page, viewport=PHONE)
+    page.goto(site.url("/services/PHF"))
+    page.fill("#address_string", "121 N LaSalle St")
+    page.locator("label", has_text="Traffic Lane").click()
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/done$"))
+    number = page.inner_text("#request-number")
+
+    staff = make_staff(make_app(site.database_url), "agent", "CDOT - Department of Transportation")
+    closed = requests.post(
+        site.url(f"/open311/staff/requests/{number}/close"),
+        json={"reason": "completed", "public_note": "Pothole patched."},
+        headers=bearer(staff),
+        timeout=10,
+    )
+    assert closed.status_code == 200, closed.text
+
+    page.goto(site.url(f"/requests/{number}"))
+    assert page.text_content(".site-tag") == "Closed"
+    assert "Pothole patched." in page.inner_text(".site-timeline")
+    axe.check(page)
+    page.locator("label[for=rating-4]").click()
+    page.fill("#comment", "Quick work, thank you")
+    page.click("#feedback button[type=submit]")
+    page.wait_for_url(re.compile(f"/requests/{number}$"))
+    assert "your rating was received" in page.inner_text(".usa-alert")
+    axe.check(page)
+    engine = sa.create_engine(site.database_url)
+    with engine.connect() as connection:
+        rating = connection.execute(
+            sa.text(
+                "SELECT rating FROM feedback JOIN service_request"
+                " ON service_request.id = feedback.service_request_id WHERE number = :number"
+            ),
+            {"number": number},
+        ).scalar_one()
+    engine.dispose()
+    assert rating == 4
+    assert errors_on_page == []
