@@ -37,3 +37,11 @@ def check() -> None:
     given = request.form.get(FIELD, "")
     if not expected or not hmac.compare_digest(str(expected), given):
         raise BadRequest(_("This form has expired. Go back, reload the page and send it again."))
+
+
+def browser_id() -> str:
+    """A random name for this browser, kept in the session (the form's device_id)."""
+    if "browser" not in session:
+        session["browser"] = "web-" + secrets.token_urlsafe(12)
+    value: str = session["browser"]
+    return value

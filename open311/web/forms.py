@@ -57,9 +57,16 @@ def attribute_id(code: str) -> str:
     return "attr-" + re.sub(r"[^A-Za-z0-9_-]", "-", code)
 
 
-def params_of(service_code: str, form: MultiDict[str, str]) -> MultiDict[str, str]:
-    """The POST parameters the API would get for this page's form."""
-    params: MultiDict[str, str] = MultiDict({"service_code": service_code})
+def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> MultiDict[str, str]:
+    """The POST parameters the API would get for this page's form.
+
+    `device_id` names this browser (GeoReport's field for the reporter's device).
+    Every resident files with the site's one key, and the API treats the same
+    content from the same key as a retried POST; with the browser in the
+    content, a double click files once, while two neighbours who report the
+    same pothole in the same words each get their own request.
+    """
+    params: MultiDict[str, str] = MultiDict({"service_code": service_code, "device_id": device_id})
     for key in FIELDS:
         if form.get(key, "").strip():
             params[key] = form[key]

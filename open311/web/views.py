@@ -137,7 +137,7 @@ def _tiles() -> dict[str, str]:
 def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
     session_ = db.session()
     service = catalog_queries.active_service(session_, service_code)
-    params = forms.params_of(service.code, request.form)
+    params = forms.params_of(service.code, request.form, csrf.browser_id())
     checked = forms.check(service, params, jurisdiction().time_zone)
     if checked.submission is None:
         return _service_form(service.code, request.form.to_dict(flat=False), checked.errors, 400)

@@ -190,3 +190,13 @@ def test_near_me_lists_requests_around_an_address_with_the_api_filters(client):
     assert bad.status_code == 400
     assert "start_date" in bad.text  # the API's own words
     assert client.get("/near").status_code == 200
+
+
+def test_a_double_submit_files_once_but_two_browsers_file_twice(app, client):
+    form = {"csrf_token": token_of(client), **CITY_HALL, "attribute[WHEREIST]": "CURB"}
+    first = client.post("/services/PHF", data=form).headers["Location"]
+    again = client.post("/services/PHF", data=form).headers["Location"]
+    assert first == again  # the API's replay rule: the same browser, the same report
+    other = app.test_client()
+    neighbour = {**form, "csrf_token": token_of(other)}
+    assert other.post("/services/PHF", data=neighbour).headers["Location"] != first
