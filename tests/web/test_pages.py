@@ -200,3 +200,43 @@ def test_a_double_submit_files_once_but_two_browsers_file_twice(app, client):
     other = app.test_client()
     neighbour = {**form, "csrf_token": token_of(other)}
     assert other.post("/services/PHF", data=neighbour).headers["Location"] != first
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/map/place.json?lat=nan&long=1",
+        "/map/place.json?lat=91&long=0",
+        "/map/place.json",
+        "/near?page=abc&service_code=PHF",
+        "/near?community_area=nowhere",
+        "/near?status=lost",
+        "/near?address=%00",
+        "/language/xx?next=//evil.example",
+        "/help?q=%3Cscript%3E",
+        "/help?q=" + "x" * 5000,
+        "/?q=%22OR%20NEAR(",
+        "/track?number=%25",
+        "/services/NOPE",
+        "/requests/x/done",
+    ],
+)
+def test_odd_input_gets_a_page_never_a_500(client, path):
+    assert client.get(path).status_code < 500
+
+
+def test_odd_form_input_gets_the_form_back_never_a_500(client):
+    token = token_of(client)
+    for form in (
+        {"attribute[NOPE]": "x", "lat": "abc", "long": "1e400"},
+        {"attribute[WHEREIST]": ["CURB", "TRAFFIC"], **CITY_HALL},
+        {"attribute[HOWMANY]": "1e999", "attribute[NOTICED]": "someday", **CITY_HALL},
+        {
+            "description": "x" * 5000,
+            "address_string": "nowhere at all",
+            "attribute[WHEREIST]": "CURB",
+        },
+    ):
+        response = client.post("/services/PHF", data={"csrf_token": token, **form})
+        assert response.status_code == 400, response.text
+        assert "There is a problem" in response.text
