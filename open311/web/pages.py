@@ -118,6 +118,8 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
         "is_open": row.status is Status.OPEN,
         "address": row.address,
         "requested": when(row.requested_at),
+        "lat": row.lat,
+        "long": row.long,
     }
 
 

@@ -260,12 +260,24 @@ def near_me() -> tuple[str, int]:
         except InvalidRequest as error:
             errors = {forms.FORM: " ".join(error.descriptions)}
     page = int(query.get("page", "1")) if query.get("page", "").isdigit() else 1
+    results = [pages.request_summary(row) for row in rows]
+    points = [
+        {
+            "lat": item["lat"],
+            "long": item["long"],
+            "label": f"{item['service_name']} {item['number']}",
+            "url": url_for("web.track_request", number=item["number"]),
+        }
+        for item in results
+    ]
     return render_template(
         "web/near.html",
         args=request.args,
         errors=errors,
         searched=searched,
-        results=[pages.request_summary(row) for row in rows],
+        results=results,
+        points=points,
+        tiles=_tiles(),
         page=page,
         more=len(rows) == int(forms.NEAR_PAGE_SIZE),
         services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],

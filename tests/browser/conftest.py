@@ -182,6 +182,7 @@ class Axe:
         self.checked: list[str] = []
 
     def check(self, page: Any) -> None:
+        page.wait_for_load_state("load")  # never inject into a page still navigating
         page.add_script_tag(path=str(self.script))
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
