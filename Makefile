@@ -14,10 +14,11 @@ export FLASK_APP := open311
 SECRET_KEY_FILE := instance/secret_key
 WITH_KEY = OPEN311_SECRET_KEY="$${OPEN311_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))}"
 
-.PHONY: run test setup spatialite demo-db lint typecheck check clean
+.PHONY: run test setup spatialite demo-db lint typecheck check clean \
+	translations-extract translations-update translations-compile vendor screenshots
 
 run: setup demo-db
-	@echo "Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
+	@echo "The resident site on http://$(HOST):$(PORT)/ and Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
 	$(WITH_KEY) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \
 	  --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
 
@@ -66,6 +67,26 @@ typecheck: setup
 check: lint typecheck test
 
 # The secret key stays: links already sent keep working.
+# The site's languages (Flask-Babel). The compiled .mo files are committed beside the .po
+# files, so that an install from the repository (pip, the editable venv, a wheel) speaks
+# Spanish without a build step; tests/web/test_i18n.py fails when a .mo is stale.
+BABEL := $(VENV)/bin/pybabel
+translations-extract: setup
+	$(BABEL) extract -F babel.cfg -k _ -k ngettext:1,2 --no-location --sort-output \
+	  --project open311 -o open311/translations/messages.pot .
+translations-update: translations-extract
+	$(BABEL) update -i open311/translations/messages.pot -d open311/translations --no-fuzzy-matching
+translations-compile: setup
+	$(BABEL) compile -d open311/translations --statistics
+
+# USWDS and Leaflet from npm at their pinned versions into open311/static/vendor/.
+vendor:
+	$(PY) tools/vendor.py
+
+# Phone and desktop screenshots of every page of the resident site into docs/screenshots/.
+screenshots: setup
+	OPEN311_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py -q
+
 clean:
 	rm -rf $(VENV)
 	find instance -mindepth 1 -maxdepth 1 ! -name secret_key -exec rm -rf {} + 2>/dev/null || true

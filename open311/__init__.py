@@ -7,10 +7,10 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, rate_limits, staff
+from open311 import config, database, feeds, georeport, rate_limits, staff, web
 from open311.cli import open311_cli
 from open311.edge import headers
-from open311.edge.errors import install_fallback_handlers, plain_errors
+from open311.edge.errors import install_fallback_handlers
 from open311.extensions import db
 from open311.georeport.errors import render_errors_by_suffix
 from open311.georeport.paths import TolerantPaths
@@ -30,6 +30,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     georeport.init_app(app)
     feeds.init_app(app)
     staff.init_app(app)
+    web.init_app(app)
     init_edge(app)
     app.cli.add_command(open311_cli)
     return app
@@ -51,5 +52,5 @@ def init_edge(app: Flask) -> None:
             f"{feeds.views.PREFIX}/": feeds.views.render_errors,
             georeport.errors.PREFIX: render_errors_by_suffix,
         },
-        default=plain_errors,
+        default=web.errors.render_errors,  # the resident site owns every other path
     )

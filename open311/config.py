@@ -148,6 +148,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # How many proxies in front of the app set X-Forwarded-For (nginx: 1). 0 trusts
     # none: a client could otherwise name any address and dodge every limit.
     "TRUSTED_PROXIES": 0,
+    # The resident site's map: base tiles from this URL template, credited with this
+    # attribution (OpenStreetMap's standard tiles by default; their usage policy asks
+    # for the credit). Empty: no tiles, the map still draws the city, its community
+    # areas and the pin.
+    "MAP_TILES_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "MAP_TILES_ATTRIBUTION": "© OpenStreetMap contributors",
+    # The site's session cookie (its CSRF token, the requests filed from this browser):
+    # not sent with cross-site POSTs; set OPEN311_SESSION_COOKIE_SECURE=true behind HTTPS.
+    "SESSION_COOKIE_SAMESITE": "Lax",
 }
 
 

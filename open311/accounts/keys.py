@@ -61,3 +61,24 @@ def authenticate(session: Session, plaintext: str | None) -> ApiKey:
     if api_key is None or api_key.revoked_at is not None:
         raise Forbidden("Invalid api_key received -- can't proceed with create_request.")
     return api_key
+
+
+SITE_KEY_NAME = "Resident site (web)"
+
+
+def site_key(session: Session) -> ApiKey:
+    """The key the resident site files with, made on first use.
+
+    The site speaks for residents the way a partner app does: requests it
+    files carry this key, so the API's rules about the filing key (feedback,
+    answers, retried POSTs) hold for the site too. Nobody holds its plaintext.
+    """
+    found = session.scalar(
+        sa.select(ApiKey)
+        .where(ApiKey.name == SITE_KEY_NAME, ApiKey.revoked_at.is_(None))
+        .order_by(ApiKey.id)
+        .limit(1)
+    )
+    if found is None:
+        found, _plaintext = create_key(session, SITE_KEY_NAME)
+    return found

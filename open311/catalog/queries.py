@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.errors import NotFound
-from open311.models import Service
+from open311.models import Service, ServiceRequest
 
 
 def active_services(session: Session) -> Sequence[Service]:
@@ -36,3 +36,56 @@ _NAMES = sa.select(Service.code, Service.name)  # built once: every page of requ
 def last_changed(session: Session) -> datetime | None:
     """When the catalogue last changed: discovery's changeset."""
     return session.scalar(sa.select(sa.func.max(Service.changed_at)))
+
+
+def matching_services(services: Sequence[Service], words: Sequence[str]) -> list[Service]:
+    """The services whose name, keywords or group hold any of `words`, best first.
+
+    A word in the name counts most, then a keyword, then the group; a word
+    matches the start of a word of the service ("pot" finds "pothole"). The
+    catalogue is a few hundred services: matching in Python keeps both
+    databases alike.
+    """
+    scored = [(_score(service, words), service) for service in services]
+    ranked = sorted(
+        ((score, service) for score, service in scored if score), key=lambda pair: -pair[0]
+    )
+    return [service for _score_of, service in ranked]
+
+
+_NAME_WEIGHT, _KEYWORD_WEIGHT, _GROUP_WEIGHT = 4, 2, 1
+
+
+def _score(service: Service, words: Sequence[str]) -> int:
+    fields = (
+        (_NAME_WEIGHT, service.name),
+        (_KEYWORD_WEIGHT, service.keywords.replace(",", " ")),
+        (_GROUP_WEIGHT, service.group),
+    )
+    score = 0
+    for weight, text in fields:
+        have = text.lower().split()
+        score += weight * sum(any(w.startswith(word) for w in have) for word in words)
+    return score
+
+
+RECENT_REQUESTS = 5000  # "most used" counts the latest requests only: bounded work at any size
+
+
+def most_requested(session: Session, limit: int) -> list[Service]:
+    """The active services most requested among the latest requests; none without requests."""
+    recent = (
+        sa.select(ServiceRequest.service_code)
+        .order_by(ServiceRequest.requested_at.desc())
+        .limit(RECENT_REQUESTS)
+        .subquery()
+    )
+    counted = (
+        sa.select(Service)
+        .join(recent, recent.c.service_code == Service.code)
+        .where(Service.active)
+        .group_by(Service.code)
+        .order_by(sa.func.count().desc(), Service.name)
+        .limit(limit)
+    )
+    return list(session.scalars(counted))

@@ -85,12 +85,6 @@ def install_fallback_handlers(
     install_error_handlers(app, render_unowned)
 
 
-def plain_errors(pairs: Pairs, status: int) -> Response:
-    """Errors as plain text, one a line: for paths no interface claims."""
-    text = "".join(f"{code} {description}\n" for code, description in pairs)
-    return Response(text, status=status, content_type="text/plain; charset=utf-8")
-
-
 def _answer(
     render_errors: RenderErrors, pairs: Pairs, status: int, headers: Iterable[tuple[str, str]]
 ) -> Response:

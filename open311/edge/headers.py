@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Response
 
 HSTS = "max-age=31536000"  # a year: browsers keep to HTTPS across long gaps between visits
 # The site's pages load their scripts, styles and fonts from us only, and nothing
 # inline, so an injected <script> or style attribute does nothing. Images may
-# also be data: URIs (the design system's icons) and come from CSP_IMG_SOURCES
-# (a map's tile server).
+# also be data: URIs (the design system's icons), come from the map's tile server
+# (MAP_TILES_URL) and from CSP_IMG_SOURCES.
 PAGE_POLICY = {
     "default-src": "'self'",
     "script-src": "'self'",
@@ -56,10 +57,17 @@ def security_headers(config: Mapping[str, Any]) -> Callable[[Response], Response
 
 def content_security_policy(config: Mapping[str, Any]) -> str:
     directives = dict(PAGE_POLICY)
-    extra_images = _sources(config["CSP_IMG_SOURCES"])
+    extra_images = _sources(config["CSP_IMG_SOURCES"]) + _tile_origin(config.get("MAP_TILES_URL"))
     if extra_images:
         directives["img-src"] += " " + " ".join(extra_images)
     return "; ".join(f"{name} {value}" for name, value in directives.items())
+
+
+def _tile_origin(template: str | None) -> list[str]:
+    """The map's tile server (MAP_TILES_URL's scheme and host): the site's map shows its
+    images, so a city that changes the setting need not repeat it in CSP_IMG_SOURCES."""
+    parts = urlsplit(template or "")
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
 
 
 def _sources(value: str | list[str] | tuple[str, ...]) -> list[str]:

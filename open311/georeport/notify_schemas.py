@@ -8,28 +8,13 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
+from open311.notifications.followers import follower, present
 from open311.notifications.subscriptions import Follower, Scope
 from open311.validation import load, without_control_characters
 
 AREA_KINDS = ("ward", "community_area", "police_district", "neighborhood")
 MAX_RADIUS_METRES = 5_000.0  # a neighbourhood, not the city
 MAX_FILTERS = 100  # request ids one webhook may list
-
-
-class FollowerForm(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
-    email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(
-        validate=validate.Regexp(r"^\+?[0-9 ().-]{7,40}$", error="not a phone number.")
-    )
-    account_id = fields.String(validate=validate.Length(max=200))
-
-    @validates_schema
-    def _exactly_one(self, data: dict[str, Any], **_kwargs: Any) -> None:
-        if len(data) != 1:
-            raise ValidationError("exactly one of email, phone and account_id is required.")
 
 
 class ScopeForm(Schema):
@@ -78,18 +63,9 @@ class WebhookForm(Schema):
     accounts = fields.Boolean(truthy={"true"}, falsy={"false"})
 
 
-def _present(params: MultiDict[str, str], names: Any) -> dict[str, str]:
-    present = {key: params[key].strip() for key in names if params.get(key, "").strip()}
-    return {key: without_control_characters(value) for key, value in present.items()}
-
-
-def follower(params: MultiDict[str, str]) -> Follower:
-    return Follower(**load(FollowerForm(), _present(params, FollowerForm().fields)))
-
-
 def subscription(params: MultiDict[str, str]) -> tuple[Scope, Follower]:
     """POST /subscriptions: what to follow and who follows it."""
-    data = load(ScopeForm(), _present(params, ScopeForm().fields))
+    data = load(ScopeForm(), present(params, ScopeForm().fields))
     area = next(((kind, data[kind]) for kind in AREA_KINDS if kind in data), (None, None))
     scope = Scope(
         service_code=data.get("service_code"),
@@ -105,7 +81,7 @@ def subscription(params: MultiDict[str, str]) -> tuple[Scope, Follower]:
 
 def webhook(params: MultiDict[str, str]) -> tuple[str, list[Scope], bool]:
     """POST /webhooks: the URL, its filters (each may repeat or be a comma list), accounts."""
-    data = load(WebhookForm(), _present(params, ("url", "accounts")))
+    data = load(WebhookForm(), present(params, ("url", "accounts")))
     scopes = [Scope(service_code=code) for code in _listed(params, "service_code")]
     for kind in AREA_KINDS:
         scopes += [Scope(area_kind=kind, area_code=code) for code in _listed(params, kind)]

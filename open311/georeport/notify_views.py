@@ -16,7 +16,7 @@ from open311.georeport import notify_schemas, payloads
 from open311.georeport.errors import render_errors
 from open311.georeport.views import FMT, caller_key, jurisdiction, merged_params
 from open311.models import Subscription, Webhook
-from open311.notifications import confirmation, subscriptions
+from open311.notifications import confirmation, followers, subscriptions
 from open311.notifications.destinations import Destinations
 from open311.notifications.subscriptions import Scope
 
@@ -33,7 +33,7 @@ def follow_request(service_request_id: str, fmt: str) -> Response:
     """A resident (email, phone or the partner's account_id) follows one request."""
     session = db.session()
     api_key = caller_key(session)
-    follower = notify_schemas.follower(merged_params())
+    follower = followers.follower(merged_params())
     scope = Scope(service_request_id=service_request_id)
     entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
     return _created_subscription(entry, fmt)

@@ -21,7 +21,6 @@ from open311.knowledge import search
 from open311.knowledge.queries import ArticleSearch
 from open311.service_requests.filters import (
     DEFAULT_WINDOW,
-    WHOLE_NUMBER,
     parse_date,
     parse_int,
     parse_page_size,
@@ -40,22 +39,6 @@ def reporter_answer(params: MultiDict[str, str]) -> str:
     if len(answer) > ANSWER_LENGTH:
         raise InvalidRequest(f"answer: at most {ANSWER_LENGTH} characters.")
     return answer
-
-
-RATINGS = range(1, 6)
-
-
-def feedback(params: MultiDict[str, str]) -> tuple[int, str | None]:
-    """The reporter's rating (a whole number from 1 to 5) and optional comment."""
-    value = params.get("rating", "").strip()
-    if not value:
-        raise InvalidRequest("rating: a rating from 1 (bad) to 5 (good) is required.")
-    if not WHOLE_NUMBER.fullmatch(value) or int(value) not in RATINGS:
-        raise InvalidRequest(f"rating: {value!r} is not a whole number from 1 to 5.")
-    comment = _clean(params.get("comment", ""))
-    if len(comment) > ANSWER_LENGTH:
-        raise InvalidRequest(f"comment: at most {ANSWER_LENGTH} characters.")
-    return int(value), comment.strip() or None
 
 
 UPDATES_WINDOW = timedelta(hours=2)  # FixMyStreet polls the last 2 hours by default
@@ -153,15 +136,12 @@ def _clean(value: str) -> str:
     return cleaned
 
 
-MAX_ARTICLE_QUERY_LENGTH = 200
-
-
 def article_search(args: Mapping[str, str]) -> ArticleSearch:
     """GET articles: q (words to find) and/or service_code; one of them is required."""
     text = args.get("q", "").strip()
     service_code = args.get("service_code", "").strip() or None
-    if len(text) > MAX_ARTICLE_QUERY_LENGTH:
-        raise InvalidRequest(f"q: at most {MAX_ARTICLE_QUERY_LENGTH} characters.")
+    if len(text) > search.MAX_QUERY_LENGTH:
+        raise InvalidRequest(f"q: at most {search.MAX_QUERY_LENGTH} characters.")
     terms = tuple(search.words(text))
     if text and not terms:
         raise InvalidRequest(f"q: {text!r} has no words to search for.")

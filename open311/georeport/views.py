@@ -217,7 +217,7 @@ def give_feedback(service_request_id: str, fmt: str) -> Response:
     """The reporter rates a completed request, through the key that filed it."""
     session = db.session()
     api_key = caller_key(session)
-    rating, comment = schemas.feedback(merged_params())
+    rating, comment = workflow_feedback.feedback_form(merged_params())
     reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
     workflow_feedback.give_feedback(
         session,

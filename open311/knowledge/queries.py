@@ -51,3 +51,8 @@ def articles_for_service(session: Session, service_code: str) -> list[Article]:
 
 def _with_services() -> sa.Select[Article]:
     return sa.select(Article).options(selectinload(Article.services))
+
+
+def all_articles(session: Session) -> list[Article]:
+    """Every article, by title: the help page before anything is searched."""
+    return list(session.scalars(_with_services().order_by(Article.title)))

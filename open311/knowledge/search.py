@@ -26,6 +26,8 @@ from typing import Final
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+MAX_QUERY_LENGTH: Final = 200  # characters of a search, on the API and the site
+
 # Letters and digits of any script; everything else separates words.
 _WORD: Final = re.compile(r"[^\W_]+")
 MAX_WORDS: Final = 32

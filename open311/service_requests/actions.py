@@ -82,11 +82,13 @@ def submit_request(
     replay_window: timedelta,
     idempotency_key: str | None = None,
     filed_by: Staff | None = None,
+    channel: str = "api",
 ) -> Filed:
     """File a request, or return the one an earlier copy of this POST filed.
 
     A partner files with its `api_key` (channel api; retried copies are
-    recognised); a call-taker files for a caller as `filed_by` (channel phone).
+    recognised); a call-taker files for a caller as `filed_by` (channel phone);
+    the resident site files with its own key as channel web.
     Raises NotFound for an unknown service and InvalidRequest for bad input;
     nothing is written in either case.
     """
@@ -106,6 +108,7 @@ def submit_request(
     try:
         with session.begin_nested():
             service_request = _new_request(session, service, submission, jurisdiction, now)
+            service_request.channel = channel
             _put(service_request, place, area_codes_at(session, place.lon, place.lat))
             service_request.attributes = answers
             service_request.api_key_id = api_key.id if api_key else None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from open311 import spatial
 from open311.catalog import queries as catalog_queries
 from open311.errors import NotFound
-from open311.models import Intake, Service, ServiceRequest, Status
+from open311.models import CloseReason, Intake, Service, ServiceRequest, Status
 
 
 class PublicRequest(NamedTuple):
@@ -220,3 +220,12 @@ def _conditions(where: RequestFilter) -> list[sa.ColumnElement[bool]]:
         ServiceRequest.status.in_(where.statuses) if where.statuses else None,
     )
     return [condition for condition in bounds if condition is not None]
+
+
+def close_reason_of(session: Session, number: str) -> CloseReason | None:
+    """Why a public request was closed (completed, duplicate, …); None while open."""
+    return session.scalar(
+        sa.select(ServiceRequest.close_reason).where(
+            ServiceRequest.number == number, ServiceRequest.intake == Intake.ACCEPTED
+        )
+    )

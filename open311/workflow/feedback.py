@@ -12,9 +12,12 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
 
-from open311.errors import Conflict
+from open311.errors import Conflict, InvalidRequest
 from open311.models import ApiKey, CloseReason, Feedback, RequestEvent, ServiceRequest, Stage
+from open311.service_requests.filters import WHOLE_NUMBER
+from open311.validation import without_control_characters
 from open311.workflow import actions
 from open311.workflow.actions import Actor, Step
 from open311.workflow.transitions import Action
@@ -94,3 +97,20 @@ def closed_at(session: Session, service_request: ServiceRequest) -> datetime:
         )
     )
     return at or service_request.updated_at
+
+
+COMMENT_LENGTH = 4000
+RATINGS = range(1, 6)
+
+
+def feedback_form(params: MultiDict[str, str]) -> tuple[int, str | None]:
+    """The reporter's rating (a whole number from 1 to 5) and optional comment."""
+    value = params.get("rating", "").strip()
+    if not value:
+        raise InvalidRequest("rating: a rating from 1 (bad) to 5 (good) is required.")
+    if not WHOLE_NUMBER.fullmatch(value) or int(value) not in RATINGS:
+        raise InvalidRequest(f"rating: {value!r} is not a whole number from 1 to 5.")
+    comment = without_control_characters(params.get("comment", ""))
+    if len(comment) > COMMENT_LENGTH:
+        raise InvalidRequest(f"comment: at most {COMMENT_LENGTH} characters.")
+    return int(value), comment.strip() or None

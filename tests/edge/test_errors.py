@@ -84,8 +84,8 @@ def test_the_feeds_answer_http_and_unexpected_errors_in_json(client, monkeypatch
         ("GET", "/open311/staff/nothing", 404, "application/json"),
         ("POST", "/open311/staff/requests/SR26-1/likely-parents", 405, "application/json"),
         ("GET", "/open311/feeds/nothing.csv", 404, "application/json"),
-        ("GET", "/nothing", 404, "text/plain"),
-        ("DELETE", "/", 404, "text/plain"),
+        ("GET", "/nothing", 404, "text/html"),  # the resident site's page
+        ("DELETE", "/", 405, "text/html"),
     ],
 )
 def test_paths_no_route_matched_answer_by_their_prefix(client, method, path, status, content_type):
@@ -94,8 +94,8 @@ def test_paths_no_route_matched_answer_by_their_prefix(client, method, path, sta
     assert response.content_type.startswith(content_type)
     if status == 405:
         assert "GET" in response.headers["Allow"]
-    if content_type == "text/plain":
-        assert response.data.decode().startswith(f"{status} ")
+    if content_type == "text/html":
+        assert b'<main id="main-content"' in response.data
     else:
         assert _descriptions(response)
 

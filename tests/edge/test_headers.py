@@ -44,7 +44,8 @@ def test_pages_get_a_policy_that_allows_no_inline_code_and_no_other_origin(page_
     assert directives["default-src"] == "'self'"
     assert directives["script-src"] == "'self'"
     assert directives["style-src"] == "'self'"
-    assert directives["img-src"] == "'self' data:"
+    # and the map's tile server (MAP_TILES_URL, OpenStreetMap's by default), images only
+    assert directives["img-src"] == "'self' data: https://tile.openstreetmap.org"
     assert directives["object-src"] == "'none'"
     assert directives["base-uri"] == "'none'"
     assert directives["form-action"] == "'self'"

@@ -1,0 +1,174 @@
+"""Plain dicts for the templates, built from domain objects (as payloads.py does for the API)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from flask_babel import format_date, format_time
+
+from open311.formats.markdown import to_safe_html
+from open311.models import Article, CloseReason, Service, Status
+from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.web.forms import attribute_id
+from open311.web.i18n import _, ngettext
+from open311.workflow.queries import PublicNote
+
+DAY_SECONDS = 86400
+# singlevaluelists with more choices than this are a <select>, fewer are radio buttons
+MAX_RADIOS = 6
+
+
+def service_card(service: Service) -> dict[str, Any]:
+    return {
+        "code": service.code,
+        "name": service.name,
+        "description": service.description,
+        "group": service.group,
+    }
+
+
+def questions(service: Service) -> list[dict[str, Any]]:
+    """The service definition's questions in order, each with what its control needs."""
+    asked = [a for a in service.attributes if a.get("variable", True)]
+    return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
+
+
+def notes(service: Service) -> list[str]:
+    """The definition's statements that ask nothing (variable = false): shown as text."""
+    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
+
+
+def _question(attribute: dict[str, Any]) -> dict[str, Any]:
+    code = attribute["code"]
+    datatype = attribute["datatype"]
+    multiple = datatype == "multivaluelist"
+    values = attribute.get("values", [])
+    return {
+        "code": code,
+        "id": attribute_id(code),
+        "name": f"attribute[{code}][]" if multiple else f"attribute[{code}]",
+        "datatype": datatype,
+        "control": _control(datatype, len(values)),
+        "required": attribute.get("required", False),
+        "label": attribute.get("description") or code,
+        "values": values,
+        "min": attribute.get("min"),
+        "max": attribute.get("max"),
+    }
+
+
+def _control(datatype: str, choices: int) -> str:
+    if datatype == "singlevaluelist":
+        return "radios" if choices <= MAX_RADIOS else "select"
+    return {"multivaluelist": "checkboxes", "text": "textarea"}.get(datatype, datatype)
+
+
+def when(moment: datetime) -> str:
+    """A moment in the city's time and the visitor's language, to the minute."""
+    return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
+
+
+def article_summary(article: Article) -> dict[str, Any]:
+    return {"slug": article.slug, "title": article.title, "summary": article.summary}
+
+
+def article_page(article: Article, names: dict[str, str]) -> dict[str, Any]:
+    """An article with its body as sanitised HTML (formats/markdown.py), and the
+    services it is about, to report from it."""
+    return {
+        **article_summary(article),
+        "body_html": to_safe_html(article.body),
+        "services": [{"code": c, "name": names[c]} for c in article.service_codes if c in names],
+    }
+
+
+def expected_words(
+    requested_at: datetime, early: datetime | None, late: datetime | None
+) -> str | None:
+    """The calibrated 10th-90th percentile range in words; None without one."""
+    if early is None or late is None:
+        return None
+    low = max(0, round((early - requested_at).total_seconds() / DAY_SECONDS))
+    high = max(low, round((late - requested_at).total_seconds() / DAY_SECONDS))
+    if high < 1:
+        return _("Most requests like this are done within a day.")
+    if low < 1:
+        return ngettext(
+            "Most requests like this are done within %(num)d day.",
+            "Most requests like this are done within %(num)d days.",
+            high,
+        )
+    if low == high:
+        return ngettext(
+            "Most requests like this are done in about %(num)d day.",
+            "Most requests like this are done in about %(num)d days.",
+            high,
+        )
+    return _("Most requests like this are done in %(low)d to %(high)d days.", low=low, high=high)
+
+
+def request_summary(row: PublicRequest) -> dict[str, Any]:
+    """A request in a list: enough for its card."""
+    return {
+        "number": row.number,
+        "service_name": row.service_name,
+        "status": _("Open") if row.status is Status.OPEN else _("Closed"),
+        "is_open": row.status is Status.OPEN,
+        "address": row.address,
+        "requested": when(row.requested_at),
+        "lat": row.lat,
+        "long": row.long,
+    }
+
+
+def request_page(
+    row: PublicRequest,
+    extras: RequestExtras,
+    notes: Sequence[PublicNote],
+    close_reason: CloseReason | None,
+) -> dict[str, Any]:
+    """What the track page shows of one public request."""
+    is_open = row.status is Status.OPEN
+    return {
+        "number": row.number,
+        "service_name": row.service_name,
+        "service_code": row.service_code,
+        "status": _("Open") if is_open else _("Closed"),
+        "is_open": is_open,
+        "completed": close_reason is CloseReason.COMPLETED,
+        "status_notes": row.status_notes,
+        "description": row.description,
+        "address": row.address,
+        "requested": when(row.requested_at),
+        "updated": when(row.updated_at),
+        "expected": expected_words(
+            row.requested_at, extras.expected_early_at, extras.expected_late_at
+        )
+        if is_open
+        else None,
+        "expected_by": when(row.expected_at) if is_open and row.expected_at else None,
+        "duplicate_of": extras.duplicate_of,
+        "timeline": _timeline(row, notes),
+    }
+
+
+def _timeline(row: PublicRequest, notes: Sequence[PublicNote]) -> list[dict[str, Any]]:
+    """The same steps as the API's notes (georeport payloads): opened, then the history,
+    or the closing alone for a request imported from the City's data."""
+    opened = _step(row.requested_at, _("Request opened"), None)
+    if notes:
+        return [opened, *(_step(n.at, n.summary, n.description) for n in notes)]
+    if row.status is Status.CLOSED:
+        return [opened, _step(row.updated_at, _("Request closed"), row.status_notes)]
+    return [opened]
+
+
+def _step(at: datetime, summary: str, description: str | None) -> dict[str, Any]:
+    return {
+        "when": when(at),
+        "iso": at.isoformat(),
+        "summary": summary,
+        "description": description,
+    }

@@ -1,0 +1,342 @@
+"""The resident site's pages: thin views (load → call → commit → render).
+
+Filing goes through the same domain action as POST requests, with the site's
+own key (accounts.keys.site_key) and channel `web`; feedback and following go
+through the same actions as the API's.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response as BaseResponse
+
+from open311.accounts.keys import site_key
+from open311.areas.queries import area_names, areas_as_features
+from open311.catalog import queries as catalog_queries
+from open311.errors import InvalidRequest, NotFound, Open311Error
+from open311.extensions import db
+from open311.jurisdiction import Jurisdiction
+from open311.knowledge import queries as knowledge_queries
+from open311.knowledge import search
+from open311.knowledge.queries import ArticleSearch
+from open311.models.base import utcnow
+from open311.notifications import confirmation, followers
+from open311.notifications.subscriptions import Scope
+from open311.service_requests import actions, filters, queries
+from open311.web import csrf, errors, forms, i18n, layout, pages
+from open311.web.i18n import _
+from open311.workflow import feedback as workflow_feedback
+from open311.workflow import queries as workflow_queries
+
+bp = Blueprint("web", __name__)  # templates in open311/templates/web/, the app's folder
+errors.install(bp)  # HTML error pages for the site's routes only
+MOST_USED = 6
+FILED_KEPT = 20  # request numbers this browser filed, remembered for feedback
+
+
+def jurisdiction() -> Jurisdiction:
+    return current_app.extensions["open311.jurisdiction"]  # type: ignore[no-any-return]
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method == "POST":
+        csrf.check()
+
+
+bp.context_processor(layout.page_context)
+
+
+@bp.get("/")
+def home() -> str:
+    text = request.args.get("q", "").strip()[: search.MAX_QUERY_LENGTH]
+    words = search.words(text)
+    session_ = db.session()
+    found_services = catalog_queries.matching_services(
+        catalog_queries.active_services(session_), words
+    )
+    found_articles = (
+        knowledge_queries.search_articles(session_, ArticleSearch(words=tuple(words)))
+        if words
+        else []
+    )
+    return render_template(
+        "web/home.html",
+        q=text,
+        searched=bool(words),
+        services=[pages.service_card(s) for s in found_services[:20]],
+        articles=[pages.article_summary(a) for a in found_articles[:5]],
+        most_used=[
+            pages.service_card(s) for s in catalog_queries.most_requested(session_, MOST_USED)
+        ],
+    )
+
+
+@bp.get("/services")
+def all_services() -> str:
+    services = catalog_queries.active_services(db.session())
+    return render_template("web/services.html", services=[pages.service_card(s) for s in services])
+
+
+@bp.get("/services/<service_code>")
+def service_page(service_code: str) -> tuple[str, int]:
+    return _service_form(service_code, {}, {})
+
+
+def _service_form(
+    service_code: str, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> tuple[str, int]:
+    service = catalog_queries.active_service(db.session(), service_code)
+    articles = knowledge_queries.articles_for_service(db.session(), service.code)
+    page = render_template(
+        "web/service.html",
+        service=pages.service_card(service),
+        questions=pages.questions(service),
+        notes=pages.notes(service),
+        articles=[pages.article_summary(a) for a in articles],
+        values=values,
+        errors=errors,
+        tiles=_tiles(),
+    )
+    return page, status
+
+
+def _tiles() -> dict[str, str]:
+    config = current_app.config
+    return {"url": config["MAP_TILES_URL"], "attribution": config["MAP_TILES_ATTRIBUTION"]}
+
+
+@bp.post("/services/<service_code>")
+def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
+    session_ = db.session()
+    service = catalog_queries.active_service(session_, service_code)
+    params = forms.params_of(service.code, request.form, csrf.browser_id())
+    checked = forms.check(service, params, jurisdiction().time_zone)
+    if checked.submission is None:
+        return _service_form(service.code, request.form.to_dict(flat=False), checked.errors, 400)
+    try:
+        filed = actions.submit_request(
+            session_,
+            checked.submission,
+            jurisdiction=jurisdiction(),
+            api_key=site_key(session_),
+            replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
+            channel="web",
+        )
+    except InvalidRequest as error:
+        session_.rollback()
+        errors = forms.in_page_order(
+            forms.errors_of(error.descriptions, service.attributes), service.attributes
+        )
+        return _service_form(service.code, request.form.to_dict(flat=False), errors, 400)
+    number = filed.service_request.number
+    session_.commit()
+    session["filed"] = [number, *session.get("filed", [])][:FILED_KEPT]
+    return redirect(url_for("web.done", number=number), 303)
+
+
+@bp.get("/requests/<number>/done")
+def done(number: str) -> str:
+    session_ = db.session()
+    if number not in session.get("filed", []):
+        raise NotFound(f"No service request {number!r}.")
+    try:
+        row = queries.get_request(session_, number)
+    except NotFound:  # filed, but waiting for the city's review: not public yet
+        return render_template("web/done.html", number=number, item=None)
+    extras = queries.extras_for(session_, [number])[number]
+    return render_template(
+        "web/done.html",
+        number=number,
+        item=pages.request_page(row, extras, [], None),
+    )
+
+
+@bp.get("/track")
+def track() -> BaseResponse:
+    number = request.args.get("number", "").strip().upper()
+    if not number:
+        flash(_("Enter the number of your request, such as SR26-00012345."), "error")
+        return redirect(url_for("web.home") + "#track")
+    return redirect(url_for("web.track_request", number=number), 303)
+
+
+@bp.get("/requests/<number>")
+def track_request(number: str) -> str:
+    session_ = db.session()
+    row = queries.get_request(session_, number)
+    extras = queries.extras_for(session_, [number])[number]
+    notes = workflow_queries.public_notes(session_, [number])[number]
+    reason = queries.close_reason_of(session_, number)
+    return render_template(
+        "web/track.html",
+        item=pages.request_page(row, extras, notes, reason),
+        filed_here=number in session.get("filed", []),
+    )
+
+
+@bp.post("/requests/<number>/follow")
+def follow(number: str) -> BaseResponse:
+    session_ = db.session()
+    rules = confirmation.Rules.from_config(current_app.config)
+    try:
+        follower = followers.follower(MultiDict({"email": request.form.get("email", "")}))
+        scope = Scope(service_request_id=number)
+        confirmation.subscribe(session_, scope, follower, site_key(session_), jurisdiction(), rules)
+    except Open311Error as error:
+        return _back_with_problems(number, error, "follow")
+    session_.commit()
+    flash(_("Check your email: follow the link we sent to start getting updates."), "success")
+    return redirect(url_for("web.track_request", number=number) + "#follow", 303)
+
+
+def _back_with_problems(number: str, error: Open311Error, anchor: str) -> BaseResponse:
+    """PRG for the small forms of the track page: the API's words, then the page again."""
+    db.session.rollback()
+    for description in error.descriptions:
+        flash(description, "error")
+    return redirect(url_for("web.track_request", number=number) + f"#{anchor}", 303)
+
+
+@bp.post("/requests/<number>/feedback")
+def give_feedback(number: str) -> BaseResponse:
+    if number not in session.get("filed", []):
+        raise NotFound(f"No service request {number!r} was filed from this browser.")
+    session_ = db.session()
+    reopen_within = timedelta(days=current_app.config["FEEDBACK_REOPEN_DAYS"])
+    try:
+        rating, comment = workflow_feedback.feedback_form(request.form)
+        workflow_feedback.give_feedback(
+            session_, number, rating, comment, site_key(session_), reopen_within, utcnow(),
+            jurisdiction().time_zone,
+        )  # fmt: skip
+    except Open311Error as error:
+        return _back_with_problems(number, error, "feedback")
+    session_.commit()
+    flash(_("Thank you: your rating was received."), "success")
+    return redirect(url_for("web.track_request", number=number), 303)
+
+
+@bp.get("/near")
+def near_me() -> tuple[str, int]:
+    """Requests around an address or in a community area, with GET requests' filters."""
+    session_ = db.session()
+    query, errors = forms.near_query(request.args, jurisdiction().geocoder)
+    rows: list[queries.PublicRequest] = []
+    searched = any(key in query for key in forms.NEAR_CHOICES)
+    if searched and not errors:
+        try:
+            where = filters.request_filter(
+                query, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+            )
+            rows = queries.search_requests(session_, where)
+        except InvalidRequest as error:
+            errors = {forms.FORM: " ".join(error.descriptions)}
+    page = int(query.get("page", "1")) if query.get("page", "").isdigit() else 1
+    results = [pages.request_summary(row) for row in rows]
+    points = [
+        {
+            "lat": item["lat"],
+            "long": item["long"],
+            "label": f"{item['service_name']} {item['number']}",
+            "url": url_for("web.track_request", number=item["number"]),
+        }
+        for item in results
+    ]
+    return render_template(
+        "web/near.html",
+        args=request.args,
+        errors=errors,
+        searched=searched,
+        results=results,
+        points=points,
+        tiles=_tiles(),
+        page=page,
+        more=len(rows) == int(forms.NEAR_PAGE_SIZE),
+        services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],
+        areas=area_names(session_, "community_area"),
+    ), 400 if errors else 200
+
+
+@bp.get("/help")
+def help_index() -> str:
+    text = request.args.get("q", "").strip()[: search.MAX_QUERY_LENGTH]
+    words = tuple(search.words(text))
+    found = (
+        knowledge_queries.search_articles(db.session(), ArticleSearch(words=words))
+        if words
+        else knowledge_queries.all_articles(db.session())
+    )
+    return render_template(
+        "web/help.html",
+        q=text,
+        searched=bool(words),
+        articles=[pages.article_summary(a) for a in found],
+    )
+
+
+@bp.get("/help/<slug>")
+def help_article(slug: str) -> str:
+    article = knowledge_queries.get_article(db.session(), slug)
+    names = catalog_queries.service_names(db.session())
+    return render_template("web/article.html", article=pages.article_page(article, names))
+
+
+@bp.get("/language/<code>")
+def choose_language(code: str) -> BaseResponse:
+    """The language switch: a link, remembered in a cookie, back to the same page."""
+    back = request.args.get("next", "")
+    parts = urlsplit(back)
+    if parts.scheme or parts.netloc or not back.startswith("/"):
+        back = url_for("web.home")  # only our own pages: never an open redirect
+    response = redirect(back, 303)
+    if code in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE,
+            code,
+            max_age=i18n.COOKIE_MAX_AGE,
+            samesite="Lax",
+            httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
+
+
+@bp.get("/map/city.geojson")
+def city_map() -> Response:
+    """The city's boundary and community areas, for the map (no tiles needed)."""
+    boundary = jurisdiction().boundary.geometry
+    features = [
+        {"type": "Feature", "properties": {"kind": "city"}, "geometry": boundary.__geo_interface__},
+        *areas_as_features(db.session(), "community_area"),
+    ]
+    response = jsonify({"type": "FeatureCollection", "features": features})
+    response.cache_control.public = True
+    response.cache_control.max_age = 3600
+    return response
+
+
+@bp.get("/map/place.json")
+def place_at() -> Response:
+    """The address at a pin (reverse geocoding), and whether the pin is inside the city."""
+    lon, lat = forms.coordinates(request.args)
+    inside = jurisdiction().boundary.contains(lon, lat)
+    address = jurisdiction().geocoder.reverse(lon, lat).address if inside else None
+    return make_response(jsonify({"inside": inside, "address": address}))

@@ -1,0 +1,212 @@
+"""The resident site in a real browser: Debian's chromium driven by Playwright for Python.
+
+One gunicorn per test session serves a SpatiaLite copy seeded like `make run`'s:
+the City's real catalogue, help articles, community areas, the demo requests
+and the expected times learned from them. No browser is downloaded: Playwright
+launches /usr/bin/chromium (`apt-get install chromium`; .ci/run does it).
+axe-core comes from npm (`npm pack`) into .cache/ at its pinned version, and
+runs on every page a test visits: a serious or critical violation fails it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from open311.config import PROJECT_DIR
+from open311.extensions import db
+from tests.conftest import make_app
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path(os.environ.get("OPEN311_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+AXE_VERSION = "4.10.3"
+AXE_CACHE = PROJECT_DIR / ".cache" / f"axe-core-{AXE_VERSION}"
+GUNICORN = Path(sys.executable).parent / "gunicorn"
+START_TIMEOUT = 60.0
+_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
+PHONE = {"width": 360, "height": 780}
+DESKTOP = {"width": 1280, "height": 800}
+# What `make demo-db` runs, in its order (the Makefile's demo-db target).
+SEED_COMMANDS = (
+    "load-catalog",
+    "load-articles",
+    "load-chicago-areas",
+    "load-demo",
+    "tag-areas",
+    "learn-estimates",
+)
+
+
+@dataclass(frozen=True)
+class Site:
+    base_url: str
+    database_url: str
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+
+@pytest.fixture(scope="session")
+def axe_script() -> Path:
+    """axe-core's browser build, packed from npm once into .cache/ (gitignored)."""
+    target = AXE_CACHE / "axe.min.js"
+    if target.is_file():
+        return target
+    if shutil.which("npm") is None:
+        pytest.fail("npm is needed to fetch axe-core (Debian: apt-get install npm)")
+    AXE_CACHE.mkdir(parents=True, exist_ok=True)
+    packed = subprocess.run(
+        ["npm", "pack", "--json", f"axe-core@{AXE_VERSION}"],
+        cwd=AXE_CACHE,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    with tarfile.open(AXE_CACHE / json.loads(packed)[0]["filename"]) as archive:
+        member = archive.extractfile("package/axe.min.js")
+        assert member is not None
+        target.write_bytes(member.read())
+    return target
+
+
+@pytest.fixture(scope="session")
+def site_database(spatialite_template: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("site") / "open311.sqlite"
+    shutil.copy(spatialite_template, path)
+    url = f"sqlite:///{path}"
+    app = make_app(url)
+    runner = app.test_cli_runner()
+    for command in SEED_COMMANDS:
+        result = runner.invoke(args=["open311", command])
+        assert result.exit_code == 0, f"{command}: {result.output}"
+    with app.app_context():
+        db.engine.dispose()  # the server opens its own connections
+    return url
+
+
+@pytest.fixture(scope="session")
+def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    """gunicorn on a free port, serving the seeded database; stopped after the session."""
+    log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
+    # No tiles: the tests never reach the network; the map still draws the city.
+    env.update(
+        OPEN311_DATABASE_URL=site_database,
+        OPEN311_MAP_TILES_URL="",
+        SPATIALITE_LIBRARY_PATH="mod_spatialite",
+    )
+    with log.open("wb") as stderr:
+        process = subprocess.Popen(
+            [str(GUNICORN), "--workers", "2", "--bind", "127.0.0.1:0", "wsgi:app"],
+            cwd=PROJECT_DIR,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        yield Site(_wait_until_serving(process, log), site_database)
+    finally:
+        _stop(process)
+    text = log.read_text()
+    if "Traceback" in text or "[ERROR]" in text:
+        pytest.fail(f"the site logged errors:\n{text}")
+
+
+def _wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
+        if match := _LISTENING.search(log.read_text()):
+            try:
+                if requests.get(match[1] + "/", timeout=5).status_code == 200:
+                    return match[1]
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+        time.sleep(0.2)
+    _stop(process)
+    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
+    with playwright_sync.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Axe:
+    """Runs axe-core on the page it is given; collects serious and critical violations."""
+
+    def __init__(self, script: Path) -> None:
+        self.script = script
+        self.checked: list[str] = []
+
+    def check(self, page: Any) -> None:
+        page.wait_for_load_state("load")  # never inject into a page still navigating
+        page.add_script_tag(path=str(self.script))
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        self.checked.append(page.url)
+        assert not bad, f"{page.url}:\n" + "\n".join(
+            f"{v['impact']} {v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:5]}"
+            for v in bad
+        )
+
+
+@pytest.fixture
+def axe(axe_script: Path) -> Axe:
+    return Axe(axe_script)
+
+
+@pytest.fixture
+def errors_on_page() -> list[str]:
+    return []
+
+
+def new_page(browser: Any, errors: list[str], **context: Any) -> Any:
+    """A page in a fresh context; console errors and failed scripts are collected."""
+    # bypass_csp: axe is injected as an inline script; the pages themselves have none.
+    page = browser.new_context(bypass_csp=True, **context).new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return page

@@ -1,0 +1,194 @@
+"""A resident files a pothole, by map pin in Spanish on a phone and by keyboard with an
+address on a desktop, then tracks it; axe-core checks every page on the way."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+import requests
+import sqlalchemy as sa
+
+from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.builders import bearer, make_staff
+from tests.conftest import make_app
+
+pytestmark = pytest.mark.slow
+
+CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
+GARY_INDIANA = {"latitude": 41.5868, "longitude": -87.3464}
+NUMBER = re.compile(r"SR\d\d-\d{8}")
+
+
+def stored(site: Any, number: str) -> dict[str, Any]:
+    engine = sa.create_engine(site.database_url)
+    with engine.connect() as connection:
+        row = (
+            connection.execute(
+                sa.text(
+                    "SELECT channel, lat, long, address, description, attributes"
+                    " FROM service_request WHERE number = :number"
+                ),
+                {"number": number},
+            )
+            .mappings()
+            .one()
+        )
+    engine.dispose()
+    return dict(row)
+
+
+def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, errors_on_page):
+    page = new_page(
+        browser,
+        errors_on_page,
+        viewport=PHONE,
+        locale="es-ES",
+        extra_http_headers={"Accept-Language": "es-ES,es;q=0.9"},
+        geolocation=CITY_HALL,
+        permissions=["geolocation"],
+    )
+    page.goto(site.url("/"))
+    assert page.locator("h1").inner_text() == "¿Qué necesita?"
+    axe.check(page)
+    page.fill("#q", "pothole")
+    page.press("#q", "Enter")
+    page.get_by_role("link", name="Pothole in Street Complaint").first.click()
+    page.wait_for_selector("#map svg path")  # the city is drawn
+    axe.check(page)
+    page.click("#use-location")  # "Usar mi ubicación"
+    page.wait_for_function("document.getElementById('lat').value !== ''")
+    assert "CHICAGO" in page.input_value("#address_string")
+    assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)
+    page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
+    page.fill("#description", "Bache profundo junto a la acera")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/requests/SR\d\d-\d{8}/done$"))
+    assert page.locator("h1").inner_text() == "Recibimos su solicitud"
+    number = page.inner_text("#request-number")
+    assert NUMBER.fullmatch(number)
+    assert "días" in page.inner_text(".site-expected")  # the learned range, in words
+    axe.check(page)
+    row = stored(site, number)
+    assert row["channel"] == "web"
+    assert row["description"] == "Bache profundo junto a la acera"
+    assert row["lat"] == pytest.approx(41.8836, abs=1e-4)
+    assert errors_on_page == []
+
+
+def test_a_pin_outside_the_city_is_refused_with_a_message(browser, site, errors_on_page):
+    page = new_page(
+        browser,
+        errors_on_page,
+        viewport=DESKTOP,
+        geolocation=GARY_INDIANA,
+        permissions=["geolocation"],
+    )
+    page.goto(site.url("/services/PHF"))
+    page.wait_for_selector("#map svg path")
+    page.click("#use-location")
+    page.wait_for_function("document.getElementById('map-status').textContent.includes('outside')")
+    assert page.input_value("#lat") == ""
+    assert page.locator("#map .leaflet-marker-icon").count() == 0
+
+
+def tab_to(page: Any, selector: str, limit: int = 80) -> None:
+    """Press Tab until the element matching `selector` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"document.activeElement.matches({selector!r})"):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_the_same_by_keyboard_only_with_an_address_then_tracked(browser, site, axe, errors_on_page):
+    page = new_page(browser, errors_on_page, viewport=DESKTOP)
+    page.goto(site.url("/services/PHF"))
+    tab_to(page, "#address_string")
+    page.keyboard.type("121 N LaSalle St")
+    tab_to(page, "input[name='attribute[WHEREIST]']")
+    page.keyboard.press("Space")
+    tab_to(page, "#description")
+    page.keyboard.type("Deep pothole in the curb lane")
+    tab_to(page, "button[type=submit]")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/done$"))
+    number = page.inner_text("#request-number")
+    assert page.locator("h1").inner_text() == "Your request was received"
+    axe.check(page)
+    row = stored(site, number)
+    assert row["address"].startswith("121 N LA SALLE ST")
+    assert row["lat"] == pytest.approx(41.8836, abs=0.002)
+    assert row["attributes"]  # the chosen radio was sent
+
+    # Tracking it from the home page's box, still by keyboard.
+    page.goto(site.url("/"))
+    tab_to(page, "#number")
+    page.keyboard.type(number)
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(f"/requests/{number}$"))
+    assert number in page.locator("h1").inner_text()
+    assert page.text_content(".site-tag") == "Open"
+    assert page.locator(".site-timeline li").count() >= 1
+    axe.check(page)
+    assert errors_on_page == []
+
+
+def test_a_form_with_problems_shows_them_beside_the_fields_and_in_a_summary(
+    browser, site, axe, errors_on_page
+):
+    page = new_page(browser, errors_on_page, viewport=PHONE)
+    page.goto(site.url("/services/PHF"))
+    page.click("button[type=submit]")
+    summary = page.locator("#error-summary")
+    assert summary.is_visible()
+    links = summary.locator("a")
+    assert links.count() == 2  # the place and the required question
+    axe.check(page)
+    links.first.click()
+    assert page.evaluate("document.activeElement.id") == "address_string"
+
+
+def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
+    browser, site, axe, errors_on_page
+):
+    page = new_page(browser, errors_on_page, viewport=PHONE)
+    page.goto(site.url("/services/PHF"))
+    page.fill("#address_string", "121 N LaSalle St")
+    page.locator("label", has_text="Traffic Lane").click()
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/done$"))
+    number = page.inner_text("#request-number")
+
+    staff = make_staff(make_app(site.database_url), "agent", "CDOT - Department of Transportation")
+    closed = requests.post(
+        site.url(f"/open311/staff/requests/{number}/close"),
+        json={"reason": "completed", "public_note": "Pothole patched."},
+        headers=bearer(staff),
+        timeout=10,
+    )
+    assert closed.status_code == 200, closed.text
+
+    page.goto(site.url(f"/requests/{number}"))
+    assert page.text_content(".site-tag") == "Closed"
+    assert "Pothole patched." in page.inner_text(".site-timeline")
+    axe.check(page)
+    page.locator("label[for=rating-4]").click()
+    page.fill("#comment", "Quick work, thank you")
+    page.click("#feedback button[type=submit]")
+    page.wait_for_url(re.compile(f"/requests/{number}$"))
+    assert "your rating was received" in page.inner_text(".usa-alert")
+    axe.check(page)
+    engine = sa.create_engine(site.database_url)
+    with engine.connect() as connection:
+        rating = connection.execute(
+            sa.text(
+                "SELECT rating FROM feedback JOIN service_request"
+                " ON service_request.id = feedback.service_request_id WHERE number = :number"
+            ),
+            {"number": number},
+        ).scalar_one()
+    engine.dispose()
+    assert rating == 4
+    assert errors_on_page == []

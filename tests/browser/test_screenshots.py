@@ -1,0 +1,92 @@
+"""Every page of the resident site at phone and desktop width, each checked by axe-core.
+
+`make screenshots` sets OPEN311_SCREENSHOTS=docs/screenshots and keeps the PNGs;
+in a plain test run they go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from open311.config import PROJECT_DIR
+from tests.browser.conftest import DESKTOP, PHONE, new_page
+
+pytestmark = pytest.mark.slow
+
+CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    wanted = os.environ.get("OPEN311_SCREENSHOTS")
+    folder = PROJECT_DIR / wanted if wanted else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
+    page = new_page(
+        browser,
+        errors_on_page,
+        viewport=viewport,
+        geolocation=CITY_HALL,
+        permissions=["geolocation"],
+    )
+
+    def shot(name: str) -> None:
+        axe.check(page)
+        page.screenshot(path=str(shots / f"{name}-{size}.png"), full_page=True)
+
+    page.goto(site.url("/"))
+    shot("home")
+    page.goto(site.url("/?q=pothole"))
+    shot("home-search")
+    page.goto(site.url("/services"))
+    shot("services")
+    page.goto(site.url("/services/PHF"))
+    page.wait_for_selector("#map svg path")
+    shot("service")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#error-summary")
+    shot("service-errors")
+    page.click("#use-location")
+    page.wait_for_function("document.getElementById('lat').value !== ''")
+    page.locator("label", has_text="Traffic Lane").click()
+    page.fill("#description", "Deep pothole in the right lane")
+    shot("service-pin")
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/done$"))
+    shot("done")
+    page.click("text=Track this request")
+    page.wait_for_url(re.compile(r"/requests/SR\d\d-\d{8}$"))
+    shot("track")
+    page.goto(site.url("/near?address=121+N+LaSalle+St"))
+    page.wait_for_selector("#near-map .leaflet-marker-icon")
+    shot("near")
+    page.goto(site.url("/help"))
+    shot("help")
+    page.goto(site.url("/help/potholes-in-the-alley"))
+    shot("article")
+    page.goto(site.url("/requests/SR00-00000000"))
+    shot("not-found")
+    page.goto(site.url("/language/es?next=/services/PHF"))
+    page.wait_for_selector("#map svg path")
+    shot("service-es")
+    expected_errors = ["400", "404"]  # the statuses of the form with problems and not-found
+    assert all(any(e in error for e in expected_errors) for error in errors_on_page), errors_on_page
+
+
+def read_png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[16:24]
+    return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
+
+
+def test_screenshots_are_what_they_say(shots: Any) -> None:
+    for path in sorted(shots.glob("*-phone.png")):
+        assert read_png_size(path)[0] == PHONE["width"], path
