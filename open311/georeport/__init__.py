@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from open311.georeport import notify_views
+from open311.georeport import media_views, notify_views
 from open311.georeport.errors import PREFIX, register_error_handlers
 from open311.georeport.paths import TolerantPaths
 from open311.georeport.views import bp
@@ -15,6 +15,7 @@ def init_app(app: Flask) -> None:
     Destinations.from_config(app.config)  # a bad WEBHOOK_ALLOWED_NETWORKS stops the start
     app.register_blueprint(bp)
     app.register_blueprint(notify_views.bp)
+    app.register_blueprint(media_views.bp)
     register_error_handlers(app)
     app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_allow_any_origin)

@@ -14,12 +14,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import FileStorage, MultiDict
 
 from open311.errors import InvalidRequest
 from open311.formats.w3c import parse_w3c
 from open311.knowledge import search
 from open311.knowledge.queries import ArticleSearch
+from open311.media.pipeline import Photo
 from open311.models import Status
 from open311.service_requests.actions import Submission
 from open311.service_requests.queries import RequestFilter
@@ -68,14 +69,43 @@ class ServiceRequestForm(Schema):
 _form = ServiceRequestForm()
 
 
-def submission(params: MultiDict[str, str]) -> Submission:
+def submission(params: MultiDict[str, str], photos: tuple[Photo, ...] = ()) -> Submission:
     """A Submission from merged query and body parameters; InvalidRequest otherwise."""
     present = {key: _clean(params[key]) for key in _form.fields if params.get(key, "").strip()}
     try:
         data = _form.load(present)
     except ValidationError as error:
         raise InvalidRequest(*describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
-    return Submission(**data, attributes=attribute_answers(params))
+    if photos and "media_url" in data:
+        raise InvalidRequest("media: send photos in media or a link in media_url, not both.")
+    return Submission(**data, attributes=attribute_answers(params), photos=photos)
+
+
+MEDIA_FIELDS = ("media", "media[]")
+
+
+def uploads(files: MultiDict[str, FileStorage], max_files: int, max_bytes: int) -> list[bytes]:
+    """The files sent in `media` (or `media[]`), read; InvalidRequest naming `media`
+    for too many, an empty one or one too large, and for files in any other field."""
+    others = sorted({key for key in files if key not in MEDIA_FIELDS})
+    if others:
+        raise InvalidRequest(f"{others[0]}: files are accepted only in media (up to {max_files}).")
+    sent = [upload for key in MEDIA_FIELDS for upload in files.getlist(key)]
+    if len(sent) > max_files:
+        raise InvalidRequest(f"media: at most {max_files} photos, not {len(sent)}.")
+    found = []
+    for number, upload in enumerate(sent, start=1):
+        data = upload.stream.read(max_bytes + 1)
+        if not data and not upload.filename:
+            continue  # a form's file input left empty: no photo, not a bad one
+        if not data:
+            raise InvalidRequest(f"media (file {number}): the file is empty.")
+        if len(data) > max_bytes:
+            raise InvalidRequest(
+                f"media (file {number}): the file is larger than {max_bytes // (1024 * 1024)} MB."
+            )
+        found.append(data)
+    return found
 
 
 ANSWER_LENGTH = 4000

@@ -45,6 +45,7 @@ XML_TWINS = {
     "article": ("article.xsd", "articles"),
     "subscriptions": ("subscriptions.xsd", "subscriptions"),
     "webhooks": ("webhooks.xsd", "webhooks"),
+    "photo-positions": ("photo-positions.xsd", "photo_positions"),
 }
 ITEM_TAGS = {
     "articles": "article",
@@ -62,6 +63,8 @@ ITEM_TAGS = {
     "webhooks": "webhook",
     "filters": "filter",
     "service_request_updates": "request_update",
+    "photos": "photo",
+    "photo_positions": "photo_position",
 }
 
 

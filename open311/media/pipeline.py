@@ -1,0 +1,273 @@
+"""Photos from residents: checked, decoded, turned upright, stripped and re-encoded.
+
+Nothing a camera or an attacker put in the file survives: every pixel is
+decoded (a truncated file fails here, not in a browser), the image is turned
+by its EXIF orientation, converted to sRGB, and written anew without EXIF,
+GPS, XMP, ICC, comments or any trailing data. Files that are also something
+else a browser, a PDF reader or an unzip tool would act on (HTML, SVG, PDF,
+ZIP: a polyglot) are refused, not cleaned: no resident's camera makes them.
+Other bytes after the image's end are dropped by the re-encoding, not
+refused: phones append their own (a motion photo's video, a maker's trailer).
+
+The GPS position is read before it is thrown away, only to be handed back to
+the resident (read_position); it is never stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Final, TypeVar
+
+from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+
+from open311.errors import InvalidRequest
+
+# The JPEG opener also reads MPO (a JPEG with more pictures after the first, as some
+# phones write a depth map): the first picture is kept.
+FORMATS: Final = ("JPEG", "PNG", "WEBP")
+# Markers of HTML, SVG, script or PDF anywhere in the bytes: a browser that sniffs
+# the file, a page that includes it or a PDF reader would act on them.
+_MARKUP: Final = re.compile(
+    rb"<(?:html|head|body|script|svg|iframe|object|embed|!doctype)[\s>/]|%PDF-", re.IGNORECASE
+)
+_SRGB: Final = ImageCms.createProfile("sRGB")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How big a photo may be, and the sizes kept (settings MEDIA_*)."""
+
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    display_edge: int = 2048
+    thumbnail_edge: int = 320
+    quality: int = 85
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        return cls(
+            max_bytes=int(config["MEDIA_MAX_BYTES"]),
+            max_pixels=int(config["MEDIA_MAX_PIXELS"]),
+            display_edge=int(config["MEDIA_DISPLAY_EDGE"]),
+            thumbnail_edge=int(config["MEDIA_THUMBNAIL_EDGE"]),
+            quality=int(config["MEDIA_QUALITY"]),
+        )
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One re-encoded picture: its bytes and size."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class Photo:
+    """A clean photo, ready to store: a display size and a thumbnail.
+
+    `digest` is the SHA-256 of the display bytes; the files are named
+    `<digest>.<ext>` and `<digest>.thumb.<ext>`.
+    """
+
+    digest: str
+    ext: str
+    content_type: str
+    display: Encoded
+    thumbnail: Encoded
+
+    @property
+    def name(self) -> str:
+        return f"{self.digest}.{self.ext}"
+
+    @property
+    def thumbnail_name(self) -> str:
+        return f"{self.digest}.thumb.{self.ext}"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a photo says it was taken (EXIF GPS), in WGS84 degrees."""
+
+    lat: float
+    long: float
+
+
+def process_all(uploads: Sequence[bytes], limits: Limits) -> tuple[Photo, ...]:
+    """Each upload made clean, in order; InvalidRequest naming `media` for the first bad one."""
+    return tuple(_numbered(process, uploads, limits))
+
+
+def positions(uploads: Sequence[bytes], limits: Limits) -> tuple[Position | None, ...]:
+    """Where each upload was taken, if it says so; the same checks as filing."""
+    return tuple(_numbered(read_position, uploads, limits))
+
+
+def _numbered(
+    step: Callable[[bytes, Limits], T], uploads: Iterable[bytes], limits: Limits
+) -> Iterator[T]:
+    for number, data in enumerate(uploads, start=1):
+        try:
+            yield step(data, limits)
+        except InvalidRequest as error:
+            described = (f"media (file {number}): {d}" for d in error.descriptions)
+            raise InvalidRequest(*described) from error
+
+
+def process(data: bytes, limits: Limits) -> Photo:
+    """One upload: checked, decoded, upright, sRGB, stripped, in two sizes."""
+    image = _decoded(data, limits)
+    upright = _upright(image)
+    has_alpha = _has_alpha(upright)
+    upright = upright.convert("RGBA" if has_alpha else "RGB", dither=Image.Dither.NONE)
+    display = _shrunk(upright, limits.display_edge)
+    display = _in_srgb(display, image.info.get("icc_profile"))
+    thumbnail = _shrunk(display, limits.thumbnail_edge)
+    ext, content_type, encode = (
+        ("png", "image/png", _png) if has_alpha else ("jpg", "image/jpeg", _jpeg)
+    )
+    display_bytes = encode(display, limits.quality)
+    return Photo(
+        digest=hashlib.sha256(display_bytes).hexdigest(),
+        ext=ext,
+        content_type=content_type,
+        display=Encoded(display_bytes, *display.size),
+        thumbnail=Encoded(encode(thumbnail, limits.quality), *thumbnail.size),
+    )
+
+
+def read_position(data: bytes, limits: Limits) -> Position | None:
+    """The EXIF GPS position of an upload, if any; the same checks as `process`."""
+    image = _decoded(data, limits)
+    return _gps_position(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
+
+
+# --- checks and decoding -----------------------------------------------------------------
+
+
+def _decoded(data: bytes, limits: Limits) -> Image.Image:
+    """The fully decoded image, or InvalidRequest saying what is wrong with the file."""
+    if not data:
+        raise InvalidRequest("the file is empty.")
+    if len(data) > limits.max_bytes:
+        raise InvalidRequest(f"the file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
+    if _MARKUP.search(data) or zipfile.is_zipfile(io.BytesIO(data)):
+        raise InvalidRequest("the file is also HTML, SVG or a ZIP archive; send a plain photo.")
+    image = _opened(data, limits)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidRequest("the image is damaged or cut short; send it again.") from error
+    return image
+
+
+def _opened(data: bytes, limits: Limits) -> Image.Image:
+    """The image's header read, its format and size checked; no pixel decoded yet."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise InvalidRequest(_too_many_pixels(limits)) from error
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidRequest(
+            "not a photo this server reads: send JPEG, PNG or WebP "
+            "(HEIC: phones convert it to JPEG when a web page asks for a photo)."
+        ) from error
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise InvalidRequest(_too_many_pixels(limits))
+    if getattr(image, "is_animated", False) and image.format != "MPO":
+        raise InvalidRequest("animated images are not accepted; send a still photo.")
+    return image
+
+
+def _too_many_pixels(limits: Limits) -> str:
+    return f"the image has more than {limits.max_pixels:,} pixels."
+
+
+# --- the picture -------------------------------------------------------------------------
+
+
+def _upright(image: Image.Image) -> Image.Image:
+    """Turned as its EXIF orientation says; a bad orientation tag is ignored."""
+    try:
+        turned = ImageOps.exif_transpose(image)
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        return image
+    return turned if turned is not None else image
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    if image.mode not in ("RGBA", "LA", "PA") and "transparency" not in image.info:
+        return False
+    extrema: Any = image.convert("RGBA").getchannel("A").getextrema()  # (low, high)
+    return bool(extrema[0] < 255)
+
+
+def _shrunk(image: Image.Image, edge: int) -> Image.Image:
+    """`image` with its long edge at most `edge` pixels, in proportion."""
+    width, height = image.size
+    scale = edge / max(width, height)
+    if scale >= 1:
+        return image
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def _in_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
+    """Colours converted from the file's ICC profile to sRGB, so that the profile
+    (which can name the device) may be dropped without the colours shifting."""
+    if not icc:
+        return image
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=image.mode)
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return image  # an unreadable profile: the pixels as they are
+    return converted if converted is not None else image
+
+
+def _jpeg(image: Image.Image, quality: int) -> bytes:
+    out = io.BytesIO()
+    # No exif=, icc_profile= or comment=: the new file carries none.
+    image.save(out, "JPEG", quality=quality, optimize=False, progressive=False)
+    return out.getvalue()
+
+
+def _png(image: Image.Image, _quality: int) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "PNG", compress_level=6)
+    return out.getvalue()
+
+
+# --- GPS ---------------------------------------------------------------------------------
+
+
+def _gps_position(gps: dict[int, object]) -> Position | None:
+    """EXIF GPS (degrees, minutes, seconds and N/S, E/W) as signed degrees, or None."""
+    lat = _degrees(gps.get(ExifTags.GPS.GPSLatitude), gps.get(ExifTags.GPS.GPSLatitudeRef), "S")
+    long = _degrees(gps.get(ExifTags.GPS.GPSLongitude), gps.get(ExifTags.GPS.GPSLongitudeRef), "W")
+    if lat is None or long is None or abs(lat) > 90 or abs(long) > 180:
+        return None
+    if lat == 0 and long == 0:
+        return None  # a phone without a fix writes zeros
+    return Position(round(lat, 7), round(long, 7))
+
+
+def _degrees(value: object, ref: object, negative: str) -> float | None:
+    if not isinstance(value, tuple) or len(value) != 3:
+        return None
+    try:
+        degrees, minutes, seconds = (Fraction(float(part)) for part in value)
+    except (TypeError, ValueError, ZeroDivisionError, OverflowError):
+        return None
+    total = float(degrees + minutes / 60 + seconds / 3600)
+    sign = -1 if isinstance(ref, str) and ref.strip().upper() == negative else 1
+    return sign * total
