@@ -499,16 +499,16 @@ def backtest_command(split: datetime) -> None:
 )
 def sweep_media(grace: int | None) -> None:
     """Remove photo files no request names: left by a worker killed while filing."""
-    from datetime import timedelta
+    from datetime import UTC, timedelta
 
     from open311.media import actions as media_actions
     from open311.media import storage as media_storage
-    from open311.models.base import utcnow
 
     config = current_app.config
     storage = media_storage.from_config(config, current_app.instance_path)
     seconds = config["MEDIA_SWEEP_GRACE_SECONDS"] if grace is None else grace
-    removed = media_actions.sweep(db.session(), storage, utcnow(), timedelta(seconds=seconds))
+    now = datetime.now(UTC)  # to the microsecond, as file times are
+    removed = media_actions.sweep(db.session(), storage, now, timedelta(seconds=seconds))
     db.session.rollback()  # only read
     click.echo(f"{len(removed)} files removed")
 

@@ -31,8 +31,10 @@ from open311.errors import InvalidRequest
 # The JPEG opener also reads MPO (a JPEG with more pictures after the first, as some
 # phones write a depth map): the first picture is kept.
 FORMATS: Final = ("JPEG", "PNG", "WEBP")
-# Markers of HTML, SVG, script or PDF anywhere in the bytes: a browser that sniffs
-# the file, a page that includes it or a PDF reader would act on them.
+# Markers of HTML, SVG, script or PDF: a browser that sniffs the file, a page that
+# includes it or a PDF reader would act on them. They are looked for where a file
+# can carry text: its metadata and whatever follows the image's end, not the
+# compressed pixels, where any short string turns up by chance in some photos.
 _MARKUP: Final = re.compile(
     rb"<(?:html|head|body|script|svg|iframe|object|embed|!doctype)[\s>/]|%PDF-", re.IGNORECASE
 )
@@ -125,11 +127,16 @@ def _numbered(
 def process(data: bytes, limits: Limits) -> Photo:
     """One upload: checked, decoded, upright, sRGB, stripped, in two sizes."""
     image = _decoded(data, limits)
-    upright = _upright(image)
-    has_alpha = _has_alpha(upright)
-    upright = upright.convert("RGBA" if has_alpha else "RGB", dither=Image.Dither.NONE)
-    display = _shrunk(upright, limits.display_edge)
-    display = _in_srgb(display, image.info.get("icc_profile"))
+    icc = image.info.get("icc_profile")
+    _turn_upright(image)
+    has_alpha = _has_alpha(image)
+    # Encoders write some of what they find here (a JPEG comment, a PNG's ICC) and
+    # every resized copy inherits it: nothing from the upload may reach the new file.
+    image.info = {}
+    mode = "RGBA" if has_alpha else "RGB"
+    if image.mode != mode:  # (convert copies even to the same mode)
+        image = image.convert(mode, dither=Image.Dither.NONE)
+    display = _in_srgb(_shrunk(image, limits.display_edge), icc)
     thumbnail = _shrunk(display, limits.thumbnail_edge)
     ext, content_type, encode = (
         ("png", "image/png", _png) if has_alpha else ("jpg", "image/jpeg", _jpeg)
@@ -145,8 +152,9 @@ def process(data: bytes, limits: Limits) -> Photo:
 
 
 def read_position(data: bytes, limits: Limits) -> Position | None:
-    """The EXIF GPS position of an upload, if any; the same checks as `process`."""
-    image = _decoded(data, limits)
+    """The EXIF GPS position of an upload, if any: the checks of `process` but the
+    decoding, which filing does (reading the header is enough here)."""
+    image = _checked(data, limits)
     return _gps_position(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
 
 
@@ -155,18 +163,27 @@ def read_position(data: bytes, limits: Limits) -> Position | None:
 
 def _decoded(data: bytes, limits: Limits) -> Image.Image:
     """The fully decoded image, or InvalidRequest saying what is wrong with the file."""
-    if not data:
-        raise InvalidRequest("the file is empty.")
-    if len(data) > limits.max_bytes:
-        raise InvalidRequest(f"the file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
-    if _MARKUP.search(data) or zipfile.is_zipfile(io.BytesIO(data)):
-        raise InvalidRequest("the file is also HTML, SVG or a ZIP archive; send a plain photo.")
-    image = _opened(data, limits)
+    image = _checked(data, limits)
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as error:
         raise InvalidRequest("the image is damaged or cut short; send it again.") from error
     return image
+
+
+def _checked(data: bytes, limits: Limits) -> Image.Image:
+    """The image with its header read and every check but the decoding passed."""
+    if not data:
+        raise InvalidRequest("the file is empty.")
+    if len(data) > limits.max_bytes:
+        raise InvalidRequest(f"the file is larger than {limits.max_bytes // (1024 * 1024)} MB.")
+    if _has_markup(data) or zipfile.is_zipfile(io.BytesIO(data)):
+        raise InvalidRequest("the file is also HTML, SVG or a ZIP archive; send a plain photo.")
+    return _opened(data, limits)
+
+
+def _has_markup(data: bytes) -> bool:
+    return any(_MARKUP.search(part) for part in readable_parts(data))
 
 
 def _opened(data: bytes, limits: Limits) -> Image.Image:
@@ -192,16 +209,89 @@ def _too_many_pixels(limits: Limits) -> str:
     return f"the image has more than {limits.max_pixels:,} pixels."
 
 
+def readable_parts(data: bytes) -> list[bytes]:
+    """The bytes of a JPEG, PNG or WebP file but its compressed pixels (metadata, comments,
+    anything after the image's end); all of them when the file cannot be walked."""
+    walk = {b"\xff\xd8": _jpeg_parts, b"\x89P": _png_parts, b"RI": _webp_parts}.get(data[:2])
+    parts = walk(data) if walk else None
+    return [data] if parts is None else parts
+
+
+def _jpeg_parts(data: bytes) -> list[bytes] | None:
+    parts: list[bytes] = []
+    position = 2
+    while position + 2 <= len(data):
+        marker = data[position + 1]
+        if data[position] != 0xFF:
+            return None
+        if marker == 0xD9:  # the end: what follows is not the image
+            return [*parts, data[position + 2 :]]
+        if marker == 0xFF or 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            position += 1 if marker == 0xFF else 2
+            continue
+        end = position + 2 + int.from_bytes(data[position + 2 : position + 4], "big")
+        parts.append(data[position + 4 : end])
+        position = _after_scan(data, end) if marker == 0xDA else end
+    return None  # no end marker: refused as cut short anyway, so read it all
+
+
+def _after_scan(data: bytes, position: int) -> int:
+    """The next marker after compressed data (FF00 and restart markers belong to it)."""
+    while (position := data.find(b"\xff", position)) >= 0 and position + 1 < len(data):
+        following = data[position + 1]
+        if following != 0x00 and not 0xD0 <= following <= 0xD7 and following != 0xFF:
+            return position
+        position += 1 if following == 0xFF else 2
+    return len(data)
+
+
+def _png_parts(data: bytes) -> list[bytes] | None:
+    return _chunks(data, 8, "big", 12, {b"IDAT", b"fdAT"}, b"IEND")
+
+
+def _webp_parts(data: bytes) -> list[bytes] | None:
+    if data[8:12] != b"WEBP":
+        return None
+    return _chunks(data, 12, "little", 8, {b"VP8 ", b"VP8L", b"ALPH", b"ANMF"}, None)
+
+
+def _chunks(
+    data: bytes, start: int, order: str, overhead: int, pixels: set[bytes], last: bytes | None
+) -> list[bytes] | None:
+    """PNG chunks (length, type, data, CRC) or RIFF chunks (type, length, data, pad)."""
+    parts: list[bytes] = []
+    position = start
+    while position + 8 <= len(data):
+        if order == "big":
+            length, kind = (
+                int.from_bytes(data[position : position + 4], "big"),
+                data[position + 4 : position + 8],
+            )
+        else:
+            kind, length = (
+                data[position : position + 4],
+                int.from_bytes(data[position + 4 : position + 8], "little"),
+            )
+            length += length % 2  # RIFF pads to an even size
+        if kind not in pixels:
+            parts.append(data[position + 8 : position + 8 + length])
+        position += overhead + length
+        if kind == last:
+            break
+    if position > len(data):
+        return None
+    return [*parts, data[position:]]
+
+
 # --- the picture -------------------------------------------------------------------------
 
 
-def _upright(image: Image.Image) -> Image.Image:
-    """Turned as its EXIF orientation says; a bad orientation tag is ignored."""
+def _turn_upright(image: Image.Image) -> None:
+    """Turn the image in place as its EXIF orientation says; a bad tag is ignored."""
     try:
-        turned = ImageOps.exif_transpose(image)
+        ImageOps.exif_transpose(image, in_place=True)
     except (OSError, SyntaxError, ValueError, KeyError, TypeError):
-        return image
-    return turned if turned is not None else image
+        return
 
 
 def _has_alpha(image: Image.Image) -> bool:
@@ -228,6 +318,8 @@ def _in_srgb(image: Image.Image, icc: bytes | None) -> Image.Image:
         return image
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in (source.profile.profile_description or "").lower():
+            return image  # already sRGB (most Android phones): nothing to convert
         converted = ImageCms.profileToProfile(image, source, _SRGB, outputMode=image.mode)
     except (ImageCms.PyCMSError, OSError, ValueError):
         return image  # an unreadable profile: the pixels as they are

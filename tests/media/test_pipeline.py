@@ -140,3 +140,27 @@ def test_an_animated_image_is_refused():
     frames[0].save(out, "WEBP", save_all=True, append_images=frames[1:])
     with pytest.raises(InvalidRequest, match="animated"):
         pipeline.process(out.getvalue(), LIMITS)
+
+
+def test_markup_is_looked_for_in_metadata_and_trailers_not_in_compressed_pixels():
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Comment", "a note")
+    out = io.BytesIO()
+    photos.picture((64, 64)).save(out, "PNG", pnginfo=info)
+    data = out.getvalue()
+    idat = data.index(b"IDAT")
+    pixels = data[idat + 4 : idat + 20]
+    parts = pipeline.readable_parts(data + b"after")
+    assert any(b"a note" in part for part in parts)
+    assert parts[-1] == b"after"
+    assert not any(pixels in part for part in parts)
+    jpeg = photos.jpeg(comment=b"a jpeg note")
+    jpeg_parts = pipeline.readable_parts(jpeg + b"tail")
+    assert any(b"a jpeg note" in part for part in jpeg_parts)
+    assert jpeg_parts[-1] == b"tail"
+    assert sum(map(len, jpeg_parts)) < len(jpeg) / 2  # the scan data is left out
+    webp_parts = pipeline.readable_parts(photos.webp(gps=photos.CITY_HALL_GPS))
+    assert any(b"Exif" in part or b"MM\x00*" in part or b"II*\x00" in part for part in webp_parts)
+    assert pipeline.readable_parts(b"\xff\xd8 not a jpeg") == [b"\xff\xd8 not a jpeg"]
