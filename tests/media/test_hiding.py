@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from lxml import etree
 
 from open311.extensions import db
-from open311.models import RequestEvent, RequestPhoto
+from open311.models import Notification, RequestEvent, RequestPhoto
 from tests.builders import bearer, make_staff
 from tests.media import photos
 from tests.media.conftest import stored_files
@@ -23,6 +23,11 @@ def filed_with_two_photos(client, api_key):
     return number, public
 
 
+def notifications(app):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Notification))
+
+
 def hide(client, token, number, position, reason="A face in the picture"):
     return client.post(
         f"/open311/staff/requests/{number}/photos/{position}/hide",
@@ -35,8 +40,11 @@ def test_a_hidden_photo_answers_404_and_leaves_the_lists(app, client, api_key, s
     number, before = filed_with_two_photos(client, api_key)
     first, second = before["photos"]
     agent = make_staff(app, "agent", CDOT)
+    notified = notifications(app)
+    assert notified >= 1  # "request filed", to the filer
     response = hide(client, agent, number, 1)
     assert response.status_code == 200, response.data
+    assert notifications(app) == notified  # the filer, who follows the request, is told nothing
     assert response.json["history"][-1]["action"] == "hide_photo"
     assert response.json["history"][-1]["internal_note"] == "A face in the picture"
     for url in (first["url"], first["thumbnail_url"]):
@@ -47,6 +55,7 @@ def test_a_hidden_photo_answers_404_and_leaves_the_lists(app, client, api_key, s
     assert after["photos"] == [second]
     assert after["media_url"] == second["url"]
     assert after["updated_datetime"] >= before["updated_datetime"]
+    assert [note["type"] for note in after["notes"]] == ["opened"]  # staff-only history row
     xml = etree.fromstring(client.get(f"/open311/v2/requests/{number}.xml?extensions=true").data)
     assert xml.findtext("request/media_url") == second["url"]
     assert [e.text for e in xml.findall("request/photos/photo/url")] == [second["url"]]

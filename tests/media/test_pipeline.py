@@ -116,6 +116,8 @@ BAD = {
     "truncated": (photos.jpeg((800, 600))[:-3000], "damaged or cut short"),
     "bomb": (photos.png_bomb(), "more than 50,000,000 pixels"),
     "bomb under Pillow's own limit": (photos.png_bomb(9000, 8000), "more than 50,000,000 pixels"),
+    # Past Pillow's limit, under twice it: Pillow warns (an error under pytest), then we refuse.
+    "bomb Pillow warns about": (photos.png_bomb(10_000, 10_000), "more than 50,000,000 pixels"),
     "png with a zip appended": (photos.png() + photos.zip_archive(), "ZIP"),
     "html in a jpeg comment": (photos.jpeg(comment=b"<script>alert(1)</script>"), "HTML"),
     "html after a jpeg": (photos.jpeg() + b"<html><body>hi</body></html>", "HTML"),
@@ -124,6 +126,7 @@ BAD = {
 }
 
 
+@pytest.mark.filterwarnings("error")  # a bomb is refused, not warned about
 @pytest.mark.parametrize("name", sorted(BAD))
 def test_bad_files_are_refused_with_a_reason(name):
     data, reason = BAD[name]
