@@ -216,7 +216,9 @@ def _fingerprint(submission: Submission, answers: dict[str, Answer]) -> str:
     """A hash of what the resident said, so a retried POST can be recognised."""
     content = asdict(replace(submission, photos=()))
     content["attributes"] = answers
-    content["photos"] = [photo.digest for photo in submission.photos]
+    del content["photos"]  # a POST without photos hashes as it did before photos existed
+    if submission.photos:
+        content["photos"] = [photo.digest for photo in submission.photos]
     for coordinate in ("lat", "long"):
         if content[coordinate] is not None:
             content[coordinate] = round(content[coordinate], 5)  # about a metre
