@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Final, TypeVar
 
-from PIL import ExifTags, Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from open311.errors import InvalidRequest
 
@@ -156,7 +156,12 @@ def read_position(data: bytes, limits: Limits) -> Position | None:
     """The EXIF GPS position of an upload, if any: the checks of `process` but the
     decoding, which filing does (reading the header is enough here)."""
     image = _checked(data, limits)
-    return _gps_position(image.getexif().get_ifd(ExifTags.IFD.GPSInfo))
+    try:
+        with _quiet_exif():
+            gps = image.getexif().get_ifd(ExifTags.IFD.GPSInfo)
+    except Exception:  # a damaged EXIF block: no position, as with none
+        return None
+    return _gps_position(gps)
 
 
 # --- checks and decoding -----------------------------------------------------------------
@@ -167,7 +172,7 @@ def _decoded(data: bytes, limits: Limits) -> Image.Image:
     image = _checked(data, limits)
     try:
         image.load()
-    except (OSError, SyntaxError, ValueError) as error:
+    except Exception as error:  # OSError for a short file; anything for a hostile one
         raise InvalidRequest("the image is damaged or cut short; send it again.") from error
     return image
 
@@ -197,7 +202,7 @@ def _opened(data: bytes, limits: Limits) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=FORMATS)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InvalidRequest(_too_many_pixels(limits)) from error
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+    except Exception as error:  # a hostile header can make a decoder raise anything
         raise InvalidRequest(
             "not a photo this server reads: send JPEG, PNG or WebP "
             "(HEIC: phones convert it to JPEG when a web page asks for a photo)."
@@ -294,9 +299,16 @@ def _chunks(
 def _turn_upright(image: Image.Image) -> None:
     """Turn the image in place as its EXIF orientation says; a bad tag is ignored."""
     try:
-        ImageOps.exif_transpose(image, in_place=True)
-    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        with _quiet_exif():
+            ImageOps.exif_transpose(image, in_place=True)
+    except Exception:  # a damaged EXIF block: left as it is, as with none
         return
+
+
+def _quiet_exif() -> warnings.catch_warnings[None]:
+    """Pillow warns (UserWarning) about damaged EXIF; a resident's photo may have it,
+    and then its orientation or position is simply not used."""
+    return warnings.catch_warnings(action="ignore", category=UserWarning)
 
 
 def _has_alpha(image: Image.Image) -> bool:

@@ -167,3 +167,31 @@ def test_markup_is_looked_for_in_metadata_and_trailers_not_in_compressed_pixels(
     webp_parts = pipeline.readable_parts(photos.webp(gps=photos.CITY_HALL_GPS))
     assert any(b"Exif" in part or b"MM\x00*" in part or b"II*\x00" in part for part in webp_parts)
     assert pipeline.readable_parts(b"\xff\xd8 not a jpeg") == [b"\xff\xd8 not a jpeg"]
+
+
+@pytest.mark.filterwarnings("error")
+def test_damaged_photos_are_refused_or_cleaned_never_an_unexpected_error():
+    """Bytes changed at random in photos with EXIF, GPS and ICC: every result is a
+    clean photo or an InvalidRequest (a 400), with no warning either way."""
+    import random
+
+    rng = random.Random(311)
+    bases = [
+        photos.jpeg((200, 150), gps=photos.CITY_HALL_GPS, orientation=6, icc=True),
+        photos.png((120, 90), alpha=True),
+        photos.webp((120, 90), gps=photos.CITY_HALL_GPS),
+    ]
+    outcomes = {"clean": 0, "refused": 0}
+    for _ in range(150):
+        data = bytearray(rng.choice(bases))
+        for _ in range(rng.randint(1, 8)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        for step in (pipeline.process, pipeline.read_position):
+            try:
+                step(bytes(data), LIMITS)
+            except InvalidRequest:
+                outcomes["refused"] += 1
+            else:
+                outcomes["clean"] += 1
+    assert outcomes["clean"] > 0
+    assert outcomes["refused"] > 0
