@@ -508,6 +508,28 @@ def backtest_command(split: datetime) -> None:
 # --- notifications --------------------------------------------------------------------
 
 
+@open311_cli.command("sweep-media")
+@click.option(
+    "--grace",
+    type=click.IntRange(min=0),
+    help="Keep files younger than this many seconds [MEDIA_SWEEP_GRACE_SECONDS].",
+)
+def sweep_media(grace: int | None) -> None:
+    """Remove photo files no request names: left by a worker killed while filing."""
+    from datetime import UTC, timedelta
+
+    from open311.media import actions as media_actions
+    from open311.media import storage as media_storage
+
+    config = current_app.config
+    storage = media_storage.from_config(config, current_app.instance_path)
+    seconds = config["MEDIA_SWEEP_GRACE_SECONDS"] if grace is None else grace
+    now = datetime.now(UTC)  # to the microsecond, as file times are
+    removed = media_actions.sweep(db.session(), storage, now, timedelta(seconds=seconds))
+    db.session.rollback()  # only read
+    click.echo(f"{len(removed)} files removed")
+
+
 @open311_cli.command("send-outbox")
 @click.option("--once", is_flag=True, help="Send what is due now, then stop.")
 @click.option("--worker-id", help="This worker's name in claims [host:pid].")

@@ -30,7 +30,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Old keys, still accepted while links signed with them are in people's inboxes;
     # OPEN311_SECRET_KEY_FALLBACKS is a comma-separated list (Flask 3.1 reads it too).
     "SECRET_KEY_FALLBACKS": [],
-    "MAX_CONTENT_LENGTH": 10 * 1024 * 1024,
+    # A POST may carry MEDIA_MAX_FILES photos of MEDIA_MAX_BYTES each, plus its form
+    # fields and the multipart framing: 3 x 10 MB + 1 MB. Past this Werkzeug answers
+    # 413 before reading the body; each photo's own limit is checked after (a 400).
+    "MAX_CONTENT_LENGTH": 31 * 1024 * 1024,
     "JURISDICTION_ID": "cityofchicago.org",
     "JURISDICTION_NAME": "City of Chicago",
     "TIME_ZONE": "America/Chicago",
@@ -43,11 +46,31 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # Knowledge articles: Markdown files with TOML front matter (flask open311 load-articles).
     "ARTICLES_DIR": str(PROJECT_DIR / "services_catalog" / "chicago" / "articles"),
     "SCHEMAS_DIR": str(PROJECT_DIR / "schemas"),
+    # Photos (open311/media, README "Photos"). Where the files go: "local" keeps them
+    # in MEDIA_ROOT (relative to instance/); "s3" in an S3-compatible bucket, for
+    # cities running several servers (pip install 'open311[s3]'; credentials from
+    # boto3's usual places: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role).
+    "MEDIA_STORAGE": "local",
     "MEDIA_ROOT": "media",
     # The site's public URL (https://311.city.example), for discovery, article links and
     # the links in messages. Empty: each answer names the URL its caller reached (right
     # whatever the port), and messages, sent outside any request, the local server.
     "PUBLIC_BASE_URL": "",
+    "MEDIA_S3_BUCKET": "",
+    "MEDIA_S3_PREFIX": "photos/",
+    "MEDIA_S3_ENDPOINT_URL": "",  # empty: AWS; MinIO or Ceph: their URL
+    "MEDIA_S3_REGION": "",
+    "MEDIA_MAX_FILES": 3,  # photos a request may carry (the issue's rule)
+    "MEDIA_MAX_BYTES": 10 * 1024 * 1024,  # a phone's 12-48 MP JPEG is 3-8 MB
+    # 50 MP: a 48 MP phone photo passes; decoded it takes ~150 MB, and more is refused
+    # before a pixel is decoded (a decompression bomb).
+    "MEDIA_MAX_PIXELS": 50_000_000,
+    "MEDIA_DISPLAY_EDGE": 2048,  # the long edge kept: sharp on any phone or laptop
+    "MEDIA_THUMBNAIL_EDGE": 320,  # lists and timelines
+    "MEDIA_QUALITY": 85,  # JPEG quality: no visible loss, a third of 95's bytes
+    # The sweep removes files no row names only when older than this: a filing
+    # writes its files a moment before it commits its rows.
+    "MEDIA_SWEEP_GRACE_SECONDS": 3600,
     "CONTACT": "CHI 311: call 311 (or 312-744-5000 from outside Chicago)",
     "KEY_SERVICE": "Partners ask the City's 311 team for an API key; "
     "keys are issued with `flask open311 create-key`.",

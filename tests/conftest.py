@@ -104,9 +104,9 @@ def _empty_postgis(url: str) -> None:
 
 
 @pytest.fixture
-def app(database_url: str) -> Iterator[Flask]:
-    """An app on a fresh database holding the test catalogue."""
-    app = make_app(database_url, CATALOG_DIR=str(FIXTURE_CATALOG))
+def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """An app on a fresh database holding the test catalogue; photos go to tmp_path."""
+    app = make_app(database_url, CATALOG_DIR=str(FIXTURE_CATALOG), MEDIA_ROOT=str(tmp_path / "media"))
     with app.app_context():
         session = db.session()
         begin_write(session)

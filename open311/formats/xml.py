@@ -29,6 +29,8 @@ ITEM_TAGS = {
     "subscriptions": "subscription",
     "webhooks": "webhook",
     "filters": "filter",
+    "photos": "photo",
+    "photo_positions": "photo_position",
 }
 
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, Response, request
 
-from open311.georeport import notify_views
+from open311.georeport import media_views, notify_views
 from open311.georeport.errors import PREFIX
 from open311.georeport.views import bp
 from open311.notifications.destinations import Destinations
@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
     Destinations.from_config(app.config)  # a bad WEBHOOK_ALLOWED_NETWORKS stops the start
     app.register_blueprint(bp)
     app.register_blueprint(notify_views.bp)
+    app.register_blueprint(media_views.bp)
 
 
 def allow_any_origin(response: Response) -> Response:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +12,7 @@ from open311.formats.w3c import format_w3c
 from open311.models import (
     Article,
     Channel,
+    RequestPhoto,
     Service,
     ServiceRequest,
     ServiceType,
@@ -185,6 +186,20 @@ def extended(
         },
         "notes": _notes(row, history, time_zone),
     }
+
+
+def photos(shown: Sequence[RequestPhoto], url: Callable[[str], str]) -> list[dict[str, Any]]:
+    """Extension (extensions=true): every photo not hidden, in the order sent;
+    `url` makes a file name our public URL."""
+    return [
+        {
+            "url": url(photo.name),
+            "thumbnail_url": url(photo.thumbnail_name),
+            "width": photo.width,
+            "height": photo.height,
+        }
+        for photo in shown
+    ]
 
 
 def _expected_range(

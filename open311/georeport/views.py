@@ -19,11 +19,12 @@ from open311.errors import NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.formats.w3c import format_w3c
-from open311.georeport import payloads, schemas
+from open311.georeport import media_views, payloads, schemas
 from open311.georeport.errors import render_errors
 from open311.georeport.openapi import load_openapi
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
+from open311.media import queries as media_queries
 from open311.models import ApiKey, Intake
 from open311.models.base import utcnow
 from open311.service_requests import actions, filters, queries, submissions
@@ -142,11 +143,12 @@ def create_request(fmt: str) -> Response:
     api_key = caller_key(session)
     filed = actions.submit_request(
         session,
-        submissions.submission(params),
+        submissions.submission(params, media_views.posted_photos()),
         jurisdiction=jurisdiction(),
         api_key=api_key,
         replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
         idempotency_key=request.headers.get("Idempotency-Key") or None,
+        media=media_views.destination(),
     )
     # Built before the commit, which expires the objects and would reload them.
     reply = payloads.post_reply(filed.service_request, filed.service)
@@ -186,8 +188,13 @@ def _requests_payload(rows: list[queries.PublicRequest], extensions: bool) -> li
     numbers = [row.number for row in rows]
     extras = queries.extras_for(db.session(), numbers)
     history = workflow_queries.public_notes(db.session(), numbers)
+    photos = media_queries.visible_photos(db.session(), numbers)
+    served_from = media_views.destination()
     return [
-        payloads.extended(item, row, extras[row.number], history[row.number], time_zone)
+        {
+            **payloads.extended(item, row, extras[row.number], history[row.number], time_zone),
+            "photos": payloads.photos(photos.get(row.number, []), served_from.url),
+        }
         for item, row in zip(public, rows, strict=True)
     ]
 

@@ -8,6 +8,7 @@ from open311.models.citations import Citation, CitationStatus, PartyKind
 from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.knowledge import Article, ArticleService
+from open311.models.media import RequestPhoto
 from open311.models.notifications import (
     Channel,
     DeliveryState,
@@ -50,6 +51,7 @@ __all__ = [
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
+    "RequestPhoto",
     "ResolutionQuantiles",
     "Role",
     "Scope",

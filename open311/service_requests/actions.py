@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -18,6 +18,8 @@ from open311.errors import Conflict, InvalidRequest, NotFound
 from open311.estimates.actions import refresh_expected
 from open311.geocoding import Place
 from open311.jurisdiction import Jurisdiction
+from open311.media import actions as media_actions
+from open311.media.pipeline import Photo
 from open311.models import (
     ApiKey,
     CloseReason,
@@ -62,6 +64,8 @@ class Submission:
     description: str | None = None
     media_url: str | None = None
     attributes: dict[str, list[str]] = field(default_factory=dict)
+    # Photos sent in `media`, already cleaned (open311/media/pipeline.py).
+    photos: tuple[Photo, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def submit_request(
     idempotency_key: str | None = None,
     filed_by: Staff | None = None,
     channel: str = "api",
+    media: media_actions.Destination | None = None,
 ) -> Filed:
     """File a request, or return the one an earlier copy of this POST filed.
 
@@ -90,8 +95,11 @@ def submit_request(
     recognised); a call-taker files for a caller as `filed_by` (channel phone);
     the resident site files with its own key as channel web.
     Raises NotFound for an unknown service and InvalidRequest for bad input;
-    nothing is written in either case.
+    nothing is written in either case. Photos go to `media`, their files written
+    last (media/actions.py); a replayed POST stores none.
     """
+    if submission.photos and media is None:
+        raise ValueError("a submission with photos needs a media destination")
     service = catalog_queries.active_service(session, submission.service_code)
     place = _place(submission, jurisdiction)
     answers = check_answers(service.attributes, submission.attributes, jurisdiction.time_zone)
@@ -109,6 +117,8 @@ def submit_request(
         with session.begin_nested():
             service_request = _new_request(session, service, submission, jurisdiction, now)
             service_request.channel = channel
+            if media is not None and submission.photos:
+                service_request.media_url = media.url(submission.photos[0].name)
             _put(service_request, place, area_codes_at(session, place.lon, place.lat))
             service_request.attributes = answers
             service_request.api_key_id = api_key.id if api_key else None
@@ -122,6 +132,8 @@ def submit_request(
             if api_key:
                 _add_guards(session, api_key, guards, fingerprint, service_request, now)
             outbox.request_filed(session, service_request)  # the filer follows; areas are told
+            if media is not None and submission.photos:
+                media_actions.attach_photos(session, service_request, submission.photos, media, now)
     except IntegrityError:
         # A concurrent copy of this POST won the race: answer with its request.
         earlier = (
@@ -205,8 +217,11 @@ def _new_request(
 
 def _fingerprint(submission: Submission, answers: dict[str, Answer]) -> str:
     """A hash of what the resident said, so a retried POST can be recognised."""
-    content = asdict(submission)
+    content = asdict(replace(submission, photos=()))
     content["attributes"] = answers
+    del content["photos"]  # a POST without photos hashes as it did before photos existed
+    if submission.photos:
+        content["photos"] = [photo.digest for photo in submission.photos]
     for coordinate in ("lat", "long"):
         if content[coordinate] is not None:
             content[coordinate] = round(content[coordinate], 5)  # about a metre

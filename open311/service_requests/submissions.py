@@ -11,6 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
+from open311.media.pipeline import Photo
 from open311.service_requests.actions import Submission
 from open311.validation import describe, without_control_characters
 
@@ -50,14 +51,17 @@ class ServiceRequestForm(Schema):
 _form = ServiceRequestForm()
 
 
-def submission(params: MultiDict[str, str]) -> Submission:
-    """A Submission from merged query and body parameters; InvalidRequest otherwise."""
+def submission(params: MultiDict[str, str], photos: tuple[Photo, ...] = ()) -> Submission:
+    """A Submission from merged query and body parameters, with the photos sent beside
+    them (already cleaned); InvalidRequest otherwise."""
     present = {key: _clean(params[key]) for key in _form.fields if params.get(key, "").strip()}
     try:
         data = _form.load(present)
     except ValidationError as error:
         raise InvalidRequest(*describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
-    return Submission(**data, attributes=attribute_answers(params))
+    if photos and "media_url" in data:
+        raise InvalidRequest("media: send photos in media or a link in media_url, not both.")
+    return Submission(**data, attributes=attribute_answers(params), photos=photos)
 
 
 def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:

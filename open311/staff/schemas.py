@@ -165,3 +165,18 @@ def new_staff(params: Mapping[str, Any]) -> dict[str, Any]:
 def _load(schema: Schema, params: Mapping[str, Any]) -> dict[str, Any]:
     present = {k: v for k, v in params.items() if v not in ("", None, [])}
     return load(schema, {k: without_control_characters(v) for k, v in present.items()})
+
+
+class HidePhotoForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # Why staff hid it (a face, a licence plate): kept in the audit, never public.
+    reason = fields.String(required=True, validate=[validate.Length(min=1), NOTE_LENGTH])
+
+
+def hide_photo_reason(params: Mapping[str, Any]) -> str:
+    reason: str = _load(HidePhotoForm(), params)["reason"]
+    if not reason.strip():
+        raise InvalidRequest("reason: say why the photo is hidden.")
+    return reason

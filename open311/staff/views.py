@@ -18,6 +18,7 @@ from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
 from open311.jurisdiction import Jurisdiction
+from open311.media import actions as media_actions
 from open311.models import Staff
 from open311.models.base import utcnow
 from open311.service_requests import actions as request_actions
@@ -195,6 +196,22 @@ def act(number: str, action: str) -> Response:
         actions.Actor.of_staff(current_staff()),
         time_zone=jurisdiction().time_zone,
     )
+    events = queries.history(session, service_request.id)
+    reply = payloads.work_item_with_history(
+        service_request, events, jurisdiction().time_zone, utcnow()
+    )
+    session.commit()
+    return render.document("work_item", reply, "json")
+
+
+@bp.post("/requests/<number>/photos/<int:position>/hide")
+def hide_photo(number: str, position: int) -> Response:
+    """Hide a resident's photo (a face, a licence plate) with a reason: its URLs answer 404."""
+    session = db.session()
+    reason = schemas.hide_photo_reason(body())
+    base_url = current_app.config["PUBLIC_BASE_URL"] or request.host_url
+    media_actions.hide_photo(session, number, position, reason, current_staff(), base_url, utcnow())
+    service_request = queries.request_for_staff(session, number)
     events = queries.history(session, service_request.id)
     reply = payloads.work_item_with_history(
         service_request, events, jurisdiction().time_zone, utcnow()

@@ -23,6 +23,7 @@ class Operation(enum.StrEnum):
     VIEW = "view"
     FILE = "file"  # file a request for a caller
     CITE = "cite"
+    HIDE_PHOTO = "hide_photo"  # a face or a licence plate in a resident's photo
     MANAGE_STAFF = "manage_staff"
 
 
@@ -40,6 +41,7 @@ _AGENT: dict[Permission, Scope] = {
     Action.CLOSE: Scope.OWN,
     Action.MARK_DUPLICATE: Scope.OWN,
     Operation.CITE: Scope.OWN,
+    Operation.HIDE_PHOTO: Scope.OWN,
 }
 
 ALLOWED: dict[Role, dict[Permission, Scope]] = {

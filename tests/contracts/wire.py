@@ -36,6 +36,7 @@ ROUTES = (
     ("GET", r"^/open311/v2/servicerequestupdates\.", "service-request-updates"),
     ("POST", r"^/open311/v2/servicerequestupdates\.", "update-reply"),
     ("GET", r"^/open311/v2/requests?[./]", "requests"),
+    ("POST", r"^/open311/v2/media/positions\.", "photo-positions"),
     ("GET", r"^/open311/v2/articles\.", "articles"),
     ("GET", r"^/open311/v2/articles/[^/]+\.", "article"),
     # The staff API (JSON only): schemas/staff/.
@@ -48,6 +49,7 @@ ROUTES = (
     ("POST", r"^/open311/staff/staff$", "staff/staff"),
     ("GET", r"^/open311/staff/queue$", "staff/queue"),
     ("POST", r"^/open311/staff/requests(/[^/]+/[^/]+)?$", "staff/work-item"),
+    ("POST", r"^/open311/staff/requests/[^/]+/photos/[0-9]+/hide$", "staff/work-item"),
     ("GET", r"^/open311/staff/requests/[^/]+$", "staff/work-item"),
     # The GeoJSON feed; the CSV and NDJSON feeds have no JSON Schema (tests/opendata checks them).
     ("GET", r"^/open311/feeds/requests\.geojson$", "feeds/requests.geojson"),

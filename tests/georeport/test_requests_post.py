@@ -196,9 +196,16 @@ def test_address_alone_is_geocoded(client, api_key):
 def test_multipart_posts_are_accepted(client, api_key):
     import io
 
-    data = {**pothole_form(api_key), "media": (io.BytesIO(b"\xff\xd8jpeg"), "photo.jpg")}
+    from tests.media.photos import jpeg
+
+    data = {**pothole_form(api_key), "media": (io.BytesIO(jpeg()), "photo.jpg")}
     response = client.post("/open311/v2/requests.json", data=data, content_type="multipart/form-data")
     assert response.status_code == 200
+    # A file that only starts like a JPEG is refused, not dropped (tests/media has the rest).
+    data = {**pothole_form(api_key), "media": (io.BytesIO(b"\xff\xd8jpeg"), "photo.jpg")}
+    response = client.post("/open311/v2/requests.json", data=data, content_type="multipart/form-data")
+    assert response.status_code == 400
+    assert response.json[0]["description"].startswith("media")
 
 
 def test_unicode_and_xml_special_characters_round_trip(client, api_key):
