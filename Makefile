@@ -11,9 +11,14 @@ export FLASK_APP := open311
 
 .PHONY: run test setup spatialite demo-db lint typecheck check clean
 
+# Each worker's metrics go to files in this directory, and /metrics adds them up
+# (emptied when gunicorn starts). The gunicorn configuration module brings the
+# logger that redacts keys, tokens and signed links, and the metrics' hooks.
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 run: setup demo-db
 	@echo "Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
-	$(VENV)/bin/gunicorn --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
+	$(VENV)/bin/gunicorn --config python:open311.observability.gunicorn_hooks \
+	  --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

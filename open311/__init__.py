@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, staff
+from open311 import config, database, feeds, georeport, observability, staff
 from open311.cli import open311_cli
 from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
@@ -20,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.configure(app)
 
     db.init_app(app)
+    observability.init_app(app)  # first of the request hooks: every answer gets an id
     database.init_app(app)
     app.extensions["open311.jurisdiction"] = Jurisdiction.from_config(app.config)
     georeport.init_app(app)
