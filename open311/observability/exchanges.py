@@ -11,7 +11,7 @@ from flask import Response, g, request
 from open311.observability import logs, metrics
 from open311.observability.redaction import redact_path, redact_query
 
-log = logging.getLogger("open311.requests")
+log = logging.getLogger("open311.access")
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,10 @@ class Exchange:
 
     def finished(self) -> None:
         seconds = time.perf_counter() - self.started
-        metrics.observe_request(self.endpoint, self.method, self.status, seconds)
+        try:
+            metrics.observe_request(self.endpoint, self.method, self.status, seconds)
+        except OSError as error:  # PROMETHEUS_MULTIPROC_DIR gone or full: the answer stands
+            log.warning("request not counted in the metrics: %s", error)
         log.info(
             "%s %s %d",
             self.method,

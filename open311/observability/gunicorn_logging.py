@@ -10,11 +10,11 @@ Referer, every `{header}i` and `{variable}e`), and every message of the error lo
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from gunicorn import glogging
 
+from open311.observability.logs import RedactingFilter
 from open311.observability.redaction import (
     SECRET_HEADERS,
     redact_header,
@@ -29,17 +29,6 @@ _QUERY_ATOMS = frozenset({"q", "{query_string}e"})
 _PATH_ATOMS = frozenset({"U", "{path_info}e", "{script_name}e"})
 # The environ spells a header HTTP_<NAME>.
 _SECRET_ENVIRON = frozenset("{http_" + name.replace("-", "_") + "}e" for name in SECRET_HEADERS)
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrites a record's message (and traceback) with secrets redacted, for any handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = redact_text(record.getMessage())
-        record.args = None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
-        return True
 
 
 class RedactingLogger(glogging.Logger):  # type: ignore[misc]

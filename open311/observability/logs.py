@@ -47,6 +47,22 @@ def configure(level: str | int) -> None:
     logger.removeHandler(default_handler)  # Flask's plain-text one, if it was added
     if not any(isinstance(handler, JsonHandler) for handler in logger.handlers):
         logger.addHandler(JsonHandler())
+    # `flask run`'s development server logs each request line, query string and all.
+    werkzeug = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactingFilter) for f in werkzeug.filters):
+        werkzeug.addFilter(RedactingFilter())
+
+
+class RedactingFilter(logging.Filter):
+    """Rewrites a record's message (and traceback) with secrets redacted, for any handler
+    of the logger it is added to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = redact_text(record.getMessage())
+        record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact_text(logging.Formatter().formatException(record.exc_info))
+        return True
 
 
 class JsonHandler(logging.StreamHandler[TextIO]):

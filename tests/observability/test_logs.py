@@ -4,6 +4,7 @@ app logs one JSON object per line, with that id, and with no secret in it."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 
 import pytest
@@ -94,3 +95,21 @@ def test_signed_links_in_paths_and_messages_are_redacted(app, client, capsys):
     assert token not in text
     paths = [line["path"] for line in json_lines(text) if "status" in line]
     assert paths == ["/open311/confirm/[redacted]", "/open311/unsubscribe/[redacted]"]
+
+
+def test_the_development_servers_request_lines_are_redacted(app):
+    """`flask run` logs each request line through the `werkzeug` logger."""
+    seen: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            seen.append(self.format(record))
+
+    logger = logging.getLogger("werkzeug")
+    keep = Keep()
+    logger.addHandler(keep)
+    try:
+        logger.warning('%s - - "%s" %s', "127.0.0.1", "GET /x?api_key=SECRET HTTP/1.1", "200")
+    finally:
+        logger.removeHandler(keep)
+    assert seen == ['127.0.0.1 - - "GET /x?api_key=[redacted] HTTP/1.1" 200']

@@ -4,17 +4,23 @@ the outbox read at scrape time, failed deliveries, database errors; loopback onl
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from prometheus_client import CollectorRegistry, generate_latest, multiprocess
 
+from open311.config import PROJECT_DIR
 from open311.extensions import db
 from open311.models import DeliveryState, Notification
 from open311.models.base import utcnow
 from tests.builders import pothole_form
 from tests.conftest import make_app
 from tests.notifications.conftest import (  # noqa: F401 (fixtures)
+    LOOPBACK,
     _quick_retries,
     create_webhook,
     drain,
@@ -157,3 +163,39 @@ def test_pending_counts_only_pending(app, client, api_key, receiver):  # noqa: F
         states = db.session.scalars(sa.select(Notification.state)).all()
     assert states == [DeliveryState.DELIVERED]
     assert sample(scrape(client), "open311_notifications_pending") == 0
+
+
+@pytest.mark.slow
+def test_an_outbox_worker_process_adds_its_failures_to_the_shared_directory(
+    app,
+    client,
+    api_key,
+    receiver,
+    tmp_path,  # noqa: F811
+):
+    """`flask open311 send-outbox`, run with the web workers' PROMETHEUS_MULTIPROC_DIR,
+    counts its failed deliveries where every scrape adds them up."""
+    receiver.behaviour.update({"/error": "error"})
+    create_webhook(client, api_key, receiver, "/error", service_code="PHF")
+    client.post("/open311/v2/requests.json", data=pothole_form(api_key, **ANONYMOUS))
+    directory = tmp_path / "prometheus"
+    env = {
+        **os.environ,
+        "FLASK_APP": "open311",
+        "PYTHONPATH": str(PROJECT_DIR),
+        "PROMETHEUS_MULTIPROC_DIR": str(directory),
+        "OPEN311_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+        "OPEN311_WEBHOOK_ALLOWED_NETWORKS": ",".join(LOOPBACK),
+        "OPEN311_OUTBOX_MAX_ATTEMPTS": "1",
+    }
+    worker = subprocess.run(
+        [sys.executable, "-m", "flask", "open311", "send-outbox", "--once"],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert worker.returncode == 0, worker.stderr
+    assert "0 delivered, 0 to retry, 1 parked" in worker.stdout
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=str(directory))
+    text = generate_latest(registry).decode()
+    name = "open311_notification_deliveries_failed_total"
+    assert sample(text, name, channel="webhook", outcome="parked") == 1

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from open311.observability.gunicorn_logging import RedactingFilter, redacted_atoms
+from open311.observability.gunicorn_logging import redacted_atoms
+from open311.observability.logs import RedactingFilter
 from open311.observability.redaction import (
     REDACTED,
     redact_header,
