@@ -21,6 +21,7 @@ from typing import Any
 logger_class = "open311.observability.gunicorn_logging.RedactingLogger"
 
 MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+METRIC_FILES = ("counter", "gauge", "histogram", "summary")  # <kind>_<pid>.db, gauge_<mode>_…
 
 
 def on_starting(server: Any) -> None:
@@ -30,8 +31,9 @@ def on_starting(server: Any) -> None:
         return
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink(missing_ok=True)
+    for kind in METRIC_FILES:  # the library's files only, should the directory hold others
+        for stale in path.glob(f"{kind}_*.db"):
+            stale.unlink(missing_ok=True)
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -9,6 +9,9 @@ from collections.abc import Iterator
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+# A partner's endpoint on loopback, for the tests that need the outbox delivered.
+from tests.notifications.conftest import receiver  # noqa: F401 (a fixture)
+
 
 @pytest.fixture
 def silent_server() -> Iterator[int]:

@@ -19,12 +19,10 @@ from open311.models import DeliveryState, Notification
 from open311.models.base import utcnow
 from tests.builders import pothole_form
 from tests.conftest import make_app
-from tests.notifications.conftest import (  # noqa: F401 (fixtures)
-    _quick_retries,
+from tests.notifications.conftest import (
     create_webhook,
     drain,
     notifications,
-    receiver,
 )
 from tests.observability.conftest import closed_port
 
@@ -89,7 +87,7 @@ def test_readyz_turns_unready_while_a_due_notification_waits_and_ready_once_sent
     app,
     client,
     api_key,
-    receiver,  # noqa: F811
+    receiver,
 ):
     create_webhook(client, api_key, receiver, "/hook", service_code="PHF")
     filed = client.post("/open311/v2/requests.json", data=pothole_form(api_key, **ANONYMOUS))
@@ -109,7 +107,7 @@ def test_readyz_turns_unready_while_a_due_notification_waits_and_ready_once_sent
     assert client.get("/readyz").status_code == 200
 
 
-def test_the_outbox_check_can_be_switched_off(app, client, api_key, receiver):  # noqa: F811
+def test_the_outbox_check_can_be_switched_off(app, client, api_key, receiver):
     create_webhook(client, api_key, receiver, "/hook", service_code="PHF")
     client.post("/open311/v2/requests.json", data=pothole_form(api_key, **ANONYMOUS))
     _make_pending_wait(app, timedelta(days=1))

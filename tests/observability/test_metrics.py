@@ -19,12 +19,10 @@ from open311.models import DeliveryState, Notification
 from open311.models.base import utcnow
 from tests.builders import pothole_form
 from tests.conftest import make_app
-from tests.notifications.conftest import (  # noqa: F401 (fixtures)
+from tests.notifications.conftest import (
     LOOPBACK,
-    _quick_retries,
     create_webhook,
     drain,
-    receiver,
 )
 from tests.observability.conftest import closed_port, sample
 
@@ -73,7 +71,7 @@ def test_requests_are_counted_by_endpoint_never_by_raw_path(client):
         assert raw not in after
 
 
-def test_the_outbox_is_read_when_scraped(app, client, api_key, receiver):  # noqa: F811
+def test_the_outbox_is_read_when_scraped(app, client, api_key, receiver):
     create_webhook(client, api_key, receiver, "/hook", service_code="PHF")
     assert sample(scrape(client), "open311_notifications_pending") == 0
     for description in ("One pothole", "Another pothole"):
@@ -94,7 +92,7 @@ def test_the_outbox_is_read_when_scraped(app, client, api_key, receiver):  # noq
     assert sample(text, "open311_database_up") == 1
 
 
-def test_failed_deliveries_are_counted_by_channel_and_outcome(app, client, api_key, receiver):  # noqa: F811
+def test_failed_deliveries_are_counted_by_channel_and_outcome(app, client, api_key, receiver):
     app.config.update(OUTBOX_MAX_ATTEMPTS=2, OUTBOX_BACKOFF_SECONDS=0.05)
     receiver.behaviour.update({"/error": "error"})
     create_webhook(client, api_key, receiver, "/error", service_code="PHF")
@@ -155,7 +153,7 @@ def test_a_bad_network_stops_the_start(database_url):
         make_app(database_url, METRICS_ALLOWED_NETWORKS="10.0.0.0/8, loopback")
 
 
-def test_pending_counts_only_pending(app, client, api_key, receiver):  # noqa: F811
+def test_pending_counts_only_pending(app, client, api_key, receiver):
     create_webhook(client, api_key, receiver, "/hook", service_code="PHF")
     client.post("/open311/v2/requests.json", data=pothole_form(api_key, **ANONYMOUS))
     drain(app)
@@ -171,7 +169,7 @@ def test_an_outbox_worker_process_adds_its_failures_to_the_shared_directory(
     client,
     api_key,
     receiver,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     """`flask open311 send-outbox`, run with the web workers' PROMETHEUS_MULTIPROC_DIR,
     counts its failed deliveries where every scrape adds them up."""
