@@ -38,6 +38,7 @@ class Exchange:
             self.path,
             self.status,
             extra={
+                "redacted": True,  # the path is, and nothing else in the line is secret
                 "request_id": self.request_id,
                 "method": self.method,
                 "path": self.path,

@@ -87,12 +87,17 @@ class JsonFormatter(logging.Formatter):
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
-            "message": redact_text(record.getMessage()),
+            "message": _message(record),
         }
         line.update(_request_fields(record))
         if record.exc_info:
             line["exception"] = redact_text(self.formatException(record.exc_info))
         return json.dumps(line, ensure_ascii=False, default=str)
+
+
+def _message(record: logging.LogRecord) -> str:
+    message = record.getMessage()
+    return message if getattr(record, "redacted", False) else redact_text(message)
 
 
 def _request_fields(record: logging.LogRecord) -> dict[str, Any]:
