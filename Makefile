@@ -17,6 +17,10 @@ WITH_KEY = OPEN311_SECRET_KEY="$${OPEN311_SECRET_KEY:-$$(cat $(SECRET_KEY_FILE))
 .PHONY: run test setup spatialite demo-db lint typecheck check clean \
 	translations-extract translations-update translations-compile vendor screenshots
 
+# Each worker's metrics go to files in this directory, and /metrics adds them up
+# (emptied when gunicorn starts). The gunicorn configuration module brings the
+# logger that redacts keys, tokens and signed links, and the metrics' hooks.
+run: export PROMETHEUS_MULTIPROC_DIR ?= $(CURDIR)/instance/prometheus
 run: setup demo-db
 	@echo "The resident site on http://$(HOST):$(PORT)/ and Open311 on http://$(HOST):$(PORT)/open311/discovery.json"
 	$(WITH_KEY) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \

@@ -34,3 +34,16 @@ keepalive = 65
 forwarded_allow_ips = "127.0.0.1,::1"
 
 accesslog = "-"
+
+# The logger that redacts keys, tokens and signed links from every log line, and the
+# hooks of the Prometheus metrics in multiprocess mode (each worker writes its counts
+# to PROMETHEUS_MULTIPROC_DIR; a worker that exits is marked dead).
+from open311.observability.gunicorn_hooks import (  # noqa: E402
+    child_exit as child_exit,
+)
+from open311.observability.gunicorn_hooks import (  # noqa: E402
+    logger_class as logger_class,
+)
+from open311.observability.gunicorn_hooks import (  # noqa: E402
+    on_starting as on_starting,
+)

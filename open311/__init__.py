@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, rate_limits, staff, web
+from open311 import config, database, feeds, georeport, observability, rate_limits, staff, web
 from open311.cli import open311_cli
 from open311.edge import headers
 from open311.edge.errors import install_fallback_handlers
@@ -24,6 +24,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     database.configure(app)
 
     db.init_app(app)
+    observability.init_app(app)  # first of the request hooks: every answer gets an id
     database.init_app(app)
     app.extensions["open311.jurisdiction"] = Jurisdiction.from_config(app.config)
     rate_limits.init_app(app)

@@ -180,6 +180,19 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # The site's session cookie (its CSRF token, the requests filed from this browser):
     # not sent with cross-site POSTs; set OPEN311_SESSION_COOKIE_SECURE=true behind HTTPS.
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # Logs: JSON lines on stderr; INFO writes one line per request answered.
+    "LOG_LEVEL": "INFO",
+    # /readyz fails when the database takes longer than this to answer (a hung
+    # database must not hold the orchestrator's probe, nor a worker, for long) …
+    "READY_TIMEOUT_SECONDS": 1.0,
+    # … or when a due notification has waited this long for an outbox worker: a
+    # running worker takes due rows within seconds (OUTBOX_POLL_SECONDS), so minutes
+    # mean none is running or they cannot keep up. 0 skips the check.
+    "READY_OUTBOX_MAX_WAIT_SECONDS": 300,
+    # /metrics answers callers from these networks only (CIDR, a list or one
+    # comma-separated string): loopback by default, where a local Prometheus or
+    # agent scrapes; the request counts and outbox sizes are not for the public.
+    "METRICS_ALLOWED_NETWORKS": ("127.0.0.0/8", "::1/128"),
 }
 
 

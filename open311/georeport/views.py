@@ -27,7 +27,7 @@ from open311.knowledge import queries as knowledge_queries
 from open311.media import queries as media_queries
 from open311.models import ApiKey, Intake
 from open311.models.base import utcnow
-from open311.service_requests import actions, filters, queries, submissions
+from open311.service_requests import actions, filters, queries, signals, submissions
 from open311.workflow import actions as workflow_actions
 from open311.workflow import feedback as workflow_feedback
 from open311.workflow import partner_updates
@@ -153,6 +153,8 @@ def create_request(fmt: str) -> Response:
     # Built before the commit, which expires the objects and would reload them.
     reply = payloads.post_reply(filed.service_request, filed.service)
     db.session.commit()
+    if not filed.replayed:
+        signals.request_filed.send("georeport")
     return render.document("service_requests", [reply], fmt)
 
 

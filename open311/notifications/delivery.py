@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from blinker import Namespace
 from sqlalchemy.orm import Session
 
 from open311.database import begin_write
@@ -35,6 +36,9 @@ from open311.models import (
 from open311.notifications.channels import REASON_LENGTH, DeliveryFailed, Outgoing, Senders
 
 log = logging.getLogger(__name__)
+# Sent for every failed delivery, with the channel's name as the sender and
+# `parked` (True when no attempt is left); the metrics count them.
+delivery_failed = Namespace().signal("notification-delivery-failed")
 CANDIDATES_PER_SLOT = 4  # due rows looked at for each free slot, to skip busy webhooks
 Clock = Callable[[], datetime]
 
@@ -299,7 +303,9 @@ def _record(
         log.info("notification %s delivered (%s)", message.key, message.channel.value)
         return
     reason = str(error) if isinstance(error, DeliveryFailed) else repr(error)
-    if record_failed(session, message, worker_id, reason, policy, now):
+    parked = record_failed(session, message, worker_id, reason, policy, now)
+    delivery_failed.send(message.channel.value, parked=parked)
+    if parked:
         tally.parked += 1
         log.warning(
             "notification %s parked after %d attempts: %s", message.key, message.attempts, reason

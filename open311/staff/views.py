@@ -22,6 +22,7 @@ from open311.media import actions as media_actions
 from open311.models import Staff
 from open311.models.base import utcnow
 from open311.service_requests import actions as request_actions
+from open311.service_requests import signals
 from open311.service_requests.submissions import submission
 from open311.staff import payloads, schemas
 from open311.workflow import actions, permissions, queries
@@ -106,6 +107,8 @@ def file_for_caller() -> Response:
     )
     reply = payloads.work_item(filed.service_request, jurisdiction().time_zone, utcnow())
     session.commit()
+    if not filed.replayed:
+        signals.request_filed.send("staff")
     return render.document("work_item", reply, "json", status=201)
 
 

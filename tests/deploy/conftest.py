@@ -69,6 +69,7 @@ def nginx(upstream: str, folder: Path) -> Iterator[str]:
     for needle, replacement in (
         ("listen 80;", f"listen 127.0.0.1:{port};"),
         ("server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"),
+        ("/var/log/nginx/open311.access.log", str(folder / "access.log")),
     ):
         assert site.count(needle) == 1, f"deploy/nginx.conf no longer has {needle!r}"
         site = site.replace(needle, replacement)

@@ -116,3 +116,24 @@ def test_nginx_takes_every_body_the_app_takes() -> None:
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
     limit = int(value[:-1]) * units[value[-1].lower()] if value[-1].isalpha() else int(value)
     assert limit >= DEFAULTS["MAX_CONTENT_LENGTH"] + 1024**2  # multipart boundaries, fields
+
+
+def test_nginx_logs_no_key_and_no_signed_link_and_passes_a_request_id(
+    database_url: str, tmp_path: Path
+) -> None:
+    secret = "k" * 40  # an api_key as clients send it, in the query string
+    token = "eyJzdWIiOjF9.signed-part"  # the shape of a confirmation link's token
+    with (
+        gunicorn(database_url, tmp_path / "gunicorn.log", "--workers", "1") as upstream,
+        nginx(upstream, tmp_path / "nginx") as proxy,
+    ):
+        answer = requests.get(f"{proxy}/open311/v2/services.json?api_key={secret}", timeout=10)
+        assert answer.status_code == 200
+        request_id = answer.headers["X-Request-ID"]  # nginx's $request_id, echoed by the app
+        requests.get(f"{proxy}/open311/confirm/{token}", timeout=10)
+    logged = (tmp_path / "nginx" / "access.log").read_text()
+    assert "/open311/v2/services.json" in logged
+    assert "/open311/confirm/[redacted]" in logged
+    assert request_id in logged
+    assert secret not in logged
+    assert token not in logged

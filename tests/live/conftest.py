@@ -208,7 +208,8 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def _fail_on_server_errors(log: Path) -> None:
     """A traceback in the server log is a bug even when the client saw a tidy 500."""
     text = log.read_text()
-    if "Traceback" in text or "[ERROR]" in text:
+    # gunicorn's own lines say [ERROR]; the app's JSON lines say "level": "ERROR".
+    if "Traceback" in text or "[ERROR]" in text or '"level": "ERROR"' in text:
         pytest.fail(f"the live server logged errors:\n{text}")
 
 

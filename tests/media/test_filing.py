@@ -14,7 +14,7 @@ from tests.media import photos
 from tests.media.conftest import photo_rows, stored_files
 
 URL = re.compile(
-    r"^http://127\.0\.0\.1:8000/open311/v2/media/(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$"
+    r"^http://localhost/open311/v2/media/(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$"
 )
 
 
@@ -46,7 +46,7 @@ def test_photos_are_filed_served_and_listed_in_json_and_xml(app, client, api_key
     assert len(stored_files(storage)) == 6  # three photos, three thumbnails
     for listed in public["photos"]:
         for url, edge in ((listed["url"], 2048), (listed["thumbnail_url"], 320)):
-            served = client.get(url.removeprefix("http://127.0.0.1:8000"))
+            served = client.get(url.removeprefix("http://localhost"))
             assert served.status_code == 200
             assert served.headers["X-Content-Type-Options"] == "nosniff"
             assert served.headers["Content-Security-Policy"] == "default-src 'none'; sandbox"
@@ -68,13 +68,13 @@ def test_photos_are_filed_served_and_listed_in_json_and_xml(app, client, api_key
     assert stored_request(app, number).media_url == public["media_url"]
 
 
-def test_media_brackets_and_the_request_host_when_no_public_base_url(app, client, api_key, storage):
-    app.config["PUBLIC_BASE_URL"] = ""
+def test_media_brackets_and_the_public_base_url_when_one_is_set(app, client, api_key, storage):
+    app.config["PUBLIC_BASE_URL"] = "https://chi311.example.org/"
     response = post(client, api_key, photos.jpeg(), field="media[]")
     [public] = client.get(
         f"/open311/v2/requests/{response.json[0]['service_request_id']}.json"
     ).json
-    assert public["media_url"].startswith("http://localhost/open311/v2/media/")
+    assert public["media_url"].startswith("https://chi311.example.org/open311/v2/media/")
 
 
 def test_a_request_without_photos_is_unchanged(client, api_key, storage):
@@ -246,5 +246,5 @@ def test_the_stored_photo_of_a_gps_photo_has_no_position(client, api_key, storag
     [public] = client.get(
         f"/open311/v2/requests/{response.json[0]['service_request_id']}.json"
     ).json
-    served = client.get(public["media_url"].removeprefix("http://127.0.0.1:8000")).data
+    served = client.get(public["media_url"].removeprefix("http://localhost")).data
     assert read_position(served, Limits()) is None

@@ -13,7 +13,7 @@ from tests.media.conftest import stored_files
 from tests.media.test_filing import post
 
 CDOT = "CDOT - Department of Transportation"
-BASE = "http://127.0.0.1:8000"
+BASE = "http://localhost"  # the test client's host: PUBLIC_BASE_URL is empty
 
 
 def filed_with_two_photos(client, api_key):

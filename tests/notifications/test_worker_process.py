@@ -56,7 +56,8 @@ class Worker:
         """SIGTERM: the deliveries in flight finish, then it exits; its count of deliveries."""
         self.process.send_signal(signal.SIGTERM)
         assert self.process.wait(30) == 0, self.output()
-        return int(re.search(r"(\d+) delivered", self.output())[1])
+        # The summary line, not a log line ("notification <id> delivered (webhook)").
+        return int(re.search(r"^(\d+) delivered, ", self.output(), re.MULTILINE)[1])
 
     def kill(self) -> None:
         self.process.kill()  # SIGKILL: no cleanup of any kind

@@ -1,0 +1,41 @@
+"""The gunicorn hooks: the metrics directory is made or emptied when the master starts
+(of the library's files only), and a dead worker's live gauges are dropped."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from open311.observability import gunicorn_hooks
+
+
+def test_starting_makes_the_directory(tmp_path, monkeypatch):
+    directory = tmp_path / "made" / "prometheus"
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    gunicorn_hooks.on_starting(server=None)
+    assert directory.is_dir()
+
+
+def test_starting_empties_an_earlier_runs_files_and_nothing_else(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    earlier = ["counter_101.db", "histogram_101.db", "gauge_livesum_102.db", "summary_9.db"]
+    kept = ["open311.db", "notes.txt"]
+    for name in earlier + kept:
+        (tmp_path / name).write_bytes(b"x")
+    gunicorn_hooks.on_starting(server=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(kept)
+
+
+def test_a_dead_workers_live_gauges_are_dropped(tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    for name in ("gauge_livesum_7.db", "gauge_liveall_7.db", "counter_7.db", "gauge_livesum_8.db"):
+        (tmp_path / name).write_bytes(b"x")
+    gunicorn_hooks.child_exit(server=None, worker=SimpleNamespace(pid=7))
+    # A counter keeps what the worker counted; live gauges of other workers stay.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counter_7.db", "gauge_livesum_8.db"]
+
+
+def test_without_a_directory_the_hooks_do_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR", raising=False)
+    gunicorn_hooks.on_starting(server=None)
+    gunicorn_hooks.child_exit(server=None, worker=SimpleNamespace(pid=7))
+    assert gunicorn_hooks.logger_class == "open311.observability.gunicorn_logging.RedactingLogger"
