@@ -56,7 +56,7 @@ log = logging.getLogger(__name__)
 def init_app(app: Flask) -> None:
     """Count every request against its per-address limit; answer 429 past it."""
     if proxies := int(app.config["TRUSTED_PROXIES"]):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
     # One limiter per app, not one unbound in extensions.py: Flask-Limiter keeps its
     # storage on the object, and each app (each test's) counts on its own.
     app.extensions[EXTENSION] = Limiter(

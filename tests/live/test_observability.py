@@ -20,7 +20,12 @@ import requests
 from prometheus_client.mmap_dict import MmapedDict
 
 from open311.config import PROJECT_DIR
-from open311.notifications.subscriptions import confirmation_token, unsubscribe_token
+from open311.notifications.subscriptions import (
+    LinkKeys,
+    confirmation_token,
+    public_id,
+    unsubscribe_token,
+)
 from tests.builders import CITY_HALL, bearer, make_staff
 from tests.conftest import make_app
 from tests.live.conftest import (
@@ -140,9 +145,12 @@ def test_no_key_token_or_signed_link_reaches_the_logs(observed):
         timeout=10,
     )
     assert subscribed.status_code == 201, subscribed.text
-    subscription_id = int(subscribed.json()[0]["subscription_id"])
-    confirm = f"/open311/confirm/{confirmation_token(SECRET_KEY, subscription_id)}"
-    unsubscribe = f"/open311/unsubscribe/{unsubscribe_token(SECRET_KEY, subscription_id)}"
+    # The reply names the subscription by a keyed hash of its row id (issue 14, item 5):
+    # the links sign the row id, the first few of a fresh database.
+    public = subscribed.json()[0]["subscription_id"]
+    subscription_id = next(i for i in range(1, 1000) if public_id(SECRET_KEY, i) == public)
+    confirm = f"/open311/confirm/{confirmation_token(LinkKeys(SECRET_KEY), subscription_id)}"
+    unsubscribe = f"/open311/unsubscribe/{unsubscribe_token(LinkKeys(SECRET_KEY), subscription_id)}"
     answers = [
         requests.get(
             observed.url(f"/open311/v2/requests.json?api_key={key}&service_code=PHF"), timeout=10

@@ -13,9 +13,7 @@ from tests.builders import pothole_form, stored_request, stored_requests
 from tests.media import photos
 from tests.media.conftest import photo_rows, stored_files
 
-URL = re.compile(
-    r"^http://localhost/open311/v2/media/(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$"
-)
+URL = re.compile(r"^http://localhost/open311/v2/media/(?P<digest>[0-9a-f]{64})\.(?P<ext>jpg|png)$")
 
 
 def post(client, api_key, *files, fmt="json", field="media", **overrides):

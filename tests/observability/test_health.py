@@ -57,12 +57,17 @@ def test_readyz_is_unready_when_the_database_refuses_connections():
 def test_readyz_answers_within_a_second_when_the_database_hangs(silent_server):
     app = make_app(f"postgresql+psycopg://postgres@127.0.0.1:{silent_server}/hung")
     client = app.test_client()
-    for _ in range(3):  # the first probe is still waiting: no second one starts
+    hung = "the database did not answer within 1 s"
+    # libpq's connect_timeout (DATABASE_CONNECT_TIMEOUT_SECONDS, 2 s) may end the first
+    # probe while the later ones wait: then its failure is what they report.
+    given_up = "the database could not be read (OperationalError)"
+    for attempt in range(3):  # the first probe is still waiting: no second one starts
         started = time.monotonic()
         response = client.get("/readyz")
         assert time.monotonic() - started < 1.5
         assert response.status_code == 503
-        assert response.json["checks"]["database"] == "the database did not answer within 1 s"
+        database = response.json["checks"]["database"]
+        assert database == hung if attempt == 0 else database in (hung, given_up)
     assert [t.name for t in threading.enumerate()].count("open311-probe") == 1
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from open311.notifications.subscriptions import confirmation_token
+from open311.notifications.subscriptions import LinkKeys, confirmation_token
 from tests.builders import pothole_form
 
 
@@ -86,7 +86,7 @@ def test_lines_logged_while_handling_a_request_carry_its_id(app, client, capsys)
 
 
 def test_signed_links_in_paths_and_messages_are_redacted(app, client, capsys):
-    token = confirmation_token(app.config["SECRET_KEY"], 1)
+    token = confirmation_token(LinkKeys.from_config(app.config), 1)
     capsys.readouterr()
     client.get(f"/open311/confirm/{token}")
     client.post(f"/open311/unsubscribe/{token}")

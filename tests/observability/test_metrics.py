@@ -5,6 +5,7 @@ the outbox read at scrape time, failed deliveries, database errors; loopback onl
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 from datetime import timedelta
@@ -185,6 +186,7 @@ def test_an_outbox_worker_process_adds_its_failures_to_the_shared_directory(
         "OPEN311_DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "OPEN311_WEBHOOK_ALLOWED_NETWORKS": ",".join(LOOPBACK),
         "OPEN311_OUTBOX_MAX_ATTEMPTS": "1",
+        "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),  # a command refuses the development key
     }
     worker = subprocess.run(
         [sys.executable, "-m", "flask", "open311", "send-outbox", "--once"],
