@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from open311 import parameters
 from open311.errors import InvalidRequest, Open311Error
 from open311.extensions import db
 from open311.georeport.schemas import request_filter
@@ -14,6 +15,7 @@ from open311.models.base import utcnow
 from open311.opendata.feeds import FEEDS
 
 bp = Blueprint("feeds", __name__, url_prefix="/open311/feeds")
+bp.before_request(parameters.one_value_each)
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "geojson": "application/geo+json",

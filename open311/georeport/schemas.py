@@ -68,14 +68,26 @@ class ServiceRequestForm(Schema):
 _form = ServiceRequestForm()
 
 
-def submission(params: MultiDict[str, str]) -> Submission:
-    """A Submission from merged query and body parameters; InvalidRequest otherwise."""
-    present = {key: _clean(params[key]) for key in _form.fields if params.get(key, "").strip()}
+def submission(params: MultiDict[str, Any]) -> Submission:
+    """A Submission from merged query and body parameters; InvalidRequest otherwise.
+
+    Values are form text, or JSON values from the staff API (lat and long as numbers).
+    """
+    present = {
+        key: without_control_characters(value)
+        for key in _form.fields
+        if _given(value := params.get(key))
+    }
     try:
         data = _form.load(present)
     except ValidationError as error:
         raise InvalidRequest(*describe(error.normalized_messages())) from error  # type: ignore[no-untyped-call]
     return Submission(**data, attributes=attribute_answers(params))
+
+
+def _given(value: Any) -> bool:
+    """Empty equals absent (spec); a JSON null too."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
 
 
 ANSWER_LENGTH = 4000
@@ -197,15 +209,25 @@ def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> Incomin
     )
 
 
-def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
+def attribute_answers(params: MultiDict[str, Any]) -> dict[str, list[str]]:
     """attribute[CODE]=v, attribute[CODE][]=v, attribute[CODE][0]=v → {"CODE": [v, …]}."""
     matches = [m for key in params if (m := _ATTRIBUTE.match(key))]
     # Indexed keys (attribute[C][0], [1], …) keep their index order.
     matches.sort(key=lambda m: int(m["index"]) if m["index"] else -1)
     found: dict[str, list[str]] = {}
     for match in matches:
-        found.setdefault(match["code"], []).extend(_clean(v) for v in params.getlist(match.string))
+        values = (_answer_text(v) for v in params.getlist(match.string))
+        found.setdefault(match["code"], []).extend(values)
     return found
+
+
+def _answer_text(value: Any) -> str:
+    """An answer as text: form values are; the staff API's JSON may send 3 or true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return _clean(value if isinstance(value, str) else str(value))
 
 
 def request_filter(

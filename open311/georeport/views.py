@@ -9,6 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
+from open311 import parameters
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
@@ -30,7 +31,10 @@ from open311.workflow import queries as workflow_queries
 from open311.workflow.transitions import Action
 
 bp = Blueprint("georeport", __name__, url_prefix="/open311")
+bp.before_request(parameters.one_value_each)
 FMT = "<any(json, xml):fmt>"
+# FixMyStreet repeats media_url when it sends several photos (multi_photos); the first is kept.
+PHOTOS = "media_url"
 
 
 def jurisdiction() -> Jurisdiction:
@@ -111,6 +115,7 @@ def _article_url(slug: str, fmt: str) -> str:
 
 
 @bp.post(f"/v2/requests.{FMT}")
+@parameters.repeatable(PHOTOS)
 def create_request(fmt: str) -> Response:
     params = merged_params()
     session = db.session()
@@ -227,6 +232,7 @@ def list_updates(fmt: str) -> Response:
 
 
 @bp.post(f"/v2/servicerequestupdates.{FMT}")
+@parameters.repeatable(PHOTOS)
 def receive_update(fmt: str) -> Response:
     """FixMyStreet posts an update to a request it filed; a replay gets the same update_id."""
     session = db.session()

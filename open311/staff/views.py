@@ -9,10 +9,10 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter
 
+from open311 import parameters
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
 from open311.citations import queries as citation_queries
-from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
 from open311.georeport import schemas as georeport_schemas
@@ -25,6 +25,7 @@ from open311.workflow import actions, permissions, queries
 from open311.workflow.permissions import Operation
 
 bp = Blueprint("staff", __name__, url_prefix="/open311/staff")
+bp.before_request(parameters.one_value_each)
 
 
 class WorkflowActionConverter(BaseConverter):
@@ -48,11 +49,16 @@ def current_staff() -> Staff:
 def body() -> dict[str, Any]:
     """A JSON object body, or form fields; either way a flat mapping."""
     if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidRequest("body: a JSON object is expected.")
-        return data
+        return parameters.json_object(request.get_data())
     return request.form.to_dict()
+
+
+def filing() -> MultiDict[str, Any]:
+    """POST /requests: GeoReport's fields, where attribute[CODE] may hold several values
+    (a JSON list, or the form field repeated)."""
+    if not request.is_json:
+        return request.form
+    return parameters.json_form(parameters.json_object(request.get_data()))
 
 
 def query() -> dict[str, Any]:
@@ -84,7 +90,7 @@ def file_for_caller() -> Response:
     permissions.require(current_staff(), Operation.FILE)
     filed = request_actions.submit_request(
         session,
-        georeport_schemas.submission(MultiDict(body())),
+        georeport_schemas.submission(filing()),
         jurisdiction=jurisdiction(),
         api_key=None,
         replay_window=timedelta(0),
@@ -190,6 +196,7 @@ def act(number: str, action: str) -> Response:
 
 
 @bp.get("/queue")
+@parameters.repeatable(*LIST_FIELDS)
 def queue() -> Response:
     where = schemas.queue_filter(query(), current_staff().department)
     permissions.require(current_staff(), Operation.VIEW, where.department)
