@@ -73,11 +73,9 @@ def submission(params: MultiDict[str, Any]) -> Submission:
 
     Values are form text, or JSON values from the staff API (lat and long as numbers).
     """
-    present = {
-        key: without_control_characters(value)
-        for key in _form.fields
-        if _given(value := params.get(key))
-    }
+    # Cleaned first: a value of control characters alone is as absent as an empty one.
+    cleaned = {key: without_control_characters(params.get(key)) for key in _form.fields}
+    present = {key: value for key, value in cleaned.items() if _given(value)}
     try:
         data = _form.load(present)
     except ValidationError as error:
@@ -182,7 +180,7 @@ def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> Incomin
     """FixMyStreet's update, cleaned; InvalidRequest naming each bad field."""
     # Lengths are checked on what was sent, as the OpenAPI document states them.
     present = {
-        key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()
+        key: value for key in _update_form.fields if (value := _clean(params.get(key, ""))).strip()
     }
     problems: list[str] = []
     try:
