@@ -15,11 +15,13 @@ from open311.extensions import db
 from open311.georeport.errors import render_errors_by_suffix
 from open311.georeport.paths import TolerantPaths
 from open311.jurisdiction import Jurisdiction
+from open311.parameters import StrictRequest
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create and configure an instance of the application."""
     app = Flask(__name__, instance_relative_config=True)
+    app.request_class = StrictRequest  # form bodies: UTF-8 or a 400, never emptied
     config.load(app, test_config)
     database.configure(app)
 

@@ -179,6 +179,9 @@ def init_app(app: Flask) -> None:
     def _refuse_nul_bytes() -> None:
         # PostgreSQL text cannot hold NUL: a %00 in a path or query would reach
         # a query and fail there (a 500). Form and JSON fields are cleaned at the edge.
+        # A path no route serves keeps its 404 or 405 (with Allow): nothing reaches a query.
+        if request.routing_exception is not None:
+            return
         if "\x00" in request.path or any(
             "\x00" in k + v for k, v in request.args.items(multi=True)
         ):

@@ -8,11 +8,12 @@ attribute code, in Chicago's style ("HOWMANYD required").
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from open311.errors import InvalidRequest
 from open311.formats.w3c import format_w3c, parse_w3c
@@ -58,7 +59,8 @@ def _flatten(values: Sequence[str]) -> list[str]:
         stripped = value.strip()
         if stripped.startswith("["):
             try:
-                flat.extend(_flatten_json(json.loads(stripped)))
+                # orjson refuses nesting past 1,024 levels; json.loads would recurse.
+                flat.extend(_flatten_json(orjson.loads(stripped)))
                 continue
             except ValueError:
                 pass
@@ -67,9 +69,16 @@ def _flatten(values: Sequence[str]) -> list[str]:
 
 
 def _flatten_json(value: Any) -> list[str]:
-    if isinstance(value, list):
-        return [item for child in value for item in _flatten_json(child)]
-    return [str(value)]
+    """The leaves of nested lists, in order; a loop, as the nesting may be deep."""
+    flat: list[str] = []
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list):
+            pending.extend(reversed(item))
+        else:
+            flat.append(str(item))
+    return flat
 
 
 def _check_one(question: Mapping[str, Any], values: list[str], time_zone: ZoneInfo) -> Answer:

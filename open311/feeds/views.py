@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import orjson
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from open311 import parameters
 from open311.database import as_unavailable, ensure_available
 from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest
@@ -27,6 +28,7 @@ def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
 
 bp = Blueprint("feeds", __name__, url_prefix=PREFIX)
 install_error_handlers(bp, render_errors)
+bp.before_request(parameters.one_value_each)
 CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "geojson": "application/geo+json",

@@ -15,6 +15,8 @@ from open311.validation import load, without_control_characters
 AREA_KINDS = ("ward", "community_area", "police_district", "neighborhood")
 MAX_RADIUS_METRES = 5_000.0  # a neighbourhood, not the city
 MAX_FILTERS = 100  # request ids one webhook may list
+# A webhook's filters: each may repeat or be a comma list.
+FILTERS = ("service_code", *AREA_KINDS, "service_request_id")
 
 
 class ScopeForm(Schema):

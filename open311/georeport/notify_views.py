@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from flask import Blueprint, Response, current_app
 from markupsafe import escape
 
+from open311 import parameters
 from open311.edge.errors import install_error_handlers
 from open311.errors import Gone, NotFound
 from open311.extensions import db
@@ -22,6 +23,7 @@ from open311.notifications.subscriptions import Scope
 
 bp = Blueprint("notify", __name__, url_prefix="/open311")
 install_error_handlers(bp, render_errors)
+bp.before_request(parameters.one_value_each)
 
 UNSUBSCRIBED = "You are unsubscribed"
 NO_MORE_MESSAGES = "You will get no more messages from this subscription."
@@ -62,6 +64,7 @@ def _created_subscription(entry: Subscription, fmt: str) -> Response:
 
 
 @bp.post(f"/v2/webhooks.{FMT}")
+@parameters.repeatable(*notify_schemas.FILTERS)
 def create_webhook(fmt: str) -> Response:
     session = db.session()
     api_key = caller_key(session)

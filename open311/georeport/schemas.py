@@ -104,7 +104,7 @@ def incoming_update(params: MultiDict[str, str], time_zone: ZoneInfo) -> Incomin
     """FixMyStreet's update, cleaned; InvalidRequest naming each bad field."""
     # Lengths are checked on what was sent, as the OpenAPI document states them.
     present = {
-        key: _clean(params[key]) for key in _update_form.fields if params.get(key, "").strip()
+        key: value for key in _update_form.fields if (value := _clean(params.get(key, ""))).strip()
     }
     problems: list[str] = []
     try:

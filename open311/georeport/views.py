@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from open311 import rate_limits
+from open311 import parameters, rate_limits
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
@@ -36,7 +36,10 @@ from open311.workflow.transitions import Action
 
 bp = Blueprint("georeport", __name__, url_prefix="/open311")
 install_error_handlers(bp, render_errors)
+bp.before_request(parameters.one_value_each)
 FMT = "<any(json, xml):fmt>"
+# FixMyStreet repeats media_url when it sends several photos (multi_photos); the first is kept.
+PHOTOS = "media_url"
 
 
 def jurisdiction() -> Jurisdiction:
@@ -137,6 +140,7 @@ def public_base_url() -> str:
 
 
 @bp.post(f"/v2/requests.{FMT}")
+@parameters.repeatable(PHOTOS)
 def create_request(fmt: str) -> Response:
     params = merged_params()
     session = db.session()
@@ -261,6 +265,7 @@ def list_updates(fmt: str) -> Response:
 
 
 @bp.post(f"/v2/servicerequestupdates.{FMT}")
+@parameters.repeatable(PHOTOS)
 def receive_update(fmt: str) -> Response:
     """FixMyStreet posts an update to a request it filed; a replay gets the same update_id."""
     session = db.session()

@@ -29,8 +29,9 @@ class FollowerForm(Schema):
 
 
 def present(params: MultiDict[str, str], names: Any) -> dict[str, str]:
-    given = {key: params[key].strip() for key in names if params.get(key, "").strip()}
-    return {key: without_control_characters(value) for key, value in given.items()}
+    # Cleaned first: a value of control characters alone is as absent as an empty one.
+    cleaned = {key: without_control_characters(params.get(key, "")).strip() for key in names}
+    return {key: value for key, value in cleaned.items() if value}
 
 
 def follower(params: MultiDict[str, str]) -> Follower:

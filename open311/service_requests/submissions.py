@@ -51,10 +51,15 @@ class ServiceRequestForm(Schema):
 _form = ServiceRequestForm()
 
 
-def submission(params: MultiDict[str, str], photos: tuple[Photo, ...] = ()) -> Submission:
+def submission(params: MultiDict[str, Any], photos: tuple[Photo, ...] = ()) -> Submission:
     """A Submission from merged query and body parameters, with the photos sent beside
-    them (already cleaned); InvalidRequest otherwise."""
-    present = {key: _clean(params[key]) for key in _form.fields if params.get(key, "").strip()}
+    them (already cleaned); InvalidRequest otherwise.
+
+    Values are form text, or JSON values from the staff API (lat and long as numbers).
+    """
+    # Cleaned first: a value of control characters alone is as absent as an empty one.
+    cleaned = {key: without_control_characters(params.get(key)) for key in _form.fields}
+    present = {key: value for key, value in cleaned.items() if _given(value)}
     try:
         data = _form.load(present)
     except ValidationError as error:
@@ -64,15 +69,30 @@ def submission(params: MultiDict[str, str], photos: tuple[Photo, ...] = ()) -> S
     return Submission(**data, attributes=attribute_answers(params), photos=photos)
 
 
-def attribute_answers(params: MultiDict[str, str]) -> dict[str, list[str]]:
+def _given(value: Any) -> bool:
+    """Empty equals absent (spec); a JSON null too."""
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def attribute_answers(params: MultiDict[str, Any]) -> dict[str, list[str]]:
     """attribute[CODE]=v, attribute[CODE][]=v, attribute[CODE][0]=v → {"CODE": [v, …]}."""
     matches = [m for key in params if (m := _ATTRIBUTE.match(key))]
     # Indexed keys (attribute[C][0], [1], …) keep their index order.
     matches.sort(key=lambda m: int(m["index"]) if m["index"] else -1)
     found: dict[str, list[str]] = {}
     for match in matches:
-        found.setdefault(match["code"], []).extend(_clean(v) for v in params.getlist(match.string))
+        values = (_answer_text(v) for v in params.getlist(match.string))
+        found.setdefault(match["code"], []).extend(values)
     return found
+
+
+def _answer_text(value: Any) -> str:
+    """An answer as text: form values are; the staff API's JSON may send 3 or true."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return ""
+    return _clean(value if isinstance(value, str) else str(value))
 
 
 def _clean(value: str) -> str:

@@ -163,8 +163,9 @@ def new_staff(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _load(schema: Schema, params: Mapping[str, Any]) -> dict[str, Any]:
-    present = {k: v for k, v in params.items() if v not in ("", None, [])}
-    return load(schema, {k: without_control_characters(v) for k, v in present.items()})
+    # Cleaned first: a value of control characters alone is as absent as an empty one.
+    cleaned = {k: without_control_characters(v) for k, v in params.items()}
+    return load(schema, {k: v for k, v in cleaned.items() if v not in ("", None, [])})
 
 
 class HidePhotoForm(Schema):

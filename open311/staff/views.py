@@ -9,12 +9,11 @@ from flask import Blueprint, Response, current_app, g, request
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import BaseConverter
 
-from open311 import rate_limits
+from open311 import parameters, rate_limits
 from open311.accounts import staff as staff_accounts
 from open311.citations import actions as citation_actions
 from open311.citations import queries as citation_queries
 from open311.edge.errors import install_error_handlers
-from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.formats import render
 from open311.jurisdiction import Jurisdiction
@@ -38,6 +37,7 @@ def render_errors(pairs: list[tuple[int, str]], status: int) -> Response:
 
 bp = Blueprint("staff", __name__, url_prefix=PREFIX)
 install_error_handlers(bp, render_errors)
+bp.before_request(parameters.one_value_each)
 
 
 class WorkflowActionConverter(BaseConverter):
@@ -61,11 +61,16 @@ def current_staff() -> Staff:
 def body() -> dict[str, Any]:
     """A JSON object body, or form fields; either way a flat mapping."""
     if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidRequest("body: a JSON object is expected.")
-        return data
+        return parameters.json_object(request.get_data())
     return request.form.to_dict()
+
+
+def filing() -> MultiDict[str, Any]:
+    """POST /requests: GeoReport's fields, where attribute[CODE] may hold several values
+    (a JSON list, or the form field repeated)."""
+    if not request.is_json:
+        return request.form
+    return parameters.json_form(parameters.json_object(request.get_data()))
 
 
 def query() -> dict[str, Any]:
@@ -99,7 +104,7 @@ def file_for_caller() -> Response:
     permissions.require(current_staff(), Operation.FILE)
     filed = request_actions.submit_request(
         session,
-        submission(MultiDict(body())),
+        submission(filing()),
         jurisdiction=jurisdiction(),
         api_key=None,
         replay_window=timedelta(0),
@@ -224,6 +229,7 @@ def hide_photo(number: str, position: int) -> Response:
 
 
 @bp.get("/queue")
+@parameters.repeatable(*LIST_FIELDS)
 def queue() -> Response:
     where = schemas.queue_filter(query(), current_staff().department)
     permissions.require(current_staff(), Operation.VIEW, where.department)

@@ -1001,7 +1001,7 @@ def test_feeds_document_their_media_types_and_filters(openapi: dict[str, Any]) -
     for fmt, media_type in media_types.items():
         get = openapi["paths"][f"/open311/feeds/requests.{fmt}"]["get"]
         assert list(get["responses"]["200"]["content"]) == [media_type]
-        assert set(get["responses"]) == {"200", "400", "429"}  # 429: README, Limits
+        assert set(get["responses"]) == {"200", "400", "414", "429"}  # 429: README, Limits
         names = {parameters[p["$ref"].rsplit("/", 1)[1]]["name"] for p in get["parameters"]}
         # GET /requests' filters; paging and nearest N make no sense for "every request".
         # `after` resumes a broken download.
@@ -1023,7 +1023,7 @@ def test_post_documents_form_fields_auth_and_errors(openapi: dict[str, Any]) -> 
         "type": "string",
         "description": form["additionalProperties"]["description"],
     }
-    assert {"200", "400", "403", "404", "409", "429"} == set(post["responses"])
+    assert {"200", "400", "403", "404", "409", "414", "429"} == set(post["responses"])
     assert {"bearerAuth": []} in post["security"]
     headers = [
         openapi["components"]["parameters"][p["$ref"].rsplit("/", 1)[1]] for p in post["parameters"]
