@@ -26,7 +26,11 @@ run: setup demo-db
 	$(WITH_KEY) $(VENV)/bin/gunicorn --config deploy/gunicorn.conf.py \
 	  --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile - 'wsgi:app'
 
+# The suite also runs nginx in front of gunicorn, and the site in Chromium: both are
+# installed here when missing, as SpatiaLite is.
 test: setup
+	@bash .ci/ensure-nginx
+	@bash .ci/ensure-chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 setup: spatialite $(VENV)/.installed
@@ -62,8 +66,10 @@ $(SECRET_KEY_FILE):
 	@mv $@.tmp $@
 	@echo "made $@: the key that signs links in messages (keep it; never commit it)"
 
+# The tests and benchmarks are code we keep too: linted and formatted like the package.
+LINTED := open311 tests bench tools deploy wsgi.py
 lint: setup
-	$(VENV)/bin/ruff check open311 && $(VENV)/bin/ruff format --check open311
+	$(VENV)/bin/ruff check $(LINTED) && $(VENV)/bin/ruff format --check $(LINTED)
 
 typecheck: setup
 	$(VENV)/bin/mypy

@@ -434,10 +434,13 @@ def copy_out(url: str) -> tuple[int, float, Digest]:
     digest = Digest()
     digest.header_done = True  # COPY writes no header; the feed's is left out of its digest
     started = time.perf_counter()
-    with psycopg.connect(seed.psycopg_dsn(url)) as connection:
-        with connection.cursor() as cursor, cursor.copy(statement, params) as copy:
-            for block in copy:
-                digest.add(bytes(block))
+    with (
+        psycopg.connect(seed.psycopg_dsn(url)) as connection,
+        connection.cursor() as cursor,
+        cursor.copy(statement, params) as copy,
+    ):
+        for block in copy:
+            digest.add(bytes(block))
     return digest.lines, time.perf_counter() - started, digest
 
 

@@ -45,7 +45,9 @@ def stored_guards(app: Flask) -> int:
 
 def stored_request(app: Flask, number: str) -> ServiceRequest:
     with app.app_context():
-        service_request = db.session.scalar(sa.select(ServiceRequest).where(ServiceRequest.number == number))
+        service_request = db.session.scalar(
+            sa.select(ServiceRequest).where(ServiceRequest.number == number)
+        )
         assert service_request is not None
         db.session.expunge(service_request)
         return service_request

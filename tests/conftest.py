@@ -36,7 +36,13 @@ class CheckedClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> TestResponse:
         response = super().open(*args, **kwargs)
         request = response.request
-        wire.check(request.method, request.path, response.status_code, response.content_type or "", response.data)
+        wire.check(
+            request.method,
+            request.path,
+            response.status_code,
+            response.content_type or "",
+            response.data,
+        )
         return response
 
 
@@ -106,7 +112,9 @@ def _empty_postgis(url: str) -> None:
 @pytest.fixture
 def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     """An app on a fresh database holding the test catalogue; photos go to tmp_path."""
-    app = make_app(database_url, CATALOG_DIR=str(FIXTURE_CATALOG), MEDIA_ROOT=str(tmp_path / "media"))
+    app = make_app(
+        database_url, CATALOG_DIR=str(FIXTURE_CATALOG), MEDIA_ROOT=str(tmp_path / "media")
+    )
     with app.app_context():
         session = db.session()
         begin_write(session)

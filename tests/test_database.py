@@ -21,7 +21,10 @@ def test_postgresql_sessions_run_without_parallel_workers_and_keep_the_urls_own_
     url = make_url(POSTGIS_URL).update_query_dict({"options": "-c statement_timeout=4321"})
     ours = f"{DEFAULTS['DATABASE_STATEMENT_TIMEOUT_SECONDS']}s"
     query = "SELECT current_setting('max_parallel_workers_per_gather'), current_setting('statement_timeout')"
-    for database_url, served in ((POSTGIS_URL, ours), (url.render_as_string(hide_password=False), "4321ms")):
+    for database_url, served in (
+        (POSTGIS_URL, ours),
+        (url.render_as_string(hide_password=False), "4321ms"),
+    ):
         app = make_app(database_url)
         seen = []
         for context in (app.test_request_context, app.app_context, app.test_request_context):
@@ -44,7 +47,10 @@ def test_postgresql_sessions_run_without_parallel_workers_and_keep_the_urls_own_
         (psycopg.errors.lookup("57014")("canceling statement due to statement timeout"), True),
         (psycopg.errors.lookup("55P03")("canceling statement due to lock timeout"), True),
         (psycopg.errors.lookup("53100")("could not extend file: No space left on device"), True),
-        (psycopg.errors.lookup("57P01")("terminating connection due to administrator command"), True),
+        (
+            psycopg.errors.lookup("57P01")("terminating connection due to administrator command"),
+            True,
+        ),
         (psycopg.errors.lookup("25006")("cannot execute INSERT in a read-only transaction"), True),
         (psycopg.errors.lookup("23505")("duplicate key value violates unique constraint"), False),
         (psycopg.errors.lookup("42P01")("relation does not exist"), False),

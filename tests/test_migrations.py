@@ -40,7 +40,9 @@ def test_migrated_schema_matches_the_models(app):
             opts={
                 "include_object": include_object,
                 # Ours only: SpatiaLite and PostGIS keep their own tables beside ours.
-                "include_name": lambda name, kind, _parent: kind != "table" or name in Base.metadata.tables,
+                "include_name": lambda name, kind, _parent: (
+                    kind != "table" or name in Base.metadata.tables
+                ),
             },
         )
         differences = compare_metadata(context, Base.metadata)
@@ -50,14 +52,20 @@ def test_migrated_schema_matches_the_models(app):
 def test_spatial_index_exists(app):
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            indexes = connection.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'service_request'"
-            ).scalars().all()
+            indexes = (
+                connection.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'service_request'"
+                )
+                .scalars()
+                .all()
+            )
             assert any("gist (location)" in index for index in indexes)
             assert any("gist (location, requested_at)" in index for index in indexes)
         else:
             enabled = connection.execute(
-                sa.text("SELECT spatial_index_enabled FROM geometry_columns WHERE f_table_name = 'service_request'")
+                sa.text(
+                    "SELECT spatial_index_enabled FROM geometry_columns WHERE f_table_name = 'service_request'"
+                )
             ).scalar_one()
             assert enabled == 1
 
@@ -65,15 +73,28 @@ def test_spatial_index_exists(app):
 def test_article_full_text_index_exists(app):
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            indexes = connection.exec_driver_sql(
-                "SELECT indexdef FROM pg_indexes WHERE tablename = 'article'"
-            ).scalars().all()
+            indexes = (
+                connection.exec_driver_sql(
+                    "SELECT indexdef FROM pg_indexes WHERE tablename = 'article'"
+                )
+                .scalars()
+                .all()
+            )
             assert any("gin (search_vector)" in index for index in indexes)
         else:
-            names = connection.exec_driver_sql(
-                "SELECT name FROM sqlite_master WHERE tbl_name IN ('article', 'article_search')"
-            ).scalars().all()
-            assert {"article_search", "article_search_insert", "article_search_delete", "article_search_update"} <= set(names)
+            names = (
+                connection.exec_driver_sql(
+                    "SELECT name FROM sqlite_master WHERE tbl_name IN ('article', 'article_search')"
+                )
+                .scalars()
+                .all()
+            )
+            assert {
+                "article_search",
+                "article_search_insert",
+                "article_search_delete",
+                "article_search_update",
+            } <= set(names)
 
 
 SCOPES = {  # one kind of scope each: what the unique index of that kind is over
@@ -113,10 +134,17 @@ def test_migration_0012_cancels_duplicate_live_subscriptions_and_what_they_had_q
     with app.app_context(), db.engine.connect() as connection:
         transaction = connection.begin()  # everything here, DDL included, is rolled back
         command.downgrade(alembic_config(connection), "0011")
-        ward_42 = {"channel": "email", "address": "x@example.org", "area_kind": "ward", "area_code": "42"}
+        ward_42 = {
+            "channel": "email",
+            "address": "x@example.org",
+            "area_kind": "ward",
+            "area_code": "42",
+        }
         phf = {"channel": "sms", "address": "3125550100", "service_code": "PHF"}
         ids = {
-            name: connection.execute(sa.insert(table).values(**row).returning(table.c.id)).scalar_one()
+            name: connection.execute(
+                sa.insert(table).values(**row).returning(table.c.id)
+            ).scalar_one()
             for name, row in [
                 ("oldest pending", ward_42),
                 ("confirmed", {**ward_42, "confirmed_at": utcnow()}),  # kept: its owner said yes
@@ -146,18 +174,29 @@ def test_migration_0012_cancels_duplicate_live_subscriptions_and_what_they_had_q
         }  # fmt: skip
         command.upgrade(alembic_config(connection), "head")
 
-        live = connection.execute(sa.select(table.c.id).where(table.c.cancelled_at.is_(None))).scalars().all()
-        assert sorted(live) == sorted(ids[name] for name in ("confirmed", "another ward", "oldest of two", "webhook filter", "its twin"))
-        cancelled_at = connection.execute(sa.select(table.c.cancelled_at).where(table.c.id == ids["oldest pending"])).scalar_one()
+        live = (
+            connection.execute(sa.select(table.c.id).where(table.c.cancelled_at.is_(None)))
+            .scalars()
+            .all()
+        )
+        assert sorted(live) == sorted(
+            ids[name]
+            for name in ("confirmed", "another ward", "oldest of two", "webhook filter", "its twin")
+        )
+        cancelled_at = connection.execute(
+            sa.select(table.c.cancelled_at).where(table.c.id == ids["oldest pending"])
+        ).scalar_one()
         assert abs(utcnow() - cancelled_at) < timedelta(minutes=5)
         states = dict(connection.execute(sa.select(queue.c.key, queue.c.state)).all())
-        assert states == {
-            "ask the oldest": DeliveryState.CANCELLED,
-            "sent to the oldest": DeliveryState.DELIVERED,
-            "in flight": DeliveryState.PENDING,  # a worker holds it: it checks the subscription itself
-            "news": DeliveryState.PENDING,
-            "ask the newer of two": DeliveryState.CANCELLED,
-        }
+        assert (
+            states
+            == {
+                "ask the oldest": DeliveryState.CANCELLED,
+                "sent to the oldest": DeliveryState.DELIVERED,
+                "in flight": DeliveryState.PENDING,  # a worker holds it: it checks the subscription itself
+                "news": DeliveryState.PENDING,
+                "ask the newer of two": DeliveryState.CANCELLED,
+            }
+        )
         assert set(queued) == set(states)
         transaction.rollback()
-

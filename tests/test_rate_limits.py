@@ -67,7 +67,9 @@ def test_wrong_api_keys_past_the_limit_are_refused_before_hashing(app, client, m
     answers = []
     for attempt in range(300):
         fmt = ("json", "xml")[attempt % 2]
-        answers.append((fmt, client.post(f"/open311/v2/requests.{fmt}", data=pothole_form(f"wrong-{attempt}"))))
+        answers.append(
+            (fmt, client.post(f"/open311/v2/requests.{fmt}", data=pothole_form(f"wrong-{attempt}")))
+        )
     assert [r.status_code for _, r in answers[:ALLOWED_FAILURES]] == [403] * ALLOWED_FAILURES
     assert len(hashed) == ALLOWED_FAILURES  # the 280 after the limit were never hashed
     retry_afters = {assert_too_many(r, fmt) for fmt, r in answers[ALLOWED_FAILURES:]}
@@ -79,7 +81,9 @@ def test_wrong_api_keys_past_the_limit_are_refused_before_hashing(app, client, m
     hashed.clear()
     assert client.post("/open311/v2/requests.json", data=pothole_form(good_key)).status_code == 429
     assert hashed == []
-    other = client.post("/open311/v2/requests.json", data=pothole_form(good_key), **from_address("192.0.2.9"))
+    other = client.post(
+        "/open311/v2/requests.json", data=pothole_form(good_key), **from_address("192.0.2.9")
+    )
     assert other.status_code == 200
     assert hashed == [good_key]
 
@@ -88,48 +92,84 @@ def test_wrong_keys_on_other_endpoints_count_too(app, client):
     app.config["RATE_LIMIT_FAILED_AUTH_PER_ADDRESS"] = "3 per minute"
     for path in ("/open311/v2/webhooks.json", "/open311/v2/servicerequestupdates.xml"):
         assert client.get(path, query_string={"api_key": "wrong"}).status_code == 403
-    assert client.post("/open311/v2/subscriptions.json", data={"api_key": "wrong"}).status_code == 403
-    assert_too_many(client.get("/open311/v2/servicerequestupdates.xml", query_string={"api_key": "x"}), "xml")
+    assert (
+        client.post("/open311/v2/subscriptions.json", data={"api_key": "wrong"}).status_code == 403
+    )
+    assert_too_many(
+        client.get("/open311/v2/servicerequestupdates.xml", query_string={"api_key": "x"}), "xml"
+    )
 
 
 def test_wrong_staff_tokens_past_the_limit_are_refused_before_hashing(app, client, monkeypatch):
     app.config["RATE_LIMIT_FAILED_AUTH_PER_ADDRESS"] = FAILED_AUTH
     token = make_staff(app, "agent", CDOT, email="agent@cdot.example")
     hashed = count_calls(monkeypatch, staff)
-    answers = [client.get("/open311/staff/me", headers=bearer(f"staff_wrong{n}")) for n in range(300)]
+    answers = [
+        client.get("/open311/staff/me", headers=bearer(f"staff_wrong{n}")) for n in range(300)
+    ]
     assert [r.status_code for r in answers[:ALLOWED_FAILURES]] == [401] * ALLOWED_FAILURES
     assert len(hashed) == ALLOWED_FAILURES
     for response in answers[ALLOWED_FAILURES:]:
         assert_too_many(response, "json")  # the staff API answers in JSON
-    assert client.get("/open311/staff/me", headers=bearer(token), **from_address("192.0.2.9")).status_code == 200
+    assert (
+        client.get(
+            "/open311/staff/me", headers=bearer(token), **from_address("192.0.2.9")
+        ).status_code
+        == 200
+    )
 
 
 def test_a_post_flood_is_limited_per_key_from_any_address(app, client):
     app.config["RATE_LIMIT_WRITES_PER_KEY"] = "5 per minute"
     key, other_key = new_api_key(app, "Busy partner"), new_api_key(app, "Quiet partner")
     statuses = [
-        client.post("/open311/v2/requests.json", data=report(key, n), **from_address(f"192.0.2.{n}")).status_code
+        client.post(
+            "/open311/v2/requests.json", data=report(key, n), **from_address(f"192.0.2.{n}")
+        ).status_code
         for n in range(8)
     ]
     assert statuses == [200] * 5 + [429] * 3
-    assert_too_many(client.post("/open311/v2/requests.xml", data=pothole_form(key), **from_address("192.0.2.99")), "xml")
+    assert_too_many(
+        client.post(
+            "/open311/v2/requests.xml", data=pothole_form(key), **from_address("192.0.2.99")
+        ),
+        "xml",
+    )
     assert stored_requests(app) == 5  # nothing refused was stored
     assert client.post("/open311/v2/requests.json", data=pothole_form(other_key)).status_code == 200
     # Reads with the key are not writes: GET servicerequestupdates still answers.
-    assert client.get("/open311/v2/servicerequestupdates.json", query_string={"api_key": key}).status_code == 200
+    assert (
+        client.get(
+            "/open311/v2/servicerequestupdates.json", query_string={"api_key": key}
+        ).status_code
+        == 200
+    )
 
 
 def test_a_post_flood_is_limited_per_address_whatever_the_key(app, client, api_key):
     app.config["RATE_LIMIT_WRITES_PER_ADDRESS"] = "5 per minute"
     keys_ = [api_key, new_api_key(app, "Second")]
-    statuses = [client.post("/open311/v2/requests.json", data=report(keys_[n % 2], n)).status_code for n in range(7)]
+    statuses = [
+        client.post("/open311/v2/requests.json", data=report(keys_[n % 2], n)).status_code
+        for n in range(7)
+    ]
     assert statuses == [200] * 5 + [429] * 2
     # Every kind of write counts: subscriptions, webhooks, feedback and answers alike.
-    assert_too_many(client.post("/open311/v2/subscriptions.json", data={"api_key": api_key}), "json")
+    assert_too_many(
+        client.post("/open311/v2/subscriptions.json", data={"api_key": api_key}), "json"
+    )
     assert_too_many(client.post("/open311/v2/webhooks.xml", data={"api_key": api_key}), "xml")
-    assert_too_many(client.post("/open311/v2/requests/SR26-00000001/feedback.json", data={"api_key": api_key}), "json")
+    assert_too_many(
+        client.post("/open311/v2/requests/SR26-00000001/feedback.json", data={"api_key": api_key}),
+        "json",
+    )
     assert stored_requests(app) == 5
-    assert client.post("/open311/v2/requests.json", data=pothole_form(api_key), **from_address("192.0.2.7")).status_code == 200
+    assert (
+        client.post(
+            "/open311/v2/requests.json", data=pothole_form(api_key), **from_address("192.0.2.7")
+        ).status_code
+        == 200
+    )
     assert client.get("/open311/v2/services.json").status_code == 200  # reads are counted apart
 
 
@@ -138,7 +178,12 @@ def test_staff_writes_are_limited_per_staff_member(app, client):
     token = make_staff(app, "administrator", CDOT, email="boss@cdot.example")
     new = {"name": "New Agent", "role": "agent", "department": CDOT}
     answers = [
-        client.post("/open311/staff/staff", json={**new, "email": f"a{n}@cdot.example"}, headers=bearer(token), **from_address(f"192.0.2.{n}"))
+        client.post(
+            "/open311/staff/staff",
+            json={**new, "email": f"a{n}@cdot.example"},
+            headers=bearer(token),
+            **from_address(f"192.0.2.{n}"),
+        )
         for n in range(3)
     ]
     assert [r.status_code for r in answers[:2]] == [201, 201]
@@ -180,9 +225,15 @@ def test_forwarded_for_counts_only_behind_as_many_proxies_as_configured(database
 
 
 def test_an_unreachable_redis_falls_back_to_counting_in_memory(database_url):
-    app = make_app(database_url, REDIS_URL="redis://127.0.0.1:1/0", RATE_LIMIT_READS_PER_ADDRESS="2 per minute")
+    app = make_app(
+        database_url, REDIS_URL="redis://127.0.0.1:1/0", RATE_LIMIT_READS_PER_ADDRESS="2 per minute"
+    )
     client = app.test_client()
-    assert [client.get("/open311/v2/services.json").status_code for _ in range(3)] == [200, 200, 429]
+    assert [client.get("/open311/v2/services.json").status_code for _ in range(3)] == [
+        200,
+        200,
+        429,
+    ]
 
 
 @pytest.fixture
@@ -201,11 +252,20 @@ def redis_prefix():
 
 def test_redis_holds_the_counts_shared_by_every_worker(database_url, redis_prefix):
     connection, prefix = redis_prefix
-    settings = {"REDIS_URL": REDIS_URL, "RATE_LIMIT_KEY_PREFIX": prefix, "RATE_LIMIT_FAILED_AUTH_PER_ADDRESS": "3 per minute"}
+    settings = {
+        "REDIS_URL": REDIS_URL,
+        "RATE_LIMIT_KEY_PREFIX": prefix,
+        "RATE_LIMIT_FAILED_AUTH_PER_ADDRESS": "3 per minute",
+    }
     workers = [make_app(database_url, **settings).test_client() for _ in range(2)]
     for n in range(3):  # three failures, spread over two workers
-        assert workers[n % 2].post("/open311/v2/requests.json", data=pothole_form("wrong")).status_code == 403
-    assert_too_many(workers[1].post("/open311/v2/requests.json", data=pothole_form("wrong")), "json")
+        assert (
+            workers[n % 2].post("/open311/v2/requests.json", data=pothole_form("wrong")).status_code
+            == 403
+        )
+    assert_too_many(
+        workers[1].post("/open311/v2/requests.json", data=pothole_form("wrong")), "json"
+    )
     assert_too_many(workers[0].post("/open311/v2/requests.xml", data=pothole_form("wrong")), "xml")
     stored = [key.decode() for key in connection.scan_iter(match=f"*{prefix}*")]
     assert any("failed-credentials" in key for key in stored), stored
@@ -219,8 +279,15 @@ def test_every_operation_documents_its_429_with_retry_after():
         for method, operation in item.items():
             if method in {"get", "post", "delete"}:
                 name = operation["responses"]["429"]["$ref"].rsplit("/", 1)[1]
-                assert name == ("TooManyRequestsXml" if path.endswith(".xml") or "/confirm/" in path or "/unsubscribe/" in path else "TooManyRequestsJson"), (method, path)
-                assert responses[name]["headers"]["Retry-After"]["schema"] == {"type": "integer", "minimum": 1}
+                assert name == (
+                    "TooManyRequestsXml"
+                    if path.endswith(".xml") or "/confirm/" in path or "/unsubscribe/" in path
+                    else "TooManyRequestsJson"
+                ), (method, path)
+                assert responses[name]["headers"]["Retry-After"]["schema"] == {
+                    "type": "integer",
+                    "minimum": 1,
+                }
 
 
 def test_unknown_paths_and_html_pages_are_counted_as_reads(app, client):

@@ -61,12 +61,17 @@ def tag_one(app: Flask, number: str) -> None:
     with app.app_context():
         session = db.session()
         begin_write(session)
-        tag_by_id(session, session.scalar(sa.select(ServiceRequest.id).where(ServiceRequest.number == number)))
+        tag_by_id(
+            session,
+            session.scalar(sa.select(ServiceRequest.id).where(ServiceRequest.number == number)),
+        )
         session.commit()
 
 
 def tag_by_id(session, request_id: int) -> None:
-    lat, long = session.execute(sa.select(ServiceRequest.lat, ServiceRequest.long).where(ServiceRequest.id == request_id)).one()
+    lat, long = session.execute(
+        sa.select(ServiceRequest.lat, ServiceRequest.long).where(ServiceRequest.id == request_id)
+    ).one()
     codes = area_codes_at(session, long, lat)
     session.execute(sa.update(ServiceRequest).where(ServiceRequest.id == request_id).values(codes))
 
@@ -80,7 +85,9 @@ def test_chicago_areas_load_with_the_citys_counts(app):
     assert "50 ward, 77 community_area, 23 police_district, 98 neighborhood" in result.output
     assert area_counts(app) == COUNTS
     with app.app_context():
-        loop = db.session.scalar(sa.select(Area).where(Area.kind == "community_area", Area.code == "32"))
+        loop = db.session.scalar(
+            sa.select(Area).where(Area.kind == "community_area", Area.code == "32")
+        )
         assert loop is not None
         assert loop.name == "LOOP"
 
@@ -101,24 +108,43 @@ def test_loading_again_replaces_the_areas_instead_of_adding(app):
 def test_any_city_names_its_own_code_and_name_properties(app, tmp_path):
     path = tmp_path / "districts.geojson"
     path.write_text(json.dumps(collection(square(0, props={"NUM": 7, "LABEL": "Seventh"}))))
-    result = invoke(app, "import-areas", "police_district", str(path), "--code-property", "NUM", "--name-property", "LABEL")
+    result = invoke(
+        app,
+        "import-areas",
+        "police_district",
+        str(path),
+        "--code-property",
+        "NUM",
+        "--name-property",
+        "LABEL",
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         area = db.session.scalars(sa.select(Area)).one()
     assert (area.kind, area.code, area.name) == ("police_district", "7", "Seventh")
 
 
-def square(x: float, props: dict[str, Any] | None = None, ring: list[list[float]] | None = None) -> dict[str, Any]:
+def square(
+    x: float, props: dict[str, Any] | None = None, ring: list[list[float]] | None = None
+) -> dict[str, Any]:
     ring = ring or [[x, 0], [x + 1, 0], [x + 1, 1], [x, 1], [x, 0]]
     properties = {"ward": str(int(x) + 1)} if props is None else props
-    return {"type": "Feature", "properties": properties, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    return {
+        "type": "Feature",
+        "properties": properties,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
 
 
 def collection(*features: dict[str, Any]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": list(features)}
 
 
-LINE = {"type": "Feature", "properties": {"ward": "2"}, "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]}}
+LINE = {
+    "type": "Feature",
+    "properties": {"ward": "2"},
+    "geometry": {"type": "LineString", "coordinates": [[0, 0], [1, 1]]},
+}
 
 
 @pytest.mark.parametrize(
@@ -126,11 +152,30 @@ LINE = {"type": "Feature", "properties": {"ward": "2"}, "geometry": {"type": "Li
     [
         (collection(square(0), LINE), ["feature 1", "LineString", "not a Polygon"]),
         (collection(square(0), square(1, props={"name": "x"})), ["feature 1", "'ward' property"]),
-        (collection(square(0), square(1, props={"ward": "1"})), ["feature 1", "'1'", "also feature 0"]),
-        (collection(square(0), square(1, ring=[[1e6, 4e6], [1e6 + 9, 4e6], [1e6, 4e6 + 9], [1e6, 4e6]])), ["feature 1", "WGS84"]),
-        (collection(square(0), square(1, ring=[[0, 0], [1, 1]])), ["feature 1", "unreadable Polygon"]),
-        (collection(square(0), {"type": "Feature", "properties": {"ward": "2"}, "geometry": None}), ["feature 1", "no geometry"]),
-        ({"type": "Feature", "properties": {}, "geometry": None}, ["not a GeoJSON FeatureCollection"]),
+        (
+            collection(square(0), square(1, props={"ward": "1"})),
+            ["feature 1", "'1'", "also feature 0"],
+        ),
+        (
+            collection(
+                square(0), square(1, ring=[[1e6, 4e6], [1e6 + 9, 4e6], [1e6, 4e6 + 9], [1e6, 4e6]])
+            ),
+            ["feature 1", "WGS84"],
+        ),
+        (
+            collection(square(0), square(1, ring=[[0, 0], [1, 1]])),
+            ["feature 1", "unreadable Polygon"],
+        ),
+        (
+            collection(
+                square(0), {"type": "Feature", "properties": {"ward": "2"}, "geometry": None}
+            ),
+            ["feature 1", "no geometry"],
+        ),
+        (
+            {"type": "Feature", "properties": {}, "geometry": None},
+            ["not a GeoJSON FeatureCollection"],
+        ),
         (collection(), ["no features"]),
     ],
 )
@@ -189,7 +234,9 @@ def test_a_polygon_without_area_is_refused(tmp_path):
     flat = [[0, 0], [1, 0], [2, 0], [0, 0]]
     path = tmp_path / "areas.geojson"
     path.write_text(json.dumps(collection(square(0), square(1, ring=flat))))
-    with pytest.raises(AreaError, match=r"areas.geojson: feature 1 \(2\): invalid geometry .* encloses no area"):
+    with pytest.raises(
+        AreaError, match=r"areas.geojson: feature 1 \(2\): invalid geometry .* encloses no area"
+    ):
         read_areas(path, "ward")
 
 
@@ -206,7 +253,9 @@ def test_the_shipped_area_files_are_compact_and_valid():
     sizes = [(AREAS / f.filename).stat().st_size for f in CHICAGO_FILES]
     assert sum(sizes) < 1_500_000
     for area_file in CHICAGO_FILES:
-        shapes = read_areas(AREAS / area_file.filename, area_file.code_property, area_file.name_property)
+        shapes = read_areas(
+            AREAS / area_file.filename, area_file.code_property, area_file.name_property
+        )
         assert len(shapes) == COUNTS[area_file.kind]
         assert all(shape.repaired is None for shape in shapes)
 
@@ -217,17 +266,23 @@ def test_the_shipped_area_files_are_derived_from_the_citys(tmp_path):
 
     reports = derive_areas(SHARED, tmp_path)  # raises if simplifying cost agreement
     for area_file in CHICAGO_FILES:
-        assert (tmp_path / "areas" / area_file.filename).read_bytes() == (AREAS / area_file.filename).read_bytes()
+        assert (tmp_path / "areas" / area_file.filename).read_bytes() == (
+            AREAS / area_file.filename
+        ).read_bytes()
     assert all(report.same_area == 1.0 for report in reports)
 
 
 def test_the_area_table_has_a_spatial_index(app):
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            indexes = connection.exec_driver_sql("SELECT indexdef FROM pg_indexes WHERE tablename = 'area'").scalars()
+            indexes = connection.exec_driver_sql(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'area'"
+            ).scalars()
             assert any("gist (geometry)" in index for index in indexes)
         else:
-            check = connection.exec_driver_sql("SELECT CheckSpatialIndex('area', 'geometry')").scalar()
+            check = connection.exec_driver_sql(
+                "SELECT CheckSpatialIndex('area', 'geometry')"
+            ).scalar()
             assert check == 1
 
 
@@ -276,13 +331,22 @@ def test_tagging_one_request_finds_its_areas_through_the_spatial_index(app):
         with db.engine.connect() as connection:
             if connection.dialect.name == "postgresql":
                 connection.exec_driver_sql("ANALYZE area")
-                plan = connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars().all()
+                plan = (
+                    connection.exec_driver_sql(f"EXPLAIN {statement}", parameters).scalars().all()
+                )
                 assert any("Index Scan using idx_area_geometry" in line for line in plan), plan
                 assert not any("Seq Scan on area" in line for line in plan), plan
             else:
-                plan = [row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)]
+                plan = [
+                    row[3]
+                    for row in connection.exec_driver_sql(
+                        f"EXPLAIN QUERY PLAN {statement}", parameters
+                    )
+                ]
                 # The R*Tree finds the candidate areas, which are then read by id.
-                assert any("idx_area_geometry VIRTUAL TABLE INDEX 2:" in line for line in plan), plan
+                assert any("idx_area_geometry VIRTUAL TABLE INDEX 2:" in line for line in plan), (
+                    plan
+                )
                 assert any("SEARCH area USING INTEGER PRIMARY KEY" in line for line in plan), plan
                 assert not any(line.startswith("SCAN area") for line in plan), plan
 
@@ -336,7 +400,9 @@ def insert_sample(app: Flask) -> dict[str, dict[str, str]]:
     return {row["sr_number"]: row for row in rows}
 
 
-def share_agreeing(city: dict[str, dict[str, str]], ours: dict[str, dict[str, str | None]], kind: str) -> float:
+def share_agreeing(
+    city: dict[str, dict[str, str]], ours: dict[str, dict[str, str | None]], kind: str
+) -> float:
     recorded = {number: row[kind] for number, row in city.items() if row[kind]}
     return sum(ours[number][kind] == code for number, code in recorded.items()) / len(recorded)
 
@@ -369,7 +435,10 @@ def test_tags_agree_with_the_areas_the_city_recorded(app):
     print(
         f"\n{backend}: {len(city)} sample requests; bulk tagging {bulk_seconds:.2f} s "
         f"({bulk_seconds / len(city) * 1000:.3f} ms per request), {tagged} tagged; agreement "
-        + ", ".join(f"{kind} {shares[kind]:.2%} ({place_shares[kind]:.2%} of {len(places)} places)" for kind in kinds)
+        + ", ".join(
+            f"{kind} {shares[kind]:.2%} ({place_shares[kind]:.2%} of {len(places)} places)"
+            for kind in kinds
+        )
     )
     assert shares["community_area"] >= 0.98  # measured 99.84 % (99.53 % of places)
     assert shares["police_district"] >= 0.98  # measured 99.80 % (99.37 % of places)
@@ -407,7 +476,9 @@ def test_one_request_at_a_time_gives_the_same_tags_as_the_bulk_update(app):
         backend = session.get_bind().dialect.name
     one_by_one = stored_tags(app)
     timings.sort()
-    print(f"\n{backend}: area_codes_at for one request: median {timings[len(timings) // 2] * 1000:.2f} ms over {len(ids)}")
+    print(
+        f"\n{backend}: area_codes_at for one request: median {timings[len(timings) // 2] * 1000:.2f} ms over {len(ids)}"
+    )
     assert sum(codes != dict.fromkeys(AREA_KINDS) for codes in one_by_one.values()) == len(ids)
     for number, codes in one_by_one.items():
         if codes != dict.fromkeys(AREA_KINDS):

@@ -26,12 +26,11 @@ from typing import Any
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 
 from open311.config import PROJECT_DIR
 from open311.extensions import db
 from tests.conftest import make_app
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = Path(os.environ.get("OPEN311_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -168,7 +167,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium")
-    with playwright_sync.sync_playwright() as playwright:
+    with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()

@@ -28,13 +28,37 @@ def copy_catalog(tmp_path: Path) -> Path:
         ('datatype = "number"', 'datatype = "integer"', ["PHF.toml", "attributes[2].datatype"]),
         ("order = 2", "order = 1", ["PHF.toml", "order", "used twice"]),
         ('service_code = "PHF"', 'service_code = "GRAF"', ["service_code", "GRAF", "also used"]),
-        ('keywords = ["pothole", "street", "road"]', 'keywords = ["pothole, street"]', ["PHF.toml", "keywords[0]"]),
+        (
+            'keywords = ["pothole", "street", "road"]',
+            'keywords = ["pothole, street"]',
+            ["PHF.toml", "keywords[0]"],
+        ),
         ('service_name = "Pothole in Street Complaint"', "", ["PHF.toml", "service_name"]),
-        ("values = [{ key = \"TRAFFIC\"", "valuez = [{ key = \"TRAFFIC\"", ["PHF.toml", "attributes[0]"]),
-        ('description = "A pothole in the street."', 'description = "unterminated', ["PHF.toml", "TOML"]),
-        ("duplicate_radius_m = 150.0", "duplicate_radius_m = 0", ["PHF.toml", "duplicate_radius_m"]),
-        ("duplicate_window_days = 10.0", 'duplicate_window_days = "ten"', ["PHF.toml", "duplicate_window_days"]),
-        ("duplicate_window_days = 10.0", "duplicate_window_days = 400", ["PHF.toml", "duplicate_window_days"]),
+        (
+            'values = [{ key = "TRAFFIC"',
+            'valuez = [{ key = "TRAFFIC"',
+            ["PHF.toml", "attributes[0]"],
+        ),
+        (
+            'description = "A pothole in the street."',
+            'description = "unterminated',
+            ["PHF.toml", "TOML"],
+        ),
+        (
+            "duplicate_radius_m = 150.0",
+            "duplicate_radius_m = 0",
+            ["PHF.toml", "duplicate_radius_m"],
+        ),
+        (
+            "duplicate_window_days = 10.0",
+            'duplicate_window_days = "ten"',
+            ["PHF.toml", "duplicate_window_days"],
+        ),
+        (
+            "duplicate_window_days = 10.0",
+            "duplicate_window_days = 400",
+            ["PHF.toml", "duplicate_window_days"],
+        ),
     ],
 )
 def test_invalid_file_is_refused_naming_file_field_and_problem(tmp_path, replace, by, words):
@@ -51,11 +75,17 @@ def test_invalid_file_is_refused_naming_file_field_and_problem(tmp_path, replace
 
 def test_cli_refuses_an_invalid_catalogue_and_stores_nothing(app, tmp_path):
     catalog = copy_catalog(tmp_path)
-    (catalog / "GRAF.toml").write_text((catalog / "GRAF.toml").read_text().replace("Graffiti", "Grafitti") + "colour = 1\n")
+    (catalog / "GRAF.toml").write_text(
+        (catalog / "GRAF.toml").read_text().replace("Graffiti", "Grafitti") + "colour = 1\n"
+    )
     result = app.test_cli_runner().invoke(args=["open311", "load-catalog", str(catalog)])
     assert result.exit_code == 1
-    assert "GRAF.toml" in result.output and "colour" in result.output
-    names = {s["service_code"]: s["service_name"] for s in app.test_client().get("/open311/v2/services.json").json}
+    assert "GRAF.toml" in result.output
+    assert "colour" in result.output
+    names = {
+        s["service_code"]: s["service_name"]
+        for s in app.test_client().get("/open311/v2/services.json").json
+    }
     assert names["GRAF"] == "Graffiti Removal Request"
 
 
@@ -75,7 +105,14 @@ def test_the_chicago_catalogue_is_valid_and_uses_every_datatype():
     services = read_catalog(CHICAGO, SCHEMAS)
     assert len(services) >= 106
     datatypes = {a["datatype"] for s in services for a in s.get("attributes", [])}
-    assert datatypes == {"string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"}
+    assert datatypes == {
+        "string",
+        "number",
+        "datetime",
+        "text",
+        "singlevaluelist",
+        "multivaluelist",
+    }
     types = {s["service_code"]: s["type"] for s in services}
     assert types["BBA"] == "batch"
     assert any(s.get("review") for s in services)

@@ -269,8 +269,12 @@ def test_control_characters_are_dropped_not_stored_or_fatal(app, client, agent, 
     cited = cite(client, agent, number, party_name="Joe's\x00 Pizza\x14")
     assert cited.status_code == 201
     assert cited.json["party_name"] == "Joe's Pizza"
-    found = client.get("/open311/staff/citations", query_string={"party": "joes\x14 pizza"}, headers=bearer(agent))
+    found = client.get(
+        "/open311/staff/citations", query_string={"party": "joes\x14 pizza"}, headers=bearer(agent)
+    )
     assert (found.status_code, found.json["count"]) == (200, 1)
     # NUL in a query string is refused everywhere (database.py), before any query sees it.
-    refused = client.get("/open311/staff/citations", query_string={"party": "joes\x00 pizza"}, headers=bearer(agent))
+    refused = client.get(
+        "/open311/staff/citations", query_string={"party": "joes\x00 pizza"}, headers=bearer(agent)
+    )
     assert refused.status_code == 400

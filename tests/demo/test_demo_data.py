@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from open311.config import PROJECT_DIR
 from open311.spatial import Boundary

@@ -19,7 +19,10 @@ SHARED = next(
     (found for up in PROJECT_DIR.parents[:2] if (found := up / "shared" / "chicago311").is_dir()),
     PROJECT_DIR.parent / "shared" / "chicago311",
 )
-REAL_FILES = [*sorted((SHARED / "legacy").glob("legacy_*_sample.csv")), SHARED / "samples" / "sr_2021-01-01_first5000_fullschema.csv"]
+REAL_FILES = [
+    *sorted((SHARED / "legacy").glob("legacy_*_sample.csv")),
+    SHARED / "samples" / "sr_2021-01-01_first5000_fullschema.csv",
+]
 
 
 def run_backtest(app, split: datetime):
@@ -31,7 +34,9 @@ def run_backtest(app, split: datetime):
 def test_backtest_scores_ours_and_the_naive_median_on_later_requests(app):
     # 100 days of PHF taking 1..10 days in turn; open requests are not scored.
     add_history(app, closed_history("PHF", [float(1 + i % 10) for i in range(100)]))
-    add_history(app, [{"service_code": "PHF", "requested_at": START + timedelta(days=99), "days": None}])
+    add_history(
+        app, [{"service_code": "PHF", "requested_at": START + timedelta(days=99), "days": None}]
+    )
     report = run_backtest(app, START + timedelta(days=80))
     line = report.lines["PHF"]
     assert (report.trained_on, line.tested) == (80, 20)

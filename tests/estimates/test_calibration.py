@@ -147,7 +147,9 @@ def test_a_new_service_falls_in_its_groups_calibrated_range_about_eight_times_in
         known = [
             row
             for code, median in zip("ABCDE", medians, strict=False)
-            for row in lognormal_history(code, seed, lambda _day, m=median: m, lambda _day: 0.5, 1, 40)
+            for row in lognormal_history(
+                code, seed, lambda _day, m=median: m, lambda _day: 0.5, 1, 40
+            )
         ]
         catalogue = {code: ServiceFacts("Streets", None) for code in "ABCDEN"}
         learned = learn(known, catalogue, CHICAGO)
@@ -157,7 +159,9 @@ def test_a_new_service_falls_in_its_groups_calibrated_range_about_eight_times_in
         assert group.basis == "group"
         assert group.p10 is not None
         assert group.p90 is not None
-        new = lognormal_history("N", seed + 100, lambda _day, m=medians[5]: m, lambda _day: 0.5, 1, 200)
+        new = lognormal_history(
+            "N", seed + 100, lambda _day, m=medians[5]: m, lambda _day: 0.5, 1, 200
+        )
         days = [r.days_to_close or 0.0 for r in new]
         ours.append(statistics.mean(group.p10 <= d <= group.p90 for d in days))
         raw.append(statistics.mean(observed.p10 <= d <= observed.p90 for d in days))
@@ -178,10 +182,15 @@ def test_history_on_too_few_days_keeps_the_observed_range_and_no_segment():
     for i in range(400):
         filed = START + timedelta(days=i % 3, minutes=i)
         took = draw.uniform(28, 32) if i % 2 else draw.uniform(0.5, 1.5)
-        history.append(PastRequest("PHF", filed, filed + timedelta(days=took), "32" if i % 2 else "1"))
+        history.append(
+            PastRequest("PHF", filed, filed + timedelta(days=took), "32" if i % 2 else "1")
+        )
     history.sort(key=lambda r: r.requested_at)
     learned = learn(history, {"PHF": ServiceFacts("Transportation and Streets", 7.0)}, CHICAGO)
-    assert list(learned.slices) == [Key(Scope.SERVICE, "PHF"), Key(Scope.GROUP, "Transportation and Streets")]
+    assert list(learned.slices) == [
+        Key(Scope.SERVICE, "PHF"),
+        Key(Scope.GROUP, "Transportation and Streets"),
+    ]
     whole = learned.slices[Key(Scope.SERVICE, "PHF")]
     assert whole.calibrated is None
     at = START + timedelta(days=10)
@@ -242,7 +251,9 @@ def test_a_service_checked_on_too_few_days_borrows_its_groups_widening_outward_o
     add_history(app, [*history_rows(history), *thin])
     result = app.test_cli_runner().invoke(args=["open311", "learn-estimates"])
     assert result.exit_code == 0, result.output
-    assert "calibrated on their own later requests: 1, borrowed from their group: 1," in result.output
+    assert (
+        "calibrated on their own later requests: 1, borrowed from their group: 1," in result.output
+    )
     phf, phb = stored(app, "PHF"), stored(app, "PHB")
     assert (phf.calibrated_by, phb.calibrated_by) == ("service", "group")
     # PHF's later requests missed its top: PHB's top moves out by as much (on

@@ -121,18 +121,33 @@ def test_learned_quantiles_are_stored_and_set_on_every_new_request(app, client, 
     add_history(app, closed_history("PHF", [float(d) for d in range(1, 41)]))
     assert "learned 1 services, 0 segments, 1 groups" in learn(app)
     with app.app_context():
-        stored = db.session.scalars(sa.select(ResolutionQuantiles).where(ResolutionQuantiles.scope_key == "PHF")).one()
-        assert (stored.n, stored.p10, stored.p50, stored.p90) == (40, pytest.approx(4.9), pytest.approx(20.5), pytest.approx(36.1))
+        stored = db.session.scalars(
+            sa.select(ResolutionQuantiles).where(ResolutionQuantiles.scope_key == "PHF")
+        ).one()
+        assert (stored.n, stored.p10, stored.p50, stored.p90) == (
+            40,
+            pytest.approx(4.9),
+            pytest.approx(20.5),
+            pytest.approx(36.1),
+        )
 
-    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0]["service_request_id"]
+    number = client.post("/open311/v2/requests.json", data=pothole_form(api_key)).json[0][
+        "service_request_id"
+    ]
     [request] = client.get(f"/open311/v2/requests/{number}.json?extensions=true").json
     requested = datetime.fromisoformat(request["requested_datetime"])
-    assert days_after(datetime.fromisoformat(request["expected_datetime"]), requested) == pytest.approx(20.5, abs=1e-4)
+    assert days_after(
+        datetime.fromisoformat(request["expected_datetime"]), requested
+    ) == pytest.approx(20.5, abs=1e-4)
     expected_range = request["extended_attributes"]["expected_range"]
     assert expected_range["basis"] == "service"
     assert expected_range["p50"] == request["expected_datetime"]
-    assert days_after(datetime.fromisoformat(expected_range["p10"]), requested) == pytest.approx(4.9, abs=1e-4)
-    assert days_after(datetime.fromisoformat(expected_range["p90"]), requested) == pytest.approx(36.1, abs=1e-4)
+    assert days_after(datetime.fromisoformat(expected_range["p10"]), requested) == pytest.approx(
+        4.9, abs=1e-4
+    )
+    assert days_after(datetime.fromisoformat(expected_range["p90"]), requested) == pytest.approx(
+        36.1, abs=1e-4
+    )
 
 
 def add_service(app: Flask, code: str, group: str, target_days: float | None = None) -> None:
@@ -176,9 +191,19 @@ def test_without_a_group_to_fall_back_on_the_catalogue_target_then_nothing(app):
 def test_a_telling_segment_is_used_and_named_in_the_basis(app):
     # The Loop (32) waits a month; Rogers Park (1) a day, in alternation over 200 days.
     history = [
-        {"service_code": "PHF", "requested_at": START + timedelta(days=i), "days": 30.0 + i % 3, "community_area": "32"}
+        {
+            "service_code": "PHF",
+            "requested_at": START + timedelta(days=i),
+            "days": 30.0 + i % 3,
+            "community_area": "32",
+        }
         if i % 2
-        else {"service_code": "PHF", "requested_at": START + timedelta(days=i), "days": 1.0 + i % 3 / 10, "community_area": "1"}
+        else {
+            "service_code": "PHF",
+            "requested_at": START + timedelta(days=i),
+            "days": 1.0 + i % 3 / 10,
+            "community_area": "1",
+        }
         for i in range(200)
     ]
     add_history(app, history)
@@ -186,7 +211,13 @@ def test_a_telling_segment_is_used_and_named_in_the_basis(app):
     at = START + timedelta(days=300)
     loop = estimated(app, Filed("PHF", at, "32"), at)
     assert loop.basis == "service+community_area"
-    assert 30.0 <= days_after(loop.p10, at) <= days_after(loop.p50, at) <= days_after(loop.p90, at) <= 32.0
+    assert (
+        30.0
+        <= days_after(loop.p10, at)
+        <= days_after(loop.p50, at)
+        <= days_after(loop.p90, at)
+        <= 32.0
+    )
     elsewhere = estimated(app, Filed("PHF", at, "77"), at)  # no history there: the whole service
     assert elsewhere.basis == "service"
     assert days_after(elsewhere.p10, at) < 2 < 30 < days_after(elsewhere.p90, at)
@@ -221,7 +252,13 @@ def test_a_longer_backlog_than_usual_means_a_longer_wait(app):
     at = moment + timedelta(days=400)  # everything has closed by then: nothing is open
     calm = estimated(app, Filed("PHF", at), at)
     # 40 open requests: well above the usual number open (about 16).
-    add_history(app, [{"service_code": "PHF", "requested_at": at - timedelta(hours=h), "days": None} for h in range(1, 41)])
+    add_history(
+        app,
+        [
+            {"service_code": "PHF", "requested_at": at - timedelta(hours=h), "days": None}
+            for h in range(1, 41)
+        ],
+    )
     busy = estimated(app, Filed("PHF", at), at)
     assert (calm.basis, busy.basis) == ("service+backlog", "service+backlog")
     assert days_after(calm.p50, at) == pytest.approx(levels["low"], abs=1e-3)
@@ -231,22 +268,43 @@ def test_a_longer_backlog_than_usual_means_a_longer_wait(app):
 
 def test_closed_requests_teach_and_open_ones_do_not(app):
     add_history(app, closed_history("PHF", [3.0] * 25))
-    add_history(app, [{"service_code": "PHF", "requested_at": START, "days": None}] * 1)  # open for a year
+    add_history(
+        app, [{"service_code": "PHF", "requested_at": START, "days": None}] * 1
+    )  # open for a year
     learn(app)
     with app.app_context():
-        whole = db.session.scalars(sa.select(ResolutionQuantiles).where(ResolutionQuantiles.segment_kind == "", ResolutionQuantiles.scope == "service")).one()
+        whole = db.session.scalars(
+            sa.select(ResolutionQuantiles).where(
+                ResolutionQuantiles.segment_kind == "", ResolutionQuantiles.scope == "service"
+            )
+        ).one()
         assert (whole.n, whole.p50) == (25, 3.0)
 
 
 def test_closing_keeps_the_promise_and_drops_the_range(app, client):
     add_history(app, closed_history("PHF", [3.0] * 25))
     filed_at = utcnow() - timedelta(hours=1)  # learn-estimates runs now: an hour's wait so far
-    add_history(app, [{"service_code": "PHF", "requested_at": filed_at, "days": None, "number": "SR26-00000001"}])
+    add_history(
+        app,
+        [
+            {
+                "service_code": "PHF",
+                "requested_at": filed_at,
+                "days": None,
+                "number": "SR26-00000001",
+            }
+        ],
+    )
     learn(app)  # re-estimates the open request
     with app.app_context():
         begin_write(db.session())
-        service_request = db.session.scalars(sa.select(ServiceRequest).where(ServiceRequest.number == "SR26-00000001")).one()
-        assert (service_request.expected_basis, days_after(service_request.expected_at, filed_at)) == ("service", 3.0)
+        service_request = db.session.scalars(
+            sa.select(ServiceRequest).where(ServiceRequest.number == "SR26-00000001")
+        ).one()
+        assert (
+            service_request.expected_basis,
+            days_after(service_request.expected_at, filed_at),
+        ) == ("service", 3.0)
         service_request.status = Status.CLOSED
         refresh_expected(db.session(), service_request, utcnow(), time_zone=CHICAGO)
         db.session.commit()
@@ -266,4 +324,6 @@ def test_the_range_reaches_xml_too(app, client, api_key):
 
     root = etree.fromstring(client.get("/open311/v2/requests.xml?extensions=true").data)
     assert root.findtext("request/extended_attributes/expected_range/basis") == "service"
-    assert root.findtext("request/extended_attributes/expected_range/p50") == root.findtext("request/expected_datetime")
+    assert root.findtext("request/extended_attributes/expected_range/p50") == root.findtext(
+        "request/expected_datetime"
+    )

@@ -13,7 +13,11 @@ BAD_POSTS = {
     "inactive service": ({"service_code": "OLD"}, 404, ["service_code", "OLD"]),
     "no service code": ({"service_code": ""}, 400, ["service_code"]),
     "no location": ({"lat": None, "long": None}, 400, ["lat", "long"]),
-    "unplaceable address": ({"lat": None, "long": None, "address_string": "4 Privet Drive, Little Whinging"}, 400, ["address_string", "Privet"]),
+    "unplaceable address": (
+        {"lat": None, "long": None, "address_string": "4 Privet Drive, Little Whinging"},
+        400,
+        ["address_string", "Privet"],
+    ),
     "address_id alone": ({"lat": None, "long": None, "address_id": "545483"}, 400, ["address_id"]),
     "lat without long": ({"long": None}, 400, ["lat"]),
     "zero zero": ({"lat": "0", "long": "0"}, 400, ["0,0"]),
@@ -23,11 +27,23 @@ BAD_POSTS = {
     "latitude nan": ({"lat": "nan"}, 400, ["lat"]),
     "missing required attribute": ({"attribute[WHEREIST]": None}, 400, ["WHEREIST required"]),
     "unknown option key": ({"attribute[WHEREIST]": "SKY"}, 400, ["WHEREIST", "SKY"]),
-    "two values for a single list": ({"attribute[WHEREIST]": ["TRAFFIC", "CURB"]}, 400, ["WHEREIST"]),
-    "unknown multivalue key": ({"attribute[HAZARDS][]": ["WATER", "LAVA"]}, 400, ["HAZARDS", "LAVA"]),
+    "two values for a single list": (
+        {"attribute[WHEREIST]": ["TRAFFIC", "CURB"]},
+        400,
+        ["WHEREIST"],
+    ),
+    "unknown multivalue key": (
+        {"attribute[HAZARDS][]": ["WATER", "LAVA"]},
+        400,
+        ["HAZARDS", "LAVA"],
+    ),
     "number not a number": ({"attribute[HOWMANY]": "several"}, 400, ["HOWMANY", "number"]),
     "number above maximum": ({"attribute[HOWMANY]": "1000"}, 400, ["HOWMANY", "maximum"]),
-    "malformed datetime attribute": ({"attribute[NOTICED]": "last tuesday"}, 400, ["NOTICED", "W3C"]),
+    "malformed datetime attribute": (
+        {"attribute[NOTICED]": "last tuesday"},
+        400,
+        ["NOTICED", "W3C"],
+    ),
     "string with a line break": ({"attribute[LANDMARK]": "one\ntwo"}, 400, ["LANDMARK", "line"]),
     "unknown attribute code": ({"attribute[COLOUR]": "red"}, 400, ["COLOUR"]),
     "oversize description": ({"description": "x" * 4001}, 400, ["description", "4000"]),
@@ -60,12 +76,16 @@ def test_bad_post_is_refused_with_an_error_naming_the_field(app, client, api_key
 
 def test_several_problems_are_reported_together(client, api_key):
     form = pothole_form(api_key, **{"attribute[WHEREIST]": None, "attribute[HOWMANY]": "many"})
-    descriptions = [error["description"] for error in client.post("/open311/v2/requests.json", data=form).json]
+    descriptions = [
+        error["description"] for error in client.post("/open311/v2/requests.json", data=form).json
+    ]
     assert "WHEREIST required" in descriptions
     assert any("HOWMANY" in d for d in descriptions)
 
 
-@pytest.mark.parametrize("path", ["/open311/v2/nothing.json", "/open311/v2/requests/SR26-99999999.json"])
+@pytest.mark.parametrize(
+    "path", ["/open311/v2/nothing.json", "/open311/v2/requests/SR26-99999999.json"]
+)
 def test_unknown_paths_and_requests_are_404_in_json(client, path):
     response = client.get(path)
     assert response.status_code == 404
@@ -80,7 +100,9 @@ def test_wrong_method_is_405_in_the_callers_format(client):
 
 def test_oversize_body_is_413_in_format_and_stores_nothing(app, client, api_key):
     app.config["MAX_CONTENT_LENGTH"] = 1000
-    response = client.post("/open311/v2/requests.json", data=pothole_form(api_key, description="x" * 2000))
+    response = client.post(
+        "/open311/v2/requests.json", data=pothole_form(api_key, description="x" * 2000)
+    )
     assert response.status_code == 413
     assert response.json[0]["code"] == 413
     assert stored_requests(app) == 0

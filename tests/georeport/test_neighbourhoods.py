@@ -31,10 +31,15 @@ def ids(response):
 
 @pytest.fixture
 def mapped(app, client):
-    assert app.test_cli_runner().invoke(args=["open311", "load-chicago-areas", str(AREAS)]).exit_code == 0
+    assert (
+        app.test_cli_runner().invoke(args=["open311", "load-chicago-areas", str(AREAS)]).exit_code
+        == 0
+    )
     for offset, (number, (lat, lon)) in enumerate(PLACES.items()):
         status = Status.CLOSED if number.endswith("3") else Status.OPEN
-        make_request(app, number, NOW - timedelta(hours=offset + 1), lat=lat, long=lon, status=status)
+        make_request(
+            app, number, NOW - timedelta(hours=offset + 1), lat=lat, long=lon, status=status
+        )
     assert app.test_cli_runner().invoke(args=["open311", "tag-areas"]).exit_code == 0
     return app
 
@@ -58,14 +63,24 @@ def test_radius_around_a_point(client, mapped, radius, expected):
 
 
 def test_radius_combines_with_core_filters(client, mapped):
-    assert ids(client.get("/open311/v2/requests.json", query_string=near(1000, status="closed"))) == ["SR26-00000003"]
-    old_only = near(1000, start_date=(NOW - timedelta(days=30)).isoformat(), end_date=(NOW - timedelta(days=20)).isoformat())
+    assert ids(
+        client.get("/open311/v2/requests.json", query_string=near(1000, status="closed"))
+    ) == ["SR26-00000003"]
+    old_only = near(
+        1000,
+        start_date=(NOW - timedelta(days=30)).isoformat(),
+        end_date=(NOW - timedelta(days=20)).isoformat(),
+    )
     assert ids(client.get("/open311/v2/requests.json", query_string=old_only)) == []
 
 
 def test_bounding_box(client, mapped):
     loop = "-87.64,41.875,-87.62,41.886"
-    assert ids(client.get(f"/open311/v2/requests.json?bbox={loop}")) == ["SR26-00000001", "SR26-00000002", "SR26-00000004"]
+    assert ids(client.get(f"/open311/v2/requests.json?bbox={loop}")) == [
+        "SR26-00000001",
+        "SR26-00000002",
+        "SR26-00000004",
+    ]
     in_the_lake = "-87.55,41.90,-87.50,41.95"
     assert ids(client.get(f"/open311/v2/requests.json?bbox={in_the_lake}")) == []
 
@@ -81,16 +96,26 @@ def test_named_areas(client, mapped):
 
 def test_nearest_n(client, mapped):
     lat, lon = CITY_HALL
-    response = client.get("/open311/v2/requests.json", query_string={"lat": lat, "long": lon, "nearest": 3})
+    response = client.get(
+        "/open311/v2/requests.json", query_string={"lat": lat, "long": lon, "nearest": 3}
+    )
     assert ids(response) == ["SR26-00000001", "SR26-00000002", "SR26-00000003"]
-    open_only = client.get("/open311/v2/requests.json", query_string={"lat": lat, "long": lon, "nearest": 3, "status": "open"})
+    open_only = client.get(
+        "/open311/v2/requests.json",
+        query_string={"lat": lat, "long": lon, "nearest": 3, "status": "open"},
+    )
     assert ids(open_only) == ["SR26-00000001", "SR26-00000002", "SR26-00000004"]
-    far = client.get("/open311/v2/requests.json", query_string={"lat": 41.9484, "long": -87.6553, "nearest": 1})
+    far = client.get(
+        "/open311/v2/requests.json", query_string={"lat": 41.9484, "long": -87.6553, "nearest": 1}
+    )
     assert ids(far) == ["SR26-00000005"]
 
 
 def test_page_past_the_end_of_a_neighbourhood_is_empty(client, mapped):
-    assert ids(client.get("/open311/v2/requests.json", query_string=near(1000, page=2, page_size=4))) == []
+    assert (
+        ids(client.get("/open311/v2/requests.json", query_string=near(1000, page=2, page_size=4)))
+        == []
+    )
 
 
 @pytest.mark.parametrize(

@@ -26,22 +26,34 @@ def history(app):
     make_request(app, "SR26-00000005", NOW - timedelta(hours=1))
     make_request(app, "SR26-00000004", NOW - timedelta(days=10), service_code="PHF")
     make_request(
-        app, "SR26-00000003", NOW - timedelta(days=40), status=Status.CLOSED,
-        status_notes="Completed", updated_at=NOW - timedelta(days=2),
+        app,
+        "SR26-00000003",
+        NOW - timedelta(days=40),
+        status=Status.CLOSED,
+        status_notes="Completed",
+        updated_at=NOW - timedelta(days=2),
     )
-    make_request(app, "SR25-00000002", NOW - timedelta(days=100), updated_at=NOW - timedelta(days=1))
+    make_request(
+        app, "SR25-00000002", NOW - timedelta(days=100), updated_at=NOW - timedelta(days=1)
+    )
     make_request(app, "SR24-00000001", NOW - timedelta(days=400))
     return app
 
 
 def test_default_is_the_last_90_days_newest_first(client, history):
-    assert ids(client.get("/open311/v2/requests.json")) == ["SR26-00000005", "SR26-00000004", "SR26-00000003"]
+    assert ids(client.get("/open311/v2/requests.json")) == [
+        "SR26-00000005",
+        "SR26-00000004",
+        "SR26-00000003",
+    ]
 
 
 def test_xml_lists_the_same_requests(client, history):
     root = etree.fromstring(client.get("/open311/v2/requests.xml").data)
     assert root.xpath("/service_requests/request/service_request_id/text()") == [
-        "SR26-00000005", "SR26-00000004", "SR26-00000003",
+        "SR26-00000005",
+        "SR26-00000004",
+        "SR26-00000003",
     ]
 
 
@@ -51,7 +63,9 @@ def test_empty_result_keeps_the_container(client, app):
 
 
 def test_service_request_id_list_overrides_every_other_filter(client, history):
-    response = client.get("/open311/v2/requests.json?service_request_id=SR24-00000001, SR26-00000004&status=closed")
+    response = client.get(
+        "/open311/v2/requests.json?service_request_id=SR24-00000001, SR26-00000004&status=closed"
+    )
     assert sorted(ids(response)) == ["SR24-00000001", "SR26-00000004"]
 
 
@@ -71,34 +85,57 @@ def test_status_and_service_code_filters(client, history, query, expected):
 
 
 def w3c(moment, offset="-06:00"):
-    return moment.astimezone(datetime.strptime(offset, "%z").tzinfo).replace(microsecond=0).isoformat()
+    return (
+        moment.astimezone(datetime.strptime(offset, "%z").tzinfo).replace(microsecond=0).isoformat()
+    )
 
 
 def test_start_and_end_dates_are_inclusive_and_exclusive(client, history):
     start = w3c(NOW - timedelta(days=120))
     end = w3c(NOW - timedelta(days=40))
-    assert ids(client.get("/open311/v2/requests.json", query_string={"start_date": start, "end_date": end})) == ["SR25-00000002"]
+    assert ids(
+        client.get("/open311/v2/requests.json", query_string={"start_date": start, "end_date": end})
+    ) == ["SR25-00000002"]
     exact_end = w3c(NOW - timedelta(days=10))  # exactly SR26-00000004's time: excluded
-    response = client.get("/open311/v2/requests.json", query_string={"start_date": w3c(NOW - timedelta(days=50)), "end_date": exact_end})
+    response = client.get(
+        "/open311/v2/requests.json",
+        query_string={"start_date": w3c(NOW - timedelta(days=50)), "end_date": exact_end},
+    )
     assert ids(response) == ["SR26-00000003"]
 
 
 def test_start_date_alone_covers_90_days_from_it(client, history):
     start = w3c(NOW - timedelta(days=410))
-    assert ids(client.get("/open311/v2/requests.json", query_string={"start_date": start})) == ["SR24-00000001"]
+    assert ids(client.get("/open311/v2/requests.json", query_string={"start_date": start})) == [
+        "SR24-00000001"
+    ]
 
 
 def test_a_plus_offset_that_arrived_as_a_space_is_understood(client, history):
-    start = (NOW - timedelta(days=120)).astimezone(datetime.strptime("+01:00", "%z").tzinfo).replace(microsecond=0)
+    start = (
+        (NOW - timedelta(days=120))
+        .astimezone(datetime.strptime("+01:00", "%z").tzinfo)
+        .replace(microsecond=0)
+    )
     raw = start.strftime("%Y-%m-%dT%H:%M:%S") + "+01:00"
-    response = client.get(f"/open311/v2/requests.json?start_date={raw}&end_date={w3c(NOW - timedelta(days=40))}")
+    response = client.get(
+        f"/open311/v2/requests.json?start_date={raw}&end_date={w3c(NOW - timedelta(days=40))}"
+    )
     assert response.status_code == 200
     assert ids(response) == ["SR25-00000002"]
 
 
 def test_lenient_datetime_forms_are_accepted(client, history):
-    for value in ("2026-01-01T00:00:00Z", "2026-01-01 00:00:00.999999", "2026-01-01T00:00:00.017Z", "2026-01-01"):
-        assert client.get("/open311/v2/requests.json", query_string={"start_date": value}).status_code == 200, value
+    for value in (
+        "2026-01-01T00:00:00Z",
+        "2026-01-01 00:00:00.999999",
+        "2026-01-01T00:00:00.017Z",
+        "2026-01-01",
+    ):
+        assert (
+            client.get("/open311/v2/requests.json", query_string={"start_date": value}).status_code
+            == 200
+        ), value
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
@@ -122,10 +159,14 @@ def test_bad_query_is_400_in_format(client, query, word, fmt):
 def test_updated_after_finds_old_requests_changed_recently(client, history):
     after = w3c(NOW - timedelta(days=3))
     assert ids(client.get("/open311/v2/requests.json", query_string={"updated_after": after})) == [
-        "SR26-00000005", "SR26-00000003", "SR25-00000002",
+        "SR26-00000005",
+        "SR26-00000003",
+        "SR25-00000002",
     ]
     before = w3c(NOW - timedelta(hours=36))
-    response = client.get("/open311/v2/requests.json", query_string={"updated_after": after, "updated_before": before})
+    response = client.get(
+        "/open311/v2/requests.json", query_string={"updated_after": after, "updated_before": before}
+    )
     assert ids(response) == ["SR26-00000003"]
 
 
@@ -143,7 +184,9 @@ def test_closed_request_shows_its_close_time_and_local_offset(client, history):
     [closed] = client.get("/open311/v2/requests/SR26-00000003.json").json
     assert closed["status"] == "closed"
     assert closed["status_notes"] == "Completed"
-    assert closed["updated_datetime"] == w3c(NOW - timedelta(days=2), closed["updated_datetime"][-6:])
+    assert closed["updated_datetime"] == w3c(
+        NOW - timedelta(days=2), closed["updated_datetime"][-6:]
+    )
     assert closed["updated_datetime"][-6:] in ("-05:00", "-06:00")
 
 
@@ -165,19 +208,25 @@ def test_cors_header_is_sent(client, history):
 def test_times_are_emitted_in_chicago_time_without_fractions(client, app):
     make_request(app, "SR26-00000010", datetime(2026, 7, 4, 17, 30, 5, tzinfo=UTC))
     make_request(app, "SR26-00000011", datetime(2026, 1, 15, 18, 0, 0, tzinfo=UTC))
-    summer, winter = client.get("/open311/v2/requests.json?service_request_id=SR26-00000010,SR26-00000011").json
+    summer, winter = client.get(
+        "/open311/v2/requests.json?service_request_id=SR26-00000010,SR26-00000011"
+    ).json
     assert summer["requested_datetime"] == "2026-07-04T12:30:05-05:00"
     assert winter["requested_datetime"] == "2026-01-15T12:00:00-06:00"
 
 
-@pytest.mark.parametrize("query", ["page=²", "page=١", "page_size=-1"])
+@pytest.mark.parametrize("query", ["page=²", "page=١", "page_size=-1"])  # noqa: RUF001 (a digit of another script, on purpose)
 def test_non_ascii_or_negative_numbers_are_400(client, query):
     assert client.get(f"/open311/v2/requests.json?{query}").status_code == 400
 
 
 @pytest.mark.parametrize(
     "query",
-    ["page=99999999999999999999999", "end_date=0001-01-02T00:00:00Z", "start_date=9999-12-20T00:00:00Z"],
+    [
+        "page=99999999999999999999999",
+        "end_date=0001-01-02T00:00:00Z",
+        "start_date=9999-12-20T00:00:00Z",
+    ],
 )
 def test_extreme_values_never_give_a_500(client, history, query):
     response = client.get(f"/open311/v2/requests.json?{query}")

@@ -232,7 +232,8 @@ def test_a_window_comes_whole_or_in_pages_and_is_never_cut_short(
         )
         assert refused.status_code == 400
         text = refused.data.decode()
-        assert "more than 4 updates in this window" in text and "page=1" in text
+        assert "more than 4 updates in this window" in text
+        assert "page=1" in text
     assert len(page(page="1").json) == 2  # pages still work
 
     for args in ({"page": "0"}, {"page": "first"}, {"page_size": "-3"}):
@@ -393,7 +394,9 @@ def test_copies_of_one_update_racing_are_stored_once(app, client, api_key, numbe
     def send() -> None:
         racer = app.test_client()
         barrier.wait()
-        response = racer.post("/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number))
+        response = racer.post(
+            "/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number)
+        )
         replies.append((response.status_code, response.data))
 
     threads = [threading.Thread(target=send) for _ in range(copies)]
@@ -407,16 +410,26 @@ def test_copies_of_one_update_racing_are_stored_once(app, client, api_key, numbe
     assert counts(app)[1] == 1
     with app.app_context():
         partner_rows = db.session.scalar(
-            sa.select(sa.func.count()).select_from(RequestEvent).where(RequestEvent.action == "partner_update")
+            sa.select(sa.func.count())
+            .select_from(RequestEvent)
+            .where(RequestEvent.action == "partner_update")
         )
     assert partner_rows == 1
 
 
-def test_several_photos_keep_the_first_and_the_jurisdiction_is_checked(client, api_key, other_key, number):
+def test_several_photos_keep_the_first_and_the_jurisdiction_is_checked(
+    client, api_key, other_key, number
+):
     form = fms_update(api_key, number)
-    form["media_url"] = ["https://fixmystreet.example/photo/1.jpeg", "https://fixmystreet.example/photo/2.jpeg"]
+    form["media_url"] = [
+        "https://fixmystreet.example/photo/1.jpeg",
+        "https://fixmystreet.example/photo/2.jpeg",
+    ]
     assert client.post("/open311/v2/servicerequestupdates.json", data=form).status_code == 200
     [update] = updates(client, other_key).json
     assert update["media_url"] == "https://fixmystreet.example/photo/1.jpeg"
-    wrong = client.post("/open311/v2/servicerequestupdates.json", data=fms_update(api_key, number, jurisdiction_id="other.gov"))
+    wrong = client.post(
+        "/open311/v2/servicerequestupdates.json",
+        data=fms_update(api_key, number, jurisdiction_id="other.gov"),
+    )
     assert wrong.status_code == 404

@@ -6,7 +6,9 @@ import pytest
 from lxml import etree
 
 
-@pytest.mark.parametrize("base_url", ["http://localhost", "http://127.0.0.1:8081", "https://311.city.example:8443"])
+@pytest.mark.parametrize(
+    "base_url", ["http://localhost", "http://127.0.0.1:8081", "https://311.city.example:8443"]
+)
 def test_discovery_names_the_url_the_caller_reached(client, base_url):
     """No PUBLIC_BASE_URL (the default): the endpoint is wherever the server was reached, whatever its port."""
     for fmt in ("json", "xml"):
@@ -21,7 +23,9 @@ def test_discovery_names_the_url_the_caller_reached(client, base_url):
 def test_discovery_names_the_public_base_url_when_set(app, client):
     app.config["PUBLIC_BASE_URL"] = "https://311.city.example/"
     response = client.get("/open311/discovery.json", base_url="http://10.0.0.5:8000")
-    assert [endpoint["url"] for endpoint in response.json["endpoints"]] == ["https://311.city.example/open311/v2/"]
+    assert [endpoint["url"] for endpoint in response.json["endpoints"]] == [
+        "https://311.city.example/open311/v2/"
+    ]
 
 
 def test_discovery_lists_one_endpoint_with_both_formats(client):
@@ -31,7 +35,10 @@ def test_discovery_lists_one_endpoint_with_both_formats(client):
     assert endpoint["formats"] == ["text/xml", "application/json"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     xml = etree.fromstring(client.get("/open311/discovery.xml").data)
-    assert xml.xpath("/discovery/endpoints/endpoint/formats/format/text()") == ["text/xml", "application/json"]
+    assert xml.xpath("/discovery/endpoints/endpoint/formats/format/text()") == [
+        "text/xml",
+        "application/json",
+    ]
 
 
 def test_service_list_shows_active_services_with_real_booleans(client):
@@ -56,7 +63,12 @@ def test_definition_has_attributes_in_order_with_values_only_for_lists(client):
     attributes = definition["attributes"]
     assert [a["order"] for a in attributes] == [1, 2, 3, 4, 5, 6, 7]
     assert {a["datatype"] for a in attributes} == {
-        "singlevaluelist", "multivaluelist", "number", "datetime", "string", "text",
+        "singlevaluelist",
+        "multivaluelist",
+        "number",
+        "datetime",
+        "string",
+        "text",
     }
     assert attributes[0]["values"][0] == {"key": "TRAFFIC", "name": "Traffic lane"}
     assert attributes[2]["values"] == []
@@ -96,7 +108,9 @@ def test_unknown_or_inactive_definition_is_404(client, code):
 
 
 def test_foreign_jurisdiction_is_404_and_ours_is_fine(client):
-    assert client.get("/open311/v2/services.json?jurisdiction_id=cityofchicago.org").status_code == 200
+    assert (
+        client.get("/open311/v2/services.json?jurisdiction_id=cityofchicago.org").status_code == 200
+    )
     assert client.get("/open311/v2/services.json?jurisdiction_id=").status_code == 200
     assert client.get("/open311/v2/services.json?jurisdiction_id=sfgov.org").status_code == 404
 

@@ -78,13 +78,28 @@ def test_plurals_and_stems_match(chicago, client):
 
 @pytest.mark.parametrize(
     "query",
-    ['"rats', "rats*", "-rats", "rats OR", "rats AND NOT alley", "NEAR(rats alley)", "rats:alley", "^rats", "(rats", "rats)", "rats | !alley", "rats & <->"],
+    [
+        '"rats',
+        "rats*",
+        "-rats",
+        "rats OR",
+        "rats AND NOT alley",
+        "NEAR(rats alley)",
+        "rats:alley",
+        "^rats",
+        "(rats",
+        "rats)",
+        "rats | !alley",
+        "rats & <->",
+    ],
 )
 def test_query_syntax_in_user_input_is_taken_as_words(chicago, client, query):
     assert first_ids(client, query)[0] == "rats-in-the-alley-or-yard"
 
 
-@pytest.mark.parametrize("query", ["OR", "AND", "NOT", "'; DROP TABLE article; --", "rats\\", "a:*"])
+@pytest.mark.parametrize(
+    "query", ["OR", "AND", "NOT", "'; DROP TABLE article; --", "rats\\", "a:*"]
+)
 def test_query_words_that_are_operators_or_sql_do_no_harm(chicago, client, query):
     assert isinstance(first_ids(client, query), list)
     with chicago.app_context():
@@ -138,9 +153,13 @@ def test_one_article_with_its_body_as_html(chicago, client, fmt):
         ("/open311/v2/articles.json?q=%20%20", 400, "q or service_code is required."),
         ("/open311/v2/articles.json?q=***", 400, "q: '***' has no words to search for."),
         ("/open311/v2/articles.json?q=" + "a" * 201, 400, "q: at most 200 characters."),
-        ("/open311/v2/articles.json?q=rats&service_code=NOPE", 404, "service_code: 'NOPE' is not a service."),
+        (
+            "/open311/v2/articles.json?q=rats&service_code=NOPE",
+            404,
+            "service_code: 'NOPE' is not a service.",
+        ),
         ("/open311/v2/articles/no-such-article.json", 404, "article 'no-such-article' not found."),
-        ("/open311/v2/articles/%27%3B--.json", 404, "article \"';--\" not found."),
+        ("/open311/v2/articles/%27%3B--.json", 404, 'article "\';--" not found.'),
     ],
 )
 def test_bad_input_is_a_clear_error_in_json(chicago, client, url, status, message):
@@ -152,7 +171,10 @@ def test_bad_input_is_a_clear_error_in_json(chicago, client, url, status, messag
 def test_bad_input_is_a_clear_error_in_xml(chicago, client):
     response = client.get("/open311/v2/articles.xml?q=")
     assert response.status_code == 400
-    assert etree.fromstring(response.data).findtext("error/description") == "q or service_code is required."
+    assert (
+        etree.fromstring(response.data).findtext("error/description")
+        == "q or service_code is required."
+    )
     assert client.get("/open311/v2/articles/nothing-here").status_code == 404
 
 
@@ -171,7 +193,9 @@ def test_service_definition_lists_articles_only_with_extensions(chicago, client,
         ]
     else:
         assert etree.fromstring(plain.data).find("articles") is None
-        assert etree.fromstring(extended.data).xpath("articles/article/id/text()") == ["rats-in-the-alley-or-yard"]
+        assert etree.fromstring(extended.data).xpath("articles/article/id/text()") == [
+            "rats-in-the-alley-or-yard"
+        ]
 
 
 def test_service_without_articles_has_an_empty_list(chicago, client):
@@ -232,11 +256,23 @@ def test_edits_and_removals_reach_the_search_index(app, client, tmp_path):
         ("Bad_Name.md", GOOD, "file name: 'Bad_Name' is not lower-case words"),
         ("no-front.md", "Just text\n", "front matter: the file must start with TOML"),
         ("bad-toml.md", "+++\ntitle = \n+++\nBody\n", "front matter: not valid TOML"),
-        ("no-title.md", GOOD.replace('title = "Potholes"\n', ""), "(front matter): 'title' is a required property"),
+        (
+            "no-title.md",
+            GOOD.replace('title = "Potholes"\n', ""),
+            "(front matter): 'title' is a required property",
+        ),
         ("bad-service.md", GOOD.replace('"PHF"', '"phf"'), "services[0]: 'phf' does not match"),
         ("bad-keyword.md", GOOD.replace('"hole"', '"a,b"'), "keywords[0]: 'a,b' does not match"),
-        ("extra.md", GOOD.replace("+++\nBody", 'colour = "red"\n+++\nBody'), "Additional properties are not allowed ('colour' was unexpected)"),
-        ("empty-body.md", GOOD.replace("Body **text**.\n", ""), "body: the Markdown after the front matter is empty"),
+        (
+            "extra.md",
+            GOOD.replace("+++\nBody", 'colour = "red"\n+++\nBody'),
+            "Additional properties are not allowed ('colour' was unexpected)",
+        ),
+        (
+            "empty-body.md",
+            GOOD.replace("Body **text**.\n", ""),
+            "body: the Markdown after the front matter is empty",
+        ),
     ],
 )
 def test_bad_files_name_the_file_the_field_and_the_problem(tmp_path, name, text, message):
@@ -249,7 +285,10 @@ def test_bad_files_name_the_file_the_field_and_the_problem(tmp_path, name, text,
 
 def test_unknown_service_names_the_file(app, tmp_path):
     path = write(tmp_path, "x.md", GOOD.replace('"PHF"', '"NOPE"'))
-    with app.app_context(), pytest.raises(ArticleError, match=r"services\[0\]: 'NOPE' is not a service"):
+    with (
+        app.app_context(),
+        pytest.raises(ArticleError, match=r"services\[0\]: 'NOPE' is not a service"),
+    ):
         load_articles(db.session(), read_articles(tmp_path, SCHEMAS))
     assert str(path) in str(ArticleError(str(path)))
 
@@ -259,7 +298,10 @@ def test_cli_loads_idempotently_and_reports_bad_files(chicago, tmp_path):
     result = runner.invoke(args=["open311", "load-articles", str(ARTICLES)])
     assert result.exit_code == 0, result.output
     count = len(list(ARTICLES.glob("*.md")))
-    assert result.output.strip() == f"{count} articles: 0 added, 0 changed, {count} unchanged, 0 removed"
+    assert (
+        result.output.strip()
+        == f"{count} articles: 0 added, 0 changed, {count} unchanged, 0 removed"
+    )
     write(tmp_path, "bad.md", GOOD.replace('"PHF"', '"NOPE"'))
     result = runner.invoke(args=["open311", "load-articles", str(tmp_path)])
     assert result.exit_code == 1
@@ -270,7 +312,20 @@ def test_the_demo_articles_are_enough_and_cover_the_services():
     articles = read_articles(ARTICLES, SCHEMAS)
     covered = {code for article in articles for code in article.services}
     assert len(articles) >= 15
-    assert {"SGA", "SFD", "SFA", "SEC", "SEL", "PHF", "GRAF", "SKA", "SIE", "SCB", "AAE", "SGQ"} <= covered
+    assert {
+        "SGA",
+        "SFD",
+        "SFA",
+        "SEC",
+        "SEL",
+        "PHF",
+        "GRAF",
+        "SKA",
+        "SIE",
+        "SCB",
+        "AAE",
+        "SGQ",
+    } <= covered
     assert all("911" in article.body for article in articles)
 
 
@@ -291,7 +346,11 @@ def test_markdown_is_rendered_without_anything_executable():
     rendered = to_safe_html(HOSTILE)
     tree = html.fragment_fromstring(rendered, create_parent="div")
     assert tree.xpath("//script|//style|//iframe|//img|//svg|//div//div") == []
-    attributes = [(element.tag, name, value) for element in tree.iter() for name, value in element.attrib.items()]
+    attributes = [
+        (element.tag, name, value)
+        for element in tree.iter()
+        for name, value in element.attrib.items()
+    ]
     assert all(not name.startswith("on") and name != "style" for _tag, name, _value in attributes)
     hrefs = [value for _tag, name, value in attributes if name == "href"]
     assert hrefs == ["https://example.org"]

@@ -129,7 +129,9 @@ def live_server(
 ) -> Iterator[LiveServer]:
     """gunicorn with several workers on a free port, seeded through its own API."""
     api_key = _create_api_key(live_database_url)
-    staff_token = make_staff(make_app(live_database_url), "supervisor", "CDOT - Department of Transportation")
+    staff_token = make_staff(
+        make_app(live_database_url), "supervisor", "CDOT - Department of Transportation"
+    )
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     with log.open("wb") as stderr:
         process = subprocess.Popen(

@@ -44,8 +44,13 @@ def verify_signature(secret: str, header: str, body: bytes, now: float) -> bool:
         timestamp = int(parts["t"])
     except (KeyError, ValueError):
         return False
-    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, parts.get("v1", "")) and abs(now - timestamp) <= SIGNATURE_TOLERANCE
+    expected = hmac.new(
+        secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+    ).hexdigest()
+    return (
+        hmac.compare_digest(expected, parts.get("v1", ""))
+        and abs(now - timestamp) <= SIGNATURE_TOLERANCE
+    )
 
 
 @dataclass
@@ -101,7 +106,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 notification_id=json.loads(body)["notification_id"],
                 idempotency_key=self.headers.get("Idempotency-Key", ""),
                 body=json.loads(body),
-                signed=verify_signature(secret, self.headers.get("Open311-Signature", ""), body, time.time()),
+                signed=verify_signature(
+                    secret, self.headers.get("Open311-Signature", ""), body, time.time()
+                ),
                 at=time.monotonic(),
                 host=self.headers.get("Host", ""),
             )
@@ -117,7 +124,13 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             if behaviour == "slow":
                 time.sleep(3)
             time.sleep(receiver.delay)
-            status = 200 if behaviour != "error" and arrival.signed else 500 if behaviour == "error" else 401
+            status = (
+                200
+                if behaviour != "error" and arrival.signed
+                else 500
+                if behaviour == "error"
+                else 401
+            )
             self.send_response(status)
             self.send_header("Content-Length", "2")
             self.end_headers()
@@ -211,7 +224,9 @@ def recording_gateway(config: Mapping[str, Any]) -> RecordingGateway:
 @pytest.fixture
 def sms(app: Flask) -> RecordingGateway:
     gateway = RecordingGateway()
-    app.config.update(SMS_GATEWAY="tests.notifications.conftest:recording_gateway", TEST_SMS_GATEWAY=gateway)
+    app.config.update(
+        SMS_GATEWAY="tests.notifications.conftest:recording_gateway", TEST_SMS_GATEWAY=gateway
+    )
     return gateway
 
 
@@ -223,7 +238,9 @@ def _quick_retries(app: Flask) -> None:
     )  # fmt: skip
 
 
-def send_outbox(app: Flask, worker_id: str = "test-worker", senders: Senders | None = None) -> delivery.Tally:
+def send_outbox(
+    app: Flask, worker_id: str = "test-worker", senders: Senders | None = None
+) -> delivery.Tally:
     """One pass of the worker, in this process: everything due now, retries included."""
     with app.app_context():
         return delivery.run(
@@ -252,7 +269,9 @@ def drain(app: Flask, timeout: float = 30.0) -> delivery.Tally:
 
 def notifications(app: Flask, **where: Any) -> list[Notification]:
     with app.app_context():
-        rows = db.session.scalars(sa.select(Notification).filter_by(**where).order_by(Notification.id)).all()
+        rows = db.session.scalars(
+            sa.select(Notification).filter_by(**where).order_by(Notification.id)
+        ).all()
         db.session.expunge_all()
         return list(rows)
 
@@ -290,8 +309,12 @@ def confirm(app: Flask, client: Any, subscription_id: str) -> None:
     assert page.status_code == 200, page.data
 
 
-def create_webhook(client: Any, api_key: str, receiver: Receiver, path: str, **filters: str) -> dict[str, Any]:
-    response = client.post("/open311/v2/webhooks.json", data={"api_key": api_key, "url": receiver.url(path), **filters})
+def create_webhook(
+    client: Any, api_key: str, receiver: Receiver, path: str, **filters: str
+) -> dict[str, Any]:
+    response = client.post(
+        "/open311/v2/webhooks.json", data={"api_key": api_key, "url": receiver.url(path), **filters}
+    )
     assert response.status_code == 201, response.json
     [webhook] = response.json
     receiver.secrets[path] = webhook["secret"]

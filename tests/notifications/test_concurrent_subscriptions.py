@@ -39,7 +39,9 @@ def load_areas(app):
 def live_subscriptions(app, address):
     with app.app_context():
         return db.session.scalars(
-            sa.select(Subscription.id).where(Subscription.address == address, Subscription.cancelled_at.is_(None))
+            sa.select(Subscription.id).where(
+                Subscription.address == address, Subscription.cancelled_at.is_(None)
+            )
         ).all()
 
 
@@ -50,7 +52,10 @@ def subscribe_at_once(app, api_key, address):
     def one(_):
         client = app.test_client()
         barrier.wait()
-        return client.post("/open311/v2/subscriptions.json", data={"api_key": api_key, "email": address, "ward": "42"})
+        return client.post(
+            "/open311/v2/subscriptions.json",
+            data={"api_key": api_key, "email": address, "ward": "42"},
+        )
 
     with ThreadPoolExecutor(THREADS) as pool:
         return list(pool.map(one, range(THREADS)))
@@ -63,7 +68,9 @@ def test_identical_subscriptions_posted_at_once_make_one_and_every_caller_gets_i
         responses = subscribe_at_once(app, api_key, address)
         assert [r.status_code for r in responses] == [201] * THREADS, [r.data for r in responses]
         [subscription_id] = live_subscriptions(app, address)
-        assert {r.json[0]["subscription_id"] for r in responses} == {subscriptions.public_id(app.config["SECRET_KEY"], subscription_id)}
+        assert {r.json[0]["subscription_id"] for r in responses} == {
+            subscriptions.public_id(app.config["SECRET_KEY"], subscription_id)
+        }
         asked = notifications(app, kind=NotificationKind.CONFIRMATION, address=address)
         assert [n.subscription_id for n in asked] == [subscription_id]  # one message, not eight
 
@@ -79,14 +86,18 @@ def test_a_subscription_asked_for_while_its_twin_is_uncommitted_is_the_twin(app,
         with app.app_context():
             session = db.session()
             begin_write(session)
-            subscription = subscriptions.subscribe(session, WARD_42, follower, authenticate(session, api_key), jurisdiction)
+            subscription = subscriptions.subscribe(
+                session, WARD_42, follower, authenticate(session, api_key), jurisdiction
+            )
             session.commit()
             later[name] = subscription.id
 
     with app.app_context():
         session = db.session()
         begin_write(session)
-        first = subscriptions.subscribe(session, WARD_42, follower, authenticate(session, api_key), jurisdiction)
+        first = subscriptions.subscribe(
+            session, WARD_42, follower, authenticate(session, api_key), jurisdiction
+        )
         second = threading.Thread(target=subscribe_and_commit, args=("second",))
         second.start()
         second.join(timeout=1.0)  # PostgreSQL: it waits on the index; SQLite: for the write lock

@@ -22,26 +22,38 @@ from tests.builders import bearer, make_staff, pothole_form
 from tests.notifications.conftest import news, notifications, press_the_button, row_id, send_outbox
 
 CDOT = "CDOT - Department of Transportation"
-ANONYMOUS = {"email": None, "phone": None, "account_id": None, "first_name": None, "last_name": None}
+ANONYMOUS = {
+    "email": None,
+    "phone": None,
+    "account_id": None,
+    "first_name": None,
+    "last_name": None,
+}
 NEIGHBOUR = "neighbour@example.org"
 CONFIRM_LINK = re.compile(r"http://localhost(/open311/confirm/\S+)")
 
 
 def file(client, api_key, **overrides):
-    response = client.post("/open311/v2/requests.json", data=pothole_form(api_key, **{**ANONYMOUS, **overrides}))
+    response = client.post(
+        "/open311/v2/requests.json", data=pothole_form(api_key, **{**ANONYMOUS, **overrides})
+    )
     assert response.status_code == 200, response.json
     return response.json[0]["service_request_id"]
 
 
 def follow(client, api_key, number, fmt="json", **who):
-    response = client.post(f"/open311/v2/requests/{number}/subscriptions.{fmt}", data={"api_key": api_key, **who})
+    response = client.post(
+        f"/open311/v2/requests/{number}/subscriptions.{fmt}", data={"api_key": api_key, **who}
+    )
     assert response.status_code == 201, response.data
     return response
 
 
 def act(app, client, number, action, **fields):
     token = make_staff(app, "agent", CDOT, email=f"{action}@cdot.example")
-    response = client.post(f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token))
+    response = client.post(
+        f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token)
+    )
     assert response.status_code == 200, response.json
 
 
@@ -52,7 +64,9 @@ def confirm_path(message) -> str:
 
 def the_subscription(app, subscription_id: str | int) -> Subscription:
     """The subscription a reply names (its public id), or the one stored under this id."""
-    stored_id = subscription_id if isinstance(subscription_id, int) else row_id(app, subscription_id)
+    stored_id = (
+        subscription_id if isinstance(subscription_id, int) else row_id(app, subscription_id)
+    )
     with app.app_context():
         subscription = db.session.get(Subscription, stored_id)
         db.session.expunge_all()
@@ -62,7 +76,10 @@ def the_subscription(app, subscription_id: str | int) -> Subscription:
 def stored(app):
     """Every row of the subscription and notification tables, as they are now."""
     with app.app_context():
-        return [db.session.execute(sa.select(model.__table__).order_by(model.id)).all() for model in (Subscription, Notification)]
+        return [
+            db.session.execute(sa.select(model.__table__).order_by(model.id)).all()
+            for model in (Subscription, Notification)
+        ]
 
 
 def sent_back(app, subscription_id: str, ago: timedelta) -> None:
@@ -70,12 +87,16 @@ def sent_back(app, subscription_id: str, ago: timedelta) -> None:
     stored_id = row_id(app, subscription_id)
     with app.app_context():
         db.session.execute(
-            sa.update(Subscription).where(Subscription.id == stored_id).values(confirmation_sent_at=utcnow() - ago)
+            sa.update(Subscription)
+            .where(Subscription.id == stored_id)
+            .values(confirmation_sent_at=utcnow() - ago)
         )
         db.session.commit()
 
 
-def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(app, client, api_key, mailbox):
+def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(
+    app, client, api_key, mailbox
+):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
     assert entry["state"] == "pending"
@@ -120,7 +141,9 @@ def test_a_pending_email_gets_only_the_confirmation_until_the_link_is_followed(a
     assert client.post(confirm_path(confirmation)).status_code == 200
 
 
-def test_opening_the_confirmation_link_changes_nothing_until_its_button_is_pressed(app, client, api_key, mailbox):
+def test_opening_the_confirmation_link_changes_nothing_until_its_button_is_pressed(
+    app, client, api_key, mailbox
+):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
     send_outbox(app)
@@ -146,8 +169,13 @@ def test_opening_the_confirmation_link_changes_nothing_until_its_button_is_press
     assert [n.address for n in news(app)] == [NEIGHBOUR]
 
 
-def test_a_pending_service_follower_hears_of_new_requests_only_once_confirmed(app, client, api_key, mailbox):
-    response = client.post("/open311/v2/subscriptions.xml", data={"api_key": api_key, "email": NEIGHBOUR, "service_code": "PHF"})
+def test_a_pending_service_follower_hears_of_new_requests_only_once_confirmed(
+    app, client, api_key, mailbox
+):
+    response = client.post(
+        "/open311/v2/subscriptions.xml",
+        data={"api_key": api_key, "email": NEIGHBOUR, "service_code": "PHF"},
+    )
     assert response.status_code == 201
     entry = etree.fromstring(response.data).find("subscription")
     assert entry.findtext("state") == "pending"
@@ -184,7 +212,10 @@ def test_a_pending_phone_gets_one_text_with_the_link(app, client, api_key, sms):
 def test_forged_confirmation_links_are_404_pages(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = LinkKeys.from_config(app.config), row_id(app, entry["subscription_id"])
+    secret, subscription_id = (
+        LinkKeys.from_config(app.config),
+        row_id(app, entry["subscription_id"]),
+    )
     token = confirmation_token(secret, subscription_id)
     forged = [
         f"{token[:-2]}xx",  # tampered
@@ -200,15 +231,21 @@ def test_forged_confirmation_links_are_404_pages(app, client, api_key):
             assert b"This link is not valid" in page.data
             assert page.content_type.startswith("text/html")
     assert the_subscription(app, subscription_id).confirmed_at is None
-    assert press_the_button(client, f"/open311/confirm/{token}").status_code == 200  # the real one works
+    assert (
+        press_the_button(client, f"/open311/confirm/{token}").status_code == 200
+    )  # the real one works
 
 
-def test_an_unconfirmed_subscription_expires_and_asking_again_sends_a_new_link(app, client, api_key, mailbox):
+def test_an_unconfirmed_subscription_expires_and_asking_again_sends_a_new_link(
+    app, client, api_key, mailbox
+):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
     send_outbox(app)
     [first] = mailbox.messages
-    sent_back(app, entry["subscription_id"], timedelta(days=7, minutes=1))  # CONFIRMATION_VALID_DAYS = 7
+    sent_back(
+        app, entry["subscription_id"], timedelta(days=7, minutes=1)
+    )  # CONFIRMATION_VALID_DAYS = 7
     for method in ("get", "post"):
         expired = getattr(client, method)(confirm_path(first))
         assert expired.status_code == 410
@@ -234,10 +271,20 @@ def test_a_link_within_its_week_still_works(app, client, api_key, mailbox):
 def test_a_cancelled_subscription_cannot_be_confirmed(app, client, api_key):
     number = file(client, api_key)
     [entry] = follow(client, api_key, number, email=NEIGHBOUR).json
-    secret, subscription_id = LinkKeys.from_config(app.config), row_id(app, entry["subscription_id"])
-    assert client.post(f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}").status_code == 200
+    secret, subscription_id = (
+        LinkKeys.from_config(app.config),
+        row_id(app, entry["subscription_id"]),
+    )
+    assert (
+        client.post(
+            f"/open311/unsubscribe/{unsubscribe_token(secret, subscription_id)}"
+        ).status_code
+        == 200
+    )
     for method in ("get", "post"):
-        page = getattr(client, method)(f"/open311/confirm/{confirmation_token(secret, subscription_id)}")
+        page = getattr(client, method)(
+            f"/open311/confirm/{confirmation_token(secret, subscription_id)}"
+        )
         assert page.status_code == 410
         assert b"cancelled" in page.data
     assert the_subscription(app, subscription_id).confirmed_at is None
@@ -256,14 +303,18 @@ def test_asking_again_sends_at_most_one_confirmation_an_hour(app, client, api_ke
     sent_back(app, entry["subscription_id"], timedelta(minutes=59))
     follow(client, api_key, number, email=NEIGHBOUR)
     assert len(notifications(app, kind=NotificationKind.CONFIRMATION)) == 1
-    sent_back(app, entry["subscription_id"], timedelta(minutes=61))  # CONFIRMATION_RESEND_SECONDS = 3600
+    sent_back(
+        app, entry["subscription_id"], timedelta(minutes=61)
+    )  # CONFIRMATION_RESEND_SECONDS = 3600
     follow(client, api_key, number, email=NEIGHBOUR)
     assert len(notifications(app, kind=NotificationKind.CONFIRMATION)) == 2
     assert send_outbox(app).delivered == 2
     assert [m["To"] for m in mailbox.messages] == [NEIGHBOUR, NEIGHBOUR]
 
 
-def test_the_reply_does_not_tell_whether_an_address_filed_the_request(app, client, api_key, mailbox):
+def test_the_reply_does_not_tell_whether_an_address_filed_the_request(
+    app, client, api_key, mailbox
+):
     """Issue 14: one answer for every address, in both formats; the filer, who follows
     already, is sent nothing more, and a stranger gets the one confirmation."""
     filer = "filer@example.org"
@@ -272,11 +323,16 @@ def test_the_reply_does_not_tell_whether_an_address_filed_the_request(app, clien
         db.session.execute(sa.update(Subscription).values(created_at=utcnow() - timedelta(days=1)))
         db.session.commit()
     for fmt in ("json", "xml"):
-        replies = {who: follow(client, api_key, number, fmt, email=who) for who in (filer, NEIGHBOUR)}
+        replies = {
+            who: follow(client, api_key, number, fmt, email=who) for who in (filer, NEIGHBOUR)
+        }
         if fmt == "json":
             entries = {who: reply.json[0] for who, reply in replies.items()}
         else:
-            entries = {who: {e.tag: e.text for e in etree.fromstring(reply.data)[0]} for who, reply in replies.items()}
+            entries = {
+                who: {e.tag: e.text for e in etree.fromstring(reply.data)[0]}
+                for who, reply in replies.items()
+            }
         mine, theirs = entries[filer], entries[NEIGHBOUR]
         assert list(mine) == list(theirs)  # the same fields, in the same order
         differ = {key for key in mine if mine[key] != theirs[key]}
@@ -305,7 +361,9 @@ def test_the_filer_and_a_partners_account_need_no_confirmation(app, client, api_
     assert filed["To"] == "filer@example.org"
     assert filed["Subject"] == f"Request filed ({number})"
     with app.app_context():
-        states = db.session.execute(sa.select(Subscription.address, Subscription.confirmed_at)).all()
+        states = db.session.execute(
+            sa.select(Subscription.address, Subscription.confirmed_at)
+        ).all()
     assert all(confirmed_at is not None for _, confirmed_at in states)
     assert {address for address, _ in states} == {"filer@example.org", "partner-user-7"}
 
@@ -315,5 +373,7 @@ def test_the_confirmation_link_uses_the_public_base_url(app, client, api_key, ma
     number = file(client, api_key)
     follow(client, api_key, number, email=NEIGHBOUR)
     send_outbox(app)
-    [link] = re.findall(r"https://311\.city\.example/open311/confirm/\S+", mailbox.messages[0].get_content())
+    [link] = re.findall(
+        r"https://311\.city\.example/open311/confirm/\S+", mailbox.messages[0].get_content()
+    )
     assert press_the_button(client, urlsplit(link).path).status_code == 200

@@ -59,22 +59,33 @@ def test_email_arrives_with_a_working_unsubscribe_link(app, client, api_key, mai
     assert send_outbox(app).delivered == 1
     [message] = mailbox.messages
     assert message["To"] == "resident@example.org"
-    assert number in message["Subject"] and "Request filed" in message["Subject"]
+    assert number in message["Subject"]
+    assert "Request filed" in message["Subject"]
     body = message.get_content()
     link = message["List-Unsubscribe"].strip().strip("<>")
-    assert link in body and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert link in body
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     [row] = notifications(app)
     assert message["Message-ID"].startswith(f"<{row.key}@")
     page = client.get(urlsplit(link).path)  # the link works without login, and opening it
-    assert page.status_code == 200 and b"Stop these messages?" in page.data  # changes nothing
+    assert page.status_code == 200
+    assert b"Stop these messages?" in page.data
     # RFC 8058: a mail client's one-click unsubscribe POSTs this body to the header's URL.
     one_click = client.post(urlsplit(link).path, data={"List-Unsubscribe": "One-Click"})
-    assert one_click.status_code == 200 and b"You are unsubscribed" in one_click.data
-    client.post(f"/open311/v2/requests/{number}/subscriptions.json", data={"api_key": api_key, "phone": "3125550199"})
+    assert one_click.status_code == 200
+    assert b"You are unsubscribed" in one_click.data
+    client.post(
+        f"/open311/v2/requests/{number}/subscriptions.json",
+        data={"api_key": api_key, "phone": "3125550199"},
+    )
     from tests.builders import bearer, make_staff
 
     agent = make_staff(app, "agent", "CDOT - Department of Transportation")
-    client.post(f"/open311/staff/requests/{number}/acknowledge", json={"public_note": "Seen."}, headers=bearer(agent))
+    client.post(
+        f"/open311/staff/requests/{number}/acknowledge",
+        json={"public_note": "Seen."},
+        headers=bearer(agent),
+    )
     send_outbox(app)
     assert len(mailbox.messages) == 1  # unsubscribed: no email for the acknowledgement
 
@@ -83,7 +94,9 @@ def test_texts_go_through_the_plugged_in_gateway(app, client, api_key, sms):
     number = file(client, api_key, email=None, account_id=None)
     assert send_outbox(app).delivered == 1
     [(phone, text, notification_id)] = sms.sent
-    assert phone == "3125550100" and number in text and "/open311/unsubscribe/" in text
+    assert phone == "3125550100"
+    assert number in text
+    assert "/open311/unsubscribe/" in text
     assert notification_id == notifications(app)[0].key
 
 
@@ -91,7 +104,9 @@ def test_texts_go_through_the_plugged_in_gateway(app, client, api_key, sms):
 def test_a_bad_receiver_is_retried_with_backoff_then_parked_while_a_good_one_is_served_at_once(
     app, client, api_key, receiver
 ):
-    app.config.update(OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=0.3, OUTBOX_BACKOFF_MAX_SECONDS=5)
+    app.config.update(
+        OUTBOX_MAX_ATTEMPTS=3, OUTBOX_BACKOFF_SECONDS=0.3, OUTBOX_BACKOFF_MAX_SECONDS=5
+    )
     receiver.behaviour.update({"/error": "error", "/slow": "slow", "/good": "ok"})
     for path in ("/error", "/slow", "/good"):
         create_webhook(client, api_key, receiver, path, service_code="PHF")
@@ -105,12 +120,18 @@ def test_a_bad_receiver_is_retried_with_backoff_then_parked_while_a_good_one_is_
         tries = [a.at for a in receiver.at(path)]
         assert len(tries) == 3
         gaps = [later - earlier for earlier, later in itertools.pairwise(tries)]
-        assert gaps[0] >= 0.3 and gaps[1] >= 0.6, gaps  # 0.3 s, then doubled
-    parked = {r.payload["service_request_id"]: r for r in notifications(app, state=DeliveryState.PARKED)}
+        assert gaps[0] >= 0.3, gaps  # 0.3 s, then doubled
+        assert gaps[1] >= 0.6, gaps
+    parked = {
+        r.payload["service_request_id"]: r for r in notifications(app, state=DeliveryState.PARKED)
+    }
     reasons = sorted(r.last_error for r in notifications(app, state=DeliveryState.PARKED))
-    assert reasons[0].startswith("HTTP 500 from http://127.0.0.1") and "/error" in reasons[0]
-    assert "timed out" in reasons[1] and "/slow" in reasons[1]
-    assert list(parked) == [number] and {r.attempts for r in notifications(app, state=DeliveryState.PARKED)} == {3}
+    assert reasons[0].startswith("HTTP 500 from http://127.0.0.1")
+    assert "/error" in reasons[0]
+    assert "timed out" in reasons[1]
+    assert "/slow" in reasons[1]
+    assert list(parked) == [number]
+    assert {r.attempts for r in notifications(app, state=DeliveryState.PARKED)} == {3}
 
 
 def test_a_deleted_webhook_gets_nothing_more(app, client, api_key, receiver):

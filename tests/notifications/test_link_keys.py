@@ -103,7 +103,10 @@ def test_a_token_whose_id_was_changed_is_refused(app, client, api_key):
     number = file(client, api_key)
     [mine] = follow(client, api_key, number, email=NEIGHBOUR).json
     [theirs] = follow(client, api_key, number, email="someone.else@example.org").json
-    mine_id, theirs_id = row_id(app, mine["subscription_id"]), row_id(app, theirs["subscription_id"])
+    mine_id, theirs_id = (
+        row_id(app, mine["subscription_id"]),
+        row_id(app, theirs["subscription_id"]),
+    )
     assert theirs_id == mine_id + 1  # sequential rows: the next id is easy to guess
     for sign in (confirmation_token, unsubscribe_token):
         payload, signature = sign(LinkKeys(CURRENT), mine_id).rsplit(".", 1)

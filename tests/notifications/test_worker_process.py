@@ -101,8 +101,11 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_nothing_acknowle
     config = {"OUTBOX_CONCURRENCY": 4, "OUTBOX_LEASE_SECONDS": 3, "WEBHOOK_TIMEOUT_SECONDS": 30}
     workers.append(first := Worker(database_url, "first", tmp_path / "first.log", **config))
     # The stuck receiver holds one slot; the other receiver gets all five meanwhile.
-    wait_for(lambda: receiver.blocked.is_set() and delivered(app) == 5, "/hook served beside /stuck")
-    assert len(receiver.acked_ids("/hook")) == 5 and len(receiver.at("/stuck")) == 1
+    wait_for(
+        lambda: receiver.blocked.is_set() and delivered(app) == 5, "/hook served beside /stuck"
+    )
+    assert len(receiver.acked_ids("/hook")) == 5
+    assert len(receiver.at("/stuck")) == 1
 
     first.kill()  # mid-delivery: the receiver holds one POST open
     [stuck] = receiver.at("/stuck")
@@ -116,7 +119,8 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_nothing_acknowle
 
     rows = notifications(app)
     keys = {row.key for row in rows}
-    assert len(keys) == 14 and {row.state for row in rows} == {DeliveryState.DELIVERED}
+    assert len(keys) == 14
+    assert {row.state for row in rows} == {DeliveryState.DELIVERED}
     recorded = receiver.recorded("/stuck") | receiver.recorded("/hook")
     assert recorded.keys() == keys  # every one arrived; de-duplicated on the id, once
     acked = receiver.acked_ids("/stuck") + receiver.acked_ids("/hook")
@@ -125,7 +129,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_resends_nothing_acknowle
     acknowledged: dict[str, float] = {a.notification_id: a.acked_at for a in arrivals if a.acked_at}
     resent_after_ack = [a for a in arrivals if a.at > acknowledged[a.notification_id]]
     assert resent_after_ack == []
-    assert [a.acked for a in arrivals if a.notification_id == stuck.notification_id] == [False, True]
+    assert [a.acked for a in arrivals if a.notification_id == stuck.notification_id] == [
+        False,
+        True,
+    ]
     assert {row.key: row.attempts for row in rows}[stuck.notification_id] == 2
     assert all(a.signed for a in arrivals)
 
@@ -145,5 +152,8 @@ def test_two_workers_at_once_never_send_the_same_notification_twice(
 
     arrivals = receiver.at("/hook")
     assert len(arrivals) == 40
-    assert Counter(a.notification_id for a in arrivals) == Counter(dict.fromkeys({r.key for r in notifications(app)}, 1))
-    assert sum(counts) == 40 and min(counts) > 0, counts  # both worked, neither twice
+    assert Counter(a.notification_id for a in arrivals) == Counter(
+        dict.fromkeys({r.key for r in notifications(app)}, 1)
+    )
+    assert sum(counts) == 40, counts  # both worked, neither twice
+    assert min(counts) > 0, counts

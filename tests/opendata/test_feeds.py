@@ -139,8 +139,14 @@ def test_csv_rows_have_our_values_in_the_citys_formats_and_chicago_time(client, 
     # 11:59:59 PM on the 4th in Chicago, though the 5th in UTC.
     assert completed["CREATED_DATE"] == "07/04/2021 11:59:59 PM"
     assert [completed[key] for key in CITY_COLUMNS[31:34]] == ["23", "1", "7"]
-    assert (completed["STATUS"], completed["CLOSED_DATE"]) == ("Completed", "07/05/2021 10:00:00 PM")
-    assert (completed["SR_TYPE"], completed["SR_SHORT_CODE"]) == ("Pothole in Street Complaint", "PHF")
+    assert (completed["STATUS"], completed["CLOSED_DATE"]) == (
+        "Completed",
+        "07/05/2021 10:00:00 PM",
+    )
+    assert (completed["SR_TYPE"], completed["SR_SHORT_CODE"]) == (
+        "Pothole in Street Complaint",
+        "PHF",
+    )
     assert completed["STREET_ADDRESS"] == "121 N LASALLE ST"
     assert [completed[k] for k in CITY_COLUMNS[14:18]] == ["121", "N", "LASALLE", "ST"]
 
@@ -174,12 +180,23 @@ FORMULAS = ['=HYPERLINK("http://x","y")', "+1", "-1+2", "@SUM(1)", "\tx", "\rx"]
 
 @pytest.mark.parametrize("address", FORMULAS)
 def test_formula_cells_are_made_text_and_numbers_stay_numbers(app, client, address):
-    make_request(app, "SR21-00000001", datetime(2021, 1, 1, tzinfo=UTC), address=address, lat=41.9, long=-87.6)
+    make_request(
+        app,
+        "SR21-00000001",
+        datetime(2021, 1, 1, tzinfo=UTC),
+        address=address,
+        lat=41.9,
+        long=-87.6,
+    )
 
     [row] = csv_rows(client.get(f"{FEED}.csv").data)
 
     assert row["STREET_ADDRESS"] == "'" + address  # the quote makes it text in a spreadsheet
-    assert (row["LATITUDE"], row["LONGITUDE"], row["LOCATION"]) == ("41.9", "-87.6", "(41.9, -87.6)")
+    assert (row["LATITUDE"], row["LONGITUDE"], row["LOCATION"]) == (
+        "41.9",
+        "-87.6",
+        "(41.9, -87.6)",
+    )
     assert float(row["LONGITUDE"]) == -87.6
 
 
@@ -210,7 +227,10 @@ def test_postgresql_writes_the_same_csv_as_python(app):
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         pytest.skip("COPY is PostgreSQL's")
     awkward = [
-        {"address": "  121 N  LASALLE ST ,chicago,  il , 60602", "status_notes": "CANCELLED by staff"},
+        {
+            "address": "  121 N  LASALLE ST ,chicago,  il , 60602",
+            "status_notes": "CANCELLED by staff",
+        },
         {"address": "121 N , CHICAGO, IL", "agency_responsible": "", "channel": ""},
         {"address": "121 ST, O'HARE 3rd terminal, IL", "zipcode": "", "duplicate_of": ""},
         {"address": ", , ,", "ward": "", "lat": 41.0, "long": -87.5},
@@ -255,7 +275,11 @@ def test_geojson_is_a_feature_collection_of_points(client, requests):
     collection = json.loads(response.data)
     assert collection["type"] == "FeatureCollection"
     features = collection["features"]
-    assert [feature["id"] for feature in features] == ["SR21-00000007", "SR21-00000008", "SR21-00000009"]
+    assert [feature["id"] for feature in features] == [
+        "SR21-00000007",
+        "SR21-00000008",
+        "SR21-00000009",
+    ]
     first = features[0]
     assert first["type"] == "Feature"
     assert first["geometry"] == {"type": "Point", "coordinates": [-87.57739, 41.72708]}
@@ -265,7 +289,10 @@ def test_geojson_is_a_feature_collection_of_points(client, requests):
 
 
 def test_an_empty_geojson_feed_is_still_a_feature_collection(client):
-    assert json.loads(client.get(f"{FEED}.geojson").data) == {"type": "FeatureCollection", "features": []}
+    assert json.loads(client.get(f"{FEED}.geojson").data) == {
+        "type": "FeatureCollection",
+        "features": [],
+    }
     assert client.get(f"{FEED}.ndjson").data == b""
     assert client.get(f"{FEED}.csv").data.decode().splitlines() == [",".join(CITY_COLUMNS)]
 
@@ -275,7 +302,11 @@ def test_ndjson_has_a_georeport_request_a_line(client, requests):
 
     assert response.content_type == "application/x-ndjson"
     lines = ndjson(response.data)
-    assert [line["service_request_id"] for line in lines] == ["SR21-00000007", "SR21-00000008", "SR21-00000009"]
+    assert [line["service_request_id"] for line in lines] == [
+        "SR21-00000007",
+        "SR21-00000008",
+        "SR21-00000009",
+    ]
     assert all(list(line) == GEOREPORT_FIELDS + AREAS for line in lines)
     assert lines[1]["requested_datetime"] == "2021-07-04T12:30:05-05:00"
     assert (lines[2]["status"], lines[2]["status_notes"]) == ("closed", "Pothole patched.")
@@ -326,7 +357,10 @@ def test_the_filed_request_has_its_areas_and_origin(client, filed):
 
 
 def test_requests_not_accepted_are_left_out(app, client, requests):
-    for number, intake in (("SR21-00000010", Intake.PENDING_REVIEW), ("SR21-00000011", Intake.REJECTED)):
+    for number, intake in (
+        ("SR21-00000010", Intake.PENDING_REVIEW),
+        ("SR21-00000011", Intake.REJECTED),
+    ):
         make_request(app, number, datetime(2021, 8, 1, tzinfo=UTC), intake=intake)
 
     for fmt in ("csv", "geojson", "ndjson"):
@@ -347,8 +381,15 @@ def numbers(client, query: str) -> list[str]:
 
 def test_without_dates_a_feed_has_every_request_not_the_last_90_days(app, client, requests):
     make_request(app, "SR26-00000001", utcnow() - timedelta(hours=1))
-    assert numbers(client, "") == ["SR21-00000007", "SR21-00000008", "SR21-00000009", "SR26-00000001"]
-    assert [r["service_request_id"] for r in client.get("/open311/v2/requests.json").json] == ["SR26-00000001"]
+    assert numbers(client, "") == [
+        "SR21-00000007",
+        "SR21-00000008",
+        "SR21-00000009",
+        "SR26-00000001",
+    ]
+    assert [r["service_request_id"] for r in client.get("/open311/v2/requests.json").json] == [
+        "SR26-00000001"
+    ]
 
 
 @pytest.mark.parametrize(
@@ -359,10 +400,16 @@ def test_without_dates_a_feed_has_every_request_not_the_last_90_days(app, client
         ("status=open", ["SR21-00000008"]),
         ("start_date=2021-07-01", ["SR21-00000008", "SR21-00000009"]),
         ("end_date=2021-07-04T12:30:05-05:00", ["SR21-00000007"]),  # end is exclusive
-        ("start_date=2020-01-01&end_date=2021-12-31", ["SR21-00000007", "SR21-00000008", "SR21-00000009"]),
+        (
+            "start_date=2020-01-01&end_date=2021-12-31",
+            ["SR21-00000007", "SR21-00000008", "SR21-00000009"],
+        ),
         ("updated_after=2021-07-05T00:00:00Z", ["SR21-00000009"]),
         ("updated_before=2021-01-03", ["SR21-00000007"]),
-        ("service_request_id=SR21-00000009,SR21-00000007&status=open", ["SR21-00000007", "SR21-00000009"]),
+        (
+            "service_request_id=SR21-00000009,SR21-00000007&status=open",
+            ["SR21-00000007", "SR21-00000009"],
+        ),
         ("ward=8", ["SR21-00000007"]),
         ("service_code=SCB", []),
     ],
@@ -373,7 +420,12 @@ def test_filters_are_get_requests_own(client, requests, query, expected):
 
 @pytest.mark.parametrize(
     "query",
-    ["status=pending", "start_date=yesterday", "start_date=2021-02-01&end_date=2021-01-01", "lat=41.9&long=-87.6&nearest=5"],
+    [
+        "status=pending",
+        "start_date=yesterday",
+        "start_date=2021-02-01&end_date=2021-01-01",
+        "lat=41.9&long=-87.6&nearest=5",
+    ],
 )
 @pytest.mark.parametrize("fmt", ["csv", "geojson", "ndjson"])
 def test_bad_filters_are_a_400_in_json(client, requests, query, fmt):
@@ -393,18 +445,27 @@ def test_command_writes_a_feed_to_a_file_or_stdout(app, client, requests, tmp_pa
     runner = app.test_cli_runner()
     path = tmp_path / "requests.csv"
 
-    written = runner.invoke(args=["open311", "export-requests", "--output", str(path), "--status", "closed"])
-    printed = runner.invoke(args=["open311", "export-requests", "--format", "geojson", "--service-code", "PHF"])
+    written = runner.invoke(
+        args=["open311", "export-requests", "--output", str(path), "--status", "closed"]
+    )
+    printed = runner.invoke(
+        args=["open311", "export-requests", "--format", "geojson", "--service-code", "PHF"]
+    )
 
     assert written.exit_code == 0, written.output
-    assert [row["SR_NUMBER"] for row in csv_rows(path.read_bytes())] == ["SR21-00000007", "SR21-00000009"]
+    assert [row["SR_NUMBER"] for row in csv_rows(path.read_bytes())] == [
+        "SR21-00000007",
+        "SR21-00000009",
+    ]
     assert path.read_bytes() == client.get(f"{FEED}.csv?status=closed").data
     assert printed.exit_code == 0, printed.output
     assert [f["id"] for f in json.loads(printed.stdout_bytes)["features"]] == ["SR21-00000009"]
 
 
 def test_command_refuses_bad_filters(app):
-    result = app.test_cli_runner().invoke(args=["open311", "export-requests", "--status", "pending"])
+    result = app.test_cli_runner().invoke(
+        args=["open311", "export-requests", "--status", "pending"]
+    )
 
     assert result.exit_code == 1
     assert "status: 'pending' is not open or closed." in result.output
@@ -418,7 +479,9 @@ def test_exported_csv_imports_back_into_the_same_requests(chicago, tmp_path):
     run_import(chicago, csv_export(tmp_path / "city.csv", city_rows(1000)))
     before = snapshot(chicago)
     exported = tmp_path / "ours.csv"
-    result = chicago.test_cli_runner().invoke(args=["open311", "export-requests", "-o", str(exported)])
+    result = chicago.test_cli_runner().invoke(
+        args=["open311", "export-requests", "-o", str(exported)]
+    )
     assert result.exit_code == 0, result.output
     delete_requests(chicago)
 
@@ -481,7 +544,9 @@ def peak_memory(app: Flask, fmt: str) -> tuple[int, int]:
         session.execute(sa.text("SELECT 1"))  # connect before measuring
         tracemalloc.start()
         try:
-            written = sum(len(chunk) for chunk in feed(session, RequestFilter(), time_zone, batch_size=500))
+            written = sum(
+                len(chunk) for chunk in feed(session, RequestFilter(), time_zone, batch_size=500)
+            )
             _, peak = tracemalloc.get_traced_memory()
         finally:
             tracemalloc.stop()

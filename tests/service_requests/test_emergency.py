@@ -99,7 +99,10 @@ def test_xml_post_reply_carries_the_notice(client, api_key):
     form = pothole_form(api_key, description="Hay un hombre herido junto al bache")
     response = client.post("/open311/v2/requests.xml", data=form)
     assert response.status_code == 200
-    assert etree.fromstring(response.data).findtext("request/service_notice") == f"{NOTICE} {PHF_NOTICE}"
+    assert (
+        etree.fromstring(response.data).findtext("request/service_notice")
+        == f"{NOTICE} {PHF_NOTICE}"
+    )
 
 
 def test_an_ordinary_request_keeps_only_the_service_notice(client, api_key):

@@ -123,6 +123,8 @@ def test_another_department_may_not_ask_and_unknown_requests_are_404(app, client
 
 def test_likely_parents_are_read_only(app, client, agent):
     pothole(app, "SR-CHILD")
-    response = client.post("/open311/staff/requests/SR-CHILD/likely-parents", json={}, headers=bearer(agent))
+    response = client.post(
+        "/open311/staff/requests/SR-CHILD/likely-parents", json={}, headers=bearer(agent)
+    )
     assert response.status_code == 405
     assert "GET" in response.headers["Allow"]

@@ -206,7 +206,10 @@ def test_a_reporter_may_answer_and_reopen_for_review_but_do_nothing_else(
         for action in sorted(set(Action) - {Action.ANSWER, Action.REOPEN_FOR_REVIEW}):
             with pytest.raises(Forbidden):
                 perform(
-                    session, completed, Step(action=action, public_note="x"), Actor.reporter(key),
+                    session,
+                    completed,
+                    Step(action=action, public_note="x"),
+                    Actor.reporter(key),
                     time_zone=ZoneInfo("America/Chicago"),
                 )
         session.rollback()

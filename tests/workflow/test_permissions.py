@@ -63,7 +63,9 @@ def allowed(action: str, role: str, own: bool) -> bool:
 
 def snapshot(app, number):
     with app.app_context():
-        service_request = db.session.scalar(sa.select(ServiceRequest).where(ServiceRequest.number == number))
+        service_request = db.session.scalar(
+            sa.select(ServiceRequest).where(ServiceRequest.number == number)
+        )
         events = db.session.scalar(
             sa.select(sa.func.count()).where(RequestEvent.service_request_id == service_request.id)
         )
@@ -87,9 +89,19 @@ def test_role_against_every_action(app, client, role, own):
     for index, (action, (stage, fields)) in enumerate(SETUPS.items()):
         number = f"SR26-{index:08d}"
         status = "closed" if stage == "closed" else "open"
-        make_request(app, number, NOW, service_code="PHF", agency_responsible=CDOT, stage=Stage(stage), status=status)
+        make_request(
+            app,
+            number,
+            NOW,
+            service_code="PHF",
+            agency_responsible=CDOT,
+            stage=Stage(stage),
+            status=status,
+        )
         before = snapshot(app, number)
-        response = client.post(f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token))
+        response = client.post(
+            f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token)
+        )
         expected = 200 if allowed(action, role, own) else 403
         if response.status_code != expected:
             wrong.append((action, response.status_code, response.json))
@@ -114,19 +126,30 @@ def test_filing_viewing_and_managing_staff(app, client, role, may_file, may_view
     make_request(app, "SR26-00000099", NOW, service_code="PHF", agency_responsible=CDOT)
     filed = client.post(
         "/open311/staff/requests",
-        json={"service_code": "GRAF", "lat": "41.883637", "long": "-87.630231", "description": "Tagged wall"},
+        json={
+            "service_code": "GRAF",
+            "lat": "41.883637",
+            "long": "-87.630231",
+            "description": "Tagged wall",
+        },
         headers=bearer(token),
     )
     assert filed.status_code == (201 if may_file else 403)
     if may_file:
-        assert filed.json["channel"] == "phone" and filed.json["stage"] == "new"
+        assert filed.json["channel"] == "phone"
+        assert filed.json["stage"] == "new"
     viewed = client.get("/open311/staff/requests/SR26-00000099", headers=bearer(token))
     assert viewed.status_code == (200 if may_view_other else 403)
     queue = client.get(f"/open311/staff/queue?department={CDOT}", headers=bearer(token))
     assert queue.status_code == (200 if may_view_other else 403)
     created = client.post(
         "/open311/staff/staff",
-        json={"name": "New Agent", "email": "new@city.example", "role": "agent", "department": CDOT},
+        json={
+            "name": "New Agent",
+            "email": "new@city.example",
+            "role": "agent",
+            "department": CDOT,
+        },
         headers=bearer(token),
     )
     assert created.status_code == (201 if may_manage else 403)
@@ -137,7 +160,8 @@ def test_no_token_or_a_revoked_one_is_401(app, client):
     assert client.get("/open311/staff/me", headers=bearer("staff_not-a-token")).status_code == 401
     token = make_staff(app, "agent", CDOT)
     me = client.get("/open311/staff/me", headers=bearer(token))
-    assert me.status_code == 200 and me.json["role"] == "agent"
+    assert me.status_code == 200
+    assert me.json["role"] == "agent"
     result = app.test_cli_runner().invoke(args=["open311", "deactivate-staff", str(me.json["id"])])
     assert result.exit_code == 0, result.output
     refused = client.get("/open311/staff/me", headers=bearer(token))
@@ -148,21 +172,46 @@ def test_no_token_or_a_revoked_one_is_401(app, client):
 def test_queue_is_the_departments_open_requests_most_overdue_first(app, client):
     token = make_staff(app, "agent", CDOT)
     day = timedelta(days=1)
-    make_request(app, "SR26-00000001", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW + 3 * day)
-    make_request(app, "SR26-00000002", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW - 2 * day)
-    make_request(app, "SR26-00000003", NOW, service_code="PHF", agency_responsible=CDOT, due_at=None)
-    make_request(app, "SR26-00000004", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW - 5 * day)
-    make_request(app, "SR26-00000005", NOW, service_code="GRAF", agency_responsible=STREETS, due_at=NOW - 9 * day)
     make_request(
-        app, "SR26-00000006", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW - 9 * day,
-        stage=Stage.CLOSED, status="closed",
+        app, "SR26-00000001", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW + 3 * day
+    )
+    make_request(
+        app, "SR26-00000002", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW - 2 * day
+    )
+    make_request(
+        app, "SR26-00000003", NOW, service_code="PHF", agency_responsible=CDOT, due_at=None
+    )
+    make_request(
+        app, "SR26-00000004", NOW, service_code="PHF", agency_responsible=CDOT, due_at=NOW - 5 * day
+    )
+    make_request(
+        app,
+        "SR26-00000005",
+        NOW,
+        service_code="GRAF",
+        agency_responsible=STREETS,
+        due_at=NOW - 9 * day,
+    )
+    make_request(
+        app,
+        "SR26-00000006",
+        NOW,
+        service_code="PHF",
+        agency_responsible=CDOT,
+        due_at=NOW - 9 * day,
+        stage=Stage.CLOSED,
+        status="closed",
     )
     listed = client.get("/open311/staff/queue", headers=bearer(token)).json
     assert [item["service_request_id"] for item in listed] == [
-        "SR26-00000004", "SR26-00000002", "SR26-00000001", "SR26-00000003",
+        "SR26-00000004",
+        "SR26-00000002",
+        "SR26-00000001",
+        "SR26-00000003",
     ]
     assert [item["overdue"] for item in listed] == [True, True, False, False]
     overdue = client.get("/open311/staff/queue?overdue=true", headers=bearer(token)).json
     assert [item["service_request_id"] for item in overdue] == ["SR26-00000004", "SR26-00000002"]
     bad = client.get("/open311/staff/queue?stage=lost", headers=bearer(token))
-    assert bad.status_code == 400 and "stage" in bad.json[0]["description"]
+    assert bad.status_code == 400
+    assert "stage" in bad.json[0]["description"]
