@@ -9,7 +9,8 @@ from typing import Any
 from flask_babel import format_date, format_time
 
 from open311.formats.markdown import to_safe_html
-from open311.models import Article, CloseReason, Service, Status
+from open311.media.actions import photo_url
+from open311.models import Article, CloseReason, RequestPhoto, Service, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
 from open311.web.i18n import _, ngettext
@@ -128,6 +129,7 @@ def request_page(
     extras: RequestExtras,
     notes: Sequence[PublicNote],
     close_reason: CloseReason | None,
+    photos: Sequence[RequestPhoto] = (),
 ) -> dict[str, Any]:
     """What the track page shows of one public request."""
     is_open = row.status is Status.OPEN
@@ -151,6 +153,17 @@ def request_page(
         "expected_by": when(row.expected_at) if is_open and row.expected_at else None,
         "duplicate_of": extras.duplicate_of,
         "timeline": _timeline(row, notes),
+        "photos": [photo_links(photo) for photo in photos],
+    }
+
+
+def photo_links(photo: RequestPhoto) -> dict[str, Any]:
+    """A thumbnail that links to the display size, both served under this site's own host."""
+    return {
+        "url": photo_url("", photo.name),
+        "thumbnail_url": photo_url("", photo.thumbnail_name),
+        "width": photo.thumbnail_width,
+        "height": photo.thumbnail_height,
     }
 
 

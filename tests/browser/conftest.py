@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -65,6 +66,7 @@ SEED_COMMANDS = (
 class Site:
     base_url: str
     database_url: str
+    media_root: Path
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -112,11 +114,14 @@ def site_database(spatialite_template: Path, tmp_path_factory: pytest.TempPathFa
 def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """gunicorn on a free port, serving the seeded database; stopped after the session."""
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    media_root = tmp_path_factory.mktemp("media")  # photos filed by the tests, not instance/
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
     # No tiles: the tests never reach the network; the map still draws the city.
     env.update(
         OPEN311_DATABASE_URL=site_database,
         OPEN311_MAP_TILES_URL="",
+        OPEN311_MEDIA_ROOT=str(media_root),
+        OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # the server refuses to start without one
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
     )
     with log.open("wb") as stderr:
@@ -129,7 +134,7 @@ def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             start_new_session=True,
         )
     try:
-        yield Site(_wait_until_serving(process, log), site_database)
+        yield Site(_wait_until_serving(process, log), site_database, media_root)
     finally:
         _stop(process)
     text = log.read_text()

@@ -3,12 +3,14 @@ address on a desktop, then tracks it; axe-core checks every page on the way."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+from PIL import ExifTags, Image
 
 from tests.browser.conftest import DESKTOP, PHONE, new_page
 from tests.builders import bearer, make_staff
@@ -19,6 +21,30 @@ pytestmark = pytest.mark.slow
 CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
 GARY_INDIANA = {"latitude": 41.5868, "longitude": -87.3464}
 NUMBER = re.compile(r"SR\d\d-\d{8}")
+WRIGLEY_FIELD = (41.948438, -87.655334)
+
+
+def jpeg_taken_at(lat: float, long: float) -> bytes:
+    """A phone's JPEG: a GPS IFD in degrees, minutes and seconds, built with Pillow's Exif."""
+
+    def dms(value: float) -> tuple[float, float, float]:
+        degrees, rest = divmod(abs(value) * 3600, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return (degrees, minutes, round(seconds, 4))
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SomePhoneMaker"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N" if lat >= 0 else "S",
+        ExifTags.GPS.GPSLatitude: dms(lat),
+        ExifTags.GPS.GPSLongitudeRef: "E" if long >= 0 else "W",
+        ExifTags.GPS.GPSLongitude: dms(long),
+    }
+    out = io.BytesIO()
+    Image.new("RGB", (1600, 1200), (90, 90, 90)).save(out, "JPEG", exif=exif, quality=90)
+    data = out.getvalue()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it has GPS
+    return data
 
 
 def stored(site: Any, number: str) -> dict[str, Any]:
@@ -61,6 +87,24 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     page.wait_for_function("document.getElementById('lat').value !== ''")
     assert "CHICAGO" in page.input_value("#address_string")
     assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)
+    # A photo taken elsewhere: previewed, and the pin moves there only when asked.
+    page.set_input_files(
+        "#media",
+        files=[
+            {"name": "bache.jpg", "mimeType": "image/jpeg", "buffer": jpeg_taken_at(*WRIGLEY_FIELD)}
+        ],
+    )
+    page.wait_for_selector("#media-previews img")
+    offer = page.locator("#use-photo-place")
+    offer.wait_for(state="visible")
+    assert offer.inner_text() == "Usar el lugar donde se tomó la foto"
+    assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)  # not moved yet
+    axe.check(page)
+    offer.click()
+    page.wait_for_function(
+        "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3"
+    )
+    assert "se tomó la foto" in page.inner_text("#photo-offer")
     page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
     page.fill("#description", "Bache profundo junto a la acera")
     page.click("button[type=submit]")
@@ -73,7 +117,14 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     row = stored(site, number)
     assert row["channel"] == "web"
     assert row["description"] == "Bache profundo junto a la acera"
-    assert row["lat"] == pytest.approx(41.8836, abs=1e-4)
+    assert row["lat"] == pytest.approx(WRIGLEY_FIELD[0], abs=1e-4)
+    assert row["long"] == pytest.approx(WRIGLEY_FIELD[1], abs=1e-4)
+    photo_url = page.locator(".site-photos a").first.get_attribute("href")
+    served = requests.get(site.url(photo_url), timeout=10)
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "image/jpeg"
+    assert not Image.open(io.BytesIO(served.content)).getexif()  # no GPS, no maker: nothing
+    assert (site.media_root / photo_url.rsplit("/", 1)[1]).read_bytes() == served.content
     assert errors_on_page == []
 
 
