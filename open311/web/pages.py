@@ -13,7 +13,7 @@ from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, RequestPhoto, Service, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
-from open311.web.i18n import _, ngettext
+from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
 
 DAY_SECONDS = 86400
@@ -24,8 +24,8 @@ MAX_RADIOS = 6
 def service_card(service: Service) -> dict[str, Any]:
     return {
         "code": service.code,
-        "name": service.name,
-        "description": service.description,
+        "name": service_name(service.code, service.name),
+        "description": service_description(service.code, service.description),
         "group": service.group,
     }
 
@@ -114,7 +114,7 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
     """A request in a list: enough for its card."""
     return {
         "number": row.number,
-        "service_name": row.service_name,
+        "service_name": service_name(row.service_code, row.service_name),
         "status": _("Open") if row.status is Status.OPEN else _("Closed"),
         "is_open": row.status is Status.OPEN,
         "address": row.address,
@@ -135,7 +135,7 @@ def request_page(
     is_open = row.status is Status.OPEN
     return {
         "number": row.number,
-        "service_name": row.service_name,
+        "service_name": service_name(row.service_code, row.service_name),
         "service_code": row.service_code,
         "status": _("Open") if is_open else _("Closed"),
         "is_open": is_open,

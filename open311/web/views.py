@@ -74,8 +74,9 @@ def home() -> str:
     text = request.args.get("q", "").strip()[: search.MAX_QUERY_LENGTH]
     words = search.words(text)
     session_ = db.session()
+    translated = {code: text.name for code, text in i18n.service_texts().items() if text.name}
     found_services = catalog_queries.matching_services(
-        catalog_queries.active_services(session_), words
+        catalog_queries.active_services(session_), words, translated
     )
     found_articles = (
         knowledge_queries.search_articles(session_, ArticleSearch(words=tuple(words)))

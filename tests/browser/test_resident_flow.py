@@ -78,9 +78,10 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     page.goto(site.url("/"))
     assert page.locator("h1").inner_text() == "¿Qué necesita?"
     axe.check(page)
-    page.fill("#q", "pothole")
+    page.fill("#q", "bache")  # the Spanish name is searched too
     page.press("#q", "Enter")
-    page.get_by_role("link", name="Pothole in Street Complaint").first.click()
+    page.get_by_role("link", name="Queja por bache en la calle").first.click()
+    assert page.locator("h1").inner_text() == "Queja por bache en la calle"
     page.wait_for_selector("#map svg path")  # the city is drawn
     axe.check(page)
     page.click("#use-location")  # "Usar mi ubicación"
