@@ -10,9 +10,16 @@ from typing import Any
 import pytest
 import requests
 import sqlalchemy as sa
-from PIL import ExifTags, Image
+from PIL import Image
 
-from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    WRIGLEY_FIELD,
+    jpeg_taken_at,
+    new_page,
+    wait_until,
+)
 from tests.builders import bearer, make_staff
 from tests.conftest import make_app
 
@@ -21,30 +28,6 @@ pytestmark = pytest.mark.slow
 CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
 GARY_INDIANA = {"latitude": 41.5868, "longitude": -87.3464}
 NUMBER = re.compile(r"SR\d\d-\d{8}")
-WRIGLEY_FIELD = (41.948438, -87.655334)
-
-
-def jpeg_taken_at(lat: float, long: float) -> bytes:
-    """A phone's JPEG: a GPS IFD in degrees, minutes and seconds, built with Pillow's Exif."""
-
-    def dms(value: float) -> tuple[float, float, float]:
-        degrees, rest = divmod(abs(value) * 3600, 3600)
-        minutes, seconds = divmod(rest, 60)
-        return (degrees, minutes, round(seconds, 4))
-
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "SomePhoneMaker"
-    exif[ExifTags.IFD.GPSInfo] = {
-        ExifTags.GPS.GPSLatitudeRef: "N" if lat >= 0 else "S",
-        ExifTags.GPS.GPSLatitude: dms(lat),
-        ExifTags.GPS.GPSLongitudeRef: "E" if long >= 0 else "W",
-        ExifTags.GPS.GPSLongitude: dms(long),
-    }
-    out = io.BytesIO()
-    Image.new("RGB", (1600, 1200), (90, 90, 90)).save(out, "JPEG", exif=exif, quality=90)
-    data = out.getvalue()
-    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it has GPS
-    return data
 
 
 def stored(site: Any, number: str) -> dict[str, Any]:
@@ -85,7 +68,7 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     page.wait_for_selector("#map svg path")  # the city is drawn
     axe.check(page)
     page.click("#use-location")  # "Usar mi ubicación"
-    page.wait_for_function("document.getElementById('lat').value !== ''")
+    wait_until(page, "document.getElementById('lat').value !== ''")
     assert "CHICAGO" in page.input_value("#address_string")
     assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)
     # A photo taken elsewhere: previewed, and the pin moves there only when asked.
@@ -102,9 +85,7 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)  # not moved yet
     axe.check(page)
     offer.click()
-    page.wait_for_function(
-        "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3"
-    )
+    wait_until(page, "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3")
     assert "se tomó la foto" in page.inner_text("#photo-offer")
     page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
     page.fill("#description", "Bache profundo junto a la acera")
@@ -140,7 +121,7 @@ def test_a_pin_outside_the_city_is_refused_with_a_message(browser, site, errors_
     page.goto(site.url("/services/PHF"))
     page.wait_for_selector("#map svg path")
     page.click("#use-location")
-    page.wait_for_function("document.getElementById('map-status').textContent.includes('outside')")
+    wait_until(page, "document.getElementById('map-status').textContent.includes('outside')")
     assert page.input_value("#lat") == ""
     assert page.locator("#map .leaflet-marker-icon").count() == 0
 
@@ -244,3 +225,21 @@ def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
     engine.dispose()
     assert rating == 4
     assert errors_on_page == []
+
+
+def test_the_pages_keep_their_csp_and_a_violation_fails_the_check(browser, site, axe):
+    """The tests run under the site's real Content-Security-Policy: an inline script,
+    which our pages never have, is refused by the browser and fails the axe check."""
+    errors: list[str] = []
+    page = new_page(browser, errors, viewport=PHONE)
+    page.goto(site.url("/"))
+    axe.check(page)  # axe itself is no violation
+    page.evaluate(
+        "document.body.appendChild(Object.assign(document.createElement('script'),"
+        " {textContent: 'window.injected = true'}))"
+    )
+    wait_until(page, "window.__cspViolations.length > 0")
+    assert page.evaluate("window.injected") is None  # refused, not run
+    with pytest.raises(AssertionError):
+        axe.check(page)
+    assert any(e.startswith("CSP violation: script-src") for e in errors), errors
