@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from open311.accounts import keys
 from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
+from open311.catalog.translations import check_translations
 from open311.database import begin_write, keep_served_timeouts, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
@@ -90,8 +91,11 @@ def load_catalog_command(directory: Path | None) -> None:
 
 def _read_catalog(directory: Path | None) -> list[dict[str, object]]:
     directory = directory or Path(current_app.config["CATALOG_DIR"])
+    schemas = Path(current_app.config["SCHEMAS_DIR"])
     try:
-        return read_catalog(directory, Path(current_app.config["SCHEMAS_DIR"]))
+        services = read_catalog(directory, schemas)
+        check_translations(directory, schemas, (str(s["service_code"]) for s in services))
+        return services
     except CatalogError as error:
         raise click.ClickException(str(error)) from error
 

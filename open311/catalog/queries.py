@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -38,15 +38,25 @@ def last_changed(session: Session) -> datetime | None:
     return session.scalar(sa.select(sa.func.max(Service.changed_at)))
 
 
-def matching_services(services: Sequence[Service], words: Sequence[str]) -> list[Service]:
+def matching_services(
+    services: Sequence[Service],
+    words: Sequence[str],
+    other_names: Mapping[str, str] | None = None,
+) -> list[Service]:
     """The services whose name, keywords or group hold any of `words`, best first.
+
+    `other_names` (by code) count as names too: the page's language ("bache"
+    finds the pothole service in Spanish).
 
     A word in the name counts most, then a keyword, then the group; a word
     matches the start of a word of the service ("pot" finds "pothole"). The
     catalogue is a few hundred services: matching in Python keeps both
     databases alike.
     """
-    scored = [(_score(service, words), service) for service in services]
+    names = other_names or {}
+    scored = [
+        (_score(service, words, names.get(service.code, "")), service) for service in services
+    ]
     ranked = sorted(
         ((score, service) for score, service in scored if score), key=lambda pair: -pair[0]
     )
@@ -56,9 +66,9 @@ def matching_services(services: Sequence[Service], words: Sequence[str]) -> list
 _NAME_WEIGHT, _KEYWORD_WEIGHT, _GROUP_WEIGHT = 4, 2, 1
 
 
-def _score(service: Service, words: Sequence[str]) -> int:
+def _score(service: Service, words: Sequence[str], other_name: str) -> int:
     fields = (
-        (_NAME_WEIGHT, service.name),
+        (_NAME_WEIGHT, f"{service.name} {other_name}"),
         (_KEYWORD_WEIGHT, service.keywords.replace(",", " ")),
         (_GROUP_WEIGHT, service.group),
     )

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
 
-from open311.database import begin_write
 from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest, NotFound
 from open311.extensions import db
 from open311.formats import render
 from open311.georeport.errors import render_errors
+from open311.media import actions as media_actions
 from open311.media import pipeline, queries, uploads
 from open311.media import storage as media_storage
 from open311.media.actions import Destination
@@ -22,7 +22,6 @@ from open311.media.storage import Storage
 
 bp = Blueprint("media", __name__, url_prefix="/open311/v2/media")
 install_error_handlers(bp, render_errors)  # GeoReport's errors: XML for a photo's URL
-STORAGE_KEY = "open311.media.storage"
 # Content-hashed names never change their bytes: a year, and no revalidation.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 # Nothing in a photo may run: no scripts, no plugins, no navigation, not even as a page.
@@ -34,12 +33,7 @@ PHOTO_HEADERS = {
 
 
 def storage() -> Storage:
-    """The configured storage, made once per app (an S3 client is slow to build)."""
-    found: Storage | None = current_app.extensions.get(STORAGE_KEY)
-    if found is None:
-        found = media_storage.from_config(current_app.config, current_app.instance_path)
-        current_app.extensions[STORAGE_KEY] = found
-    return found
+    return media_storage.for_app(current_app)
 
 
 def limits() -> pipeline.Limits:
@@ -48,24 +42,12 @@ def limits() -> pipeline.Limits:
 
 def destination() -> Destination:
     """Where photos go, and our public address: PUBLIC_BASE_URL, else this request's host."""
-    base = current_app.config["PUBLIC_BASE_URL"] or request.host_url
-    return Destination(storage(), base)
+    return media_actions.destination(current_app, request.host_url)
 
 
 def posted_photos() -> tuple[pipeline.Photo, ...]:
-    """The photos of this POST, cleaned; InvalidRequest naming media for a bad one.
-
-    Decoding takes a CPU moment per photo: SQLite's write lock, taken when the
-    POST began (database.py), is let go meanwhile, so other filings go on.
-    """
-    config = current_app.config
-    sent = uploads.uploads(request.files, config["MEDIA_MAX_FILES"], limits().max_bytes)
-    if not sent:
-        return ()
-    db.session.rollback()
-    photos = pipeline.process_all(sent, limits())
-    begin_write(db.session())
-    return photos
+    """The photos of this POST, cleaned (media/uploads.py, shared with the site's form)."""
+    return uploads.posted_photos(db.session(), request.files, current_app.config)
 
 
 @bp.post("/positions.<any(json, xml):fmt>")

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from open311.errors import Conflict, NotFound
 from open311.media import queries
+from open311.media import storage as media_storage
 from open311.media.pipeline import Photo
 from open311.media.storage import Storage
 from open311.models import RequestPhoto, ServiceRequest, Staff
@@ -39,6 +41,11 @@ class Destination:
 
     def url(self, name: str) -> str:
         return photo_url(self.base_url, name)
+
+
+def destination(app: Flask, host_url: str) -> Destination:
+    """Where the app's photos go, served from PUBLIC_BASE_URL, else the host the caller reached."""
+    return Destination(media_storage.for_app(app), app.config["PUBLIC_BASE_URL"] or host_url)
 
 
 def photo_url(base_url: str, name: str) -> str:

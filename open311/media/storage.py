@@ -15,6 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from flask import Flask
+
+APP_KEY = "open311.media.storage"  # app.extensions: the storage, made once per app
+
 
 @dataclass(frozen=True)
 class StoredFile:
@@ -150,3 +154,12 @@ def from_config(config: Mapping[str, Any], instance_path: str) -> Storage:
         )
         return S3Storage(client, config["MEDIA_S3_BUCKET"], config["MEDIA_S3_PREFIX"])
     raise RuntimeError(f"MEDIA_STORAGE must be 'local' or 's3', not {kind!r}")
+
+
+def for_app(app: Flask) -> Storage:
+    """The app's configured storage, made once (an S3 client is slow to build)."""
+    found: Storage | None = app.extensions.get(APP_KEY)
+    if found is None:
+        found = from_config(app.config, app.instance_path)
+        app.extensions[APP_KEY] = found
+    return found

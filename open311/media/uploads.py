@@ -3,9 +3,15 @@ interface that takes photos (GeoReport's POST, the site's form)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from open311.database import begin_write
 from open311.errors import InvalidRequest
+from open311.media.pipeline import Limits, Photo, process_all
 
 MEDIA_FIELDS = ("media", "media[]")
 
@@ -32,3 +38,24 @@ def uploads(files: MultiDict[str, FileStorage], max_files: int, max_bytes: int) 
             )
         found.append(data)
     return found
+
+
+def posted_photos(
+    session: Session, files: MultiDict[str, FileStorage], config: Mapping[str, Any]
+) -> tuple[Photo, ...]:
+    """The photos a form sent, cleaned; InvalidRequest naming media for a bad one.
+
+    Every interface that files with photos (GeoReport's POST, the site's form)
+    calls this, so both take the same files and refuse them with the same words.
+    Decoding takes a CPU moment per photo: SQLite's write lock, taken when the
+    POST began (database.py), is let go meanwhile, so other filings go on, and
+    taken again before the filing writes.
+    """
+    limits = Limits.from_config(config)
+    sent = uploads(files, int(config["MEDIA_MAX_FILES"]), limits.max_bytes)
+    if not sent:
+        return ()
+    session.rollback()
+    photos = process_all(sent, limits)
+    begin_write(session)
+    return photos

@@ -36,10 +36,12 @@ FIELDS: Final = (
     "first_name",
     "last_name",
 )
+MEDIA: Final = "media"  # the photos' file input
 LOCATION: Final = "address_string"  # where place problems show: the address box, beside the map
 FORM: Final = "form"  # a problem no single field owns
 _REQUIRED = re.compile(r"^(?P<code>\S+) required$")
 _ATTRIBUTE = re.compile(r"^attribute\[(?P<code>[^\]]+)\]: (?P<message>.*)$")
+_MEDIA = re.compile(r"^media(?: \(file (?P<number>\d+)\))?: (?P<message>.*)$")
 _NAMED = re.compile(r"^(?P<field>[a-z_/]+): (?P<message>.*)$")
 _PLACE_FIELDS: Final = frozenset({"lat", "long", "lat/long", "address_string", "address_id"})
 
@@ -103,7 +105,7 @@ def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) ->
 def in_page_order(errors: dict[str, str], questions: Sequence[Mapping[str, Any]]) -> dict[str, str]:
     """The problems in the order of the fields on the page, for the error summary."""
     asked = sorted(questions, key=lambda question: question.get("order", 0))
-    order = [LOCATION, *(attribute_id(q["code"]) for q in asked), *FIELDS, FORM]
+    order = [LOCATION, *(attribute_id(q["code"]) for q in asked), *FIELDS, MEDIA, FORM]
     return dict(sorted(errors.items(), key=lambda item: order.index(item[0])))
 
 
@@ -130,6 +132,8 @@ def _field_and_message(description: str, names: Mapping[str, str]) -> tuple[str,
         )
     if attribute := _ATTRIBUTE.match(description):
         return attribute_id(attribute["code"]), attribute["message"]
+    if media := _MEDIA.match(description):
+        return MEDIA, _media_message(media["number"], media["message"])
     if named := _NAMED.match(description):
         field = named["field"]
         if field in _PLACE_FIELDS:
@@ -137,6 +141,13 @@ def _field_and_message(description: str, names: Mapping[str, str]) -> tuple[str,
         if field in FIELDS:
             return field, named["message"]
     return FORM, description
+
+
+def _media_message(number: str | None, message: str) -> str:
+    """The pipeline's words, with the photo they are about."""
+    if number is None:
+        return message[:1].upper() + message[1:]
+    return _("Photo %(number)s: %(problem)s", number=number, problem=message)
 
 
 def _place_message(field: str, message: str) -> str:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Final
 
 import flask_babel
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_babel import gettext
 
+from open311.catalog.translations import ServiceText, Translations, read_translations
 from open311.extensions import babel
 
 LANGUAGES: Final = {"en": "English", "es": "Español"}
 DEFAULT_LANGUAGE: Final = "en"
 COOKIE: Final = "lang"
+SERVICE_TEXTS: Final = "open311.web.service_texts"  # app.extensions: {language: texts}
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600  # a choice made once is remembered for a year
 
 
@@ -36,3 +39,30 @@ def _(text: str, **variables: Any) -> str:
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return str(flask_babel.ngettext(singular, plural, num, **variables))
+
+
+def service_texts() -> Translations:
+    """The catalogue's service names and descriptions in the page's language, by code
+    (catalog/translations.py); read once per app and language, {} in English."""
+    language = str(flask_babel.get_locale() or DEFAULT_LANGUAGE)
+    if language == DEFAULT_LANGUAGE:
+        return {}
+    cache: dict[str, Translations] = current_app.extensions.setdefault(SERVICE_TEXTS, {})
+    if language not in cache:
+        config = current_app.config
+        cache[language] = read_translations(
+            Path(config["CATALOG_DIR"]), Path(config["SCHEMAS_DIR"]), language
+        )
+    return cache[language]
+
+
+def service_name(code: str, english: str) -> str:
+    """The service's name in the page's language, else the City's English."""
+    return service_texts().get(code, _ENGLISH).name or english
+
+
+def service_description(code: str, english: str) -> str:
+    return service_texts().get(code, _ENGLISH).description or english
+
+
+_ENGLISH: Final = ServiceText()

@@ -9,10 +9,11 @@ from typing import Any
 from flask_babel import format_date, format_time
 
 from open311.formats.markdown import to_safe_html
-from open311.models import Article, CloseReason, Service, Status
+from open311.media.actions import photo_url
+from open311.models import Article, CloseReason, RequestPhoto, Service, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
-from open311.web.i18n import _, ngettext
+from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
 
 DAY_SECONDS = 86400
@@ -23,8 +24,8 @@ MAX_RADIOS = 6
 def service_card(service: Service) -> dict[str, Any]:
     return {
         "code": service.code,
-        "name": service.name,
-        "description": service.description,
+        "name": service_name(service.code, service.name),
+        "description": service_description(service.code, service.description),
         "group": service.group,
     }
 
@@ -113,7 +114,7 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
     """A request in a list: enough for its card."""
     return {
         "number": row.number,
-        "service_name": row.service_name,
+        "service_name": service_name(row.service_code, row.service_name),
         "status": _("Open") if row.status is Status.OPEN else _("Closed"),
         "is_open": row.status is Status.OPEN,
         "address": row.address,
@@ -128,12 +129,13 @@ def request_page(
     extras: RequestExtras,
     notes: Sequence[PublicNote],
     close_reason: CloseReason | None,
+    photos: Sequence[RequestPhoto] = (),
 ) -> dict[str, Any]:
     """What the track page shows of one public request."""
     is_open = row.status is Status.OPEN
     return {
         "number": row.number,
-        "service_name": row.service_name,
+        "service_name": service_name(row.service_code, row.service_name),
         "service_code": row.service_code,
         "status": _("Open") if is_open else _("Closed"),
         "is_open": is_open,
@@ -151,6 +153,17 @@ def request_page(
         "expected_by": when(row.expected_at) if is_open and row.expected_at else None,
         "duplicate_of": extras.duplicate_of,
         "timeline": _timeline(row, notes),
+        "photos": [photo_links(photo) for photo in photos],
+    }
+
+
+def photo_links(photo: RequestPhoto) -> dict[str, Any]:
+    """A thumbnail that links to the display size, both served under this site's own host."""
+    return {
+        "url": photo_url("", photo.name),
+        "thumbnail_url": photo_url("", photo.thumbnail_name),
+        "width": photo.thumbnail_width,
+        "height": photo.thumbnail_height,
     }
 
 

@@ -7,6 +7,7 @@ through the same actions as the API's.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -36,10 +37,14 @@ from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
 from open311.knowledge import search
 from open311.knowledge.queries import ArticleSearch
+from open311.media import actions as media_actions
+from open311.media import queries as media_queries
+from open311.media import uploads as media_uploads
+from open311.models import Service
 from open311.models.base import utcnow
 from open311.notifications import confirmation, followers
 from open311.notifications.subscriptions import Scope
-from open311.service_requests import actions, filters, queries
+from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
 from open311.web.i18n import _
 from open311.workflow import feedback as workflow_feedback
@@ -69,8 +74,9 @@ def home() -> str:
     text = request.args.get("q", "").strip()[: search.MAX_QUERY_LENGTH]
     words = search.words(text)
     session_ = db.session()
+    translated = {code: text.name for code, text in i18n.service_texts().items() if text.name}
     found_services = catalog_queries.matching_services(
-        catalog_queries.active_services(session_), words
+        catalog_queries.active_services(session_), words, translated
     )
     found_articles = (
         knowledge_queries.search_articles(session_, ArticleSearch(words=tuple(words)))
@@ -130,26 +136,34 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
     params = forms.params_of(service.code, request.form, csrf.browser_id())
     checked = forms.check(service, params, jurisdiction().time_zone)
     if checked.submission is None:
-        return _service_form(service.code, request.form.to_dict(flat=False), checked.errors, 400)
+        return _refused(service, checked.errors)
     try:
+        photos = media_uploads.posted_photos(session_, request.files, current_app.config)
         filed = actions.submit_request(
             session_,
-            checked.submission,
+            replace(checked.submission, photos=photos),
             jurisdiction=jurisdiction(),
             api_key=site_key(session_),
             replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
             channel="web",
+            media=media_actions.destination(current_app, request.host_url),
         )
     except InvalidRequest as error:
         session_.rollback()
-        errors = forms.in_page_order(
-            forms.errors_of(error.descriptions, service.attributes), service.attributes
-        )
-        return _service_form(service.code, request.form.to_dict(flat=False), errors, 400)
+        return _refused(service, forms.errors_of(error.descriptions, service.attributes))
     number = filed.service_request.number
     session_.commit()
+    if not filed.replayed:
+        signals.request_filed.send("web")
     session["filed"] = [number, *session.get("filed", [])][:FILED_KEPT]
     return redirect(url_for("web.done", number=number), 303)
+
+
+def _refused(service: Service, errors: dict[str, str]) -> tuple[str, int]:
+    """The form again with the problems beside their fields (chosen photos must be chosen again:
+    a browser never refills a file input)."""
+    ordered = forms.in_page_order(errors, service.attributes)
+    return _service_form(service.code, request.form.to_dict(flat=False), ordered, 400)
 
 
 @bp.get("/requests/<number>/done")
@@ -162,10 +176,11 @@ def done(number: str) -> str:
     except NotFound:  # filed, but waiting for the city's review: not public yet
         return render_template("web/done.html", number=number, item=None)
     extras = queries.extras_for(session_, [number])[number]
+    photos = media_queries.visible_photos(session_, [number]).get(number, [])
     return render_template(
         "web/done.html",
         number=number,
-        item=pages.request_page(row, extras, [], None),
+        item=pages.request_page(row, extras, [], None, photos),
     )
 
 
@@ -185,9 +200,10 @@ def track_request(number: str) -> str:
     extras = queries.extras_for(session_, [number])[number]
     notes = workflow_queries.public_notes(session_, [number])[number]
     reason = queries.close_reason_of(session_, number)
+    photos = media_queries.visible_photos(session_, [number]).get(number, [])
     return render_template(
         "web/track.html",
-        item=pages.request_page(row, extras, notes, reason),
+        item=pages.request_page(row, extras, notes, reason, photos),
         filed_here=number in session.get("filed", []),
     )
 

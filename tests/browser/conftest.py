@@ -10,9 +10,11 @@ runs on every page a test visits: a serious or critical violation fails it.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,6 +28,7 @@ from typing import Any
 
 import pytest
 import requests
+from PIL import ExifTags, Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
 from open311.config import PROJECT_DIR
@@ -60,10 +63,39 @@ SEED_COMMANDS = (
 )
 
 
+WRIGLEY_FIELD = (41.948438, -87.655334)
+
+
+def jpeg_taken_at(lat: float, long: float) -> bytes:
+    """A phone's JPEG: a GPS IFD in degrees, minutes and seconds, built with Pillow's Exif."""
+
+    def dms(value: float) -> tuple[float, float, float]:
+        degrees, rest = divmod(abs(value) * 3600, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return (degrees, minutes, round(seconds, 4))
+
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "SomePhoneMaker"
+    exif[ExifTags.IFD.GPSInfo] = {
+        ExifTags.GPS.GPSLatitudeRef: "N" if lat >= 0 else "S",
+        ExifTags.GPS.GPSLatitude: dms(lat),
+        ExifTags.GPS.GPSLongitudeRef: "E" if long >= 0 else "W",
+        ExifTags.GPS.GPSLongitude: dms(long),
+    }
+    out = io.BytesIO()
+    image = Image.new("RGB", (1600, 1200), (96, 96, 100))  # asphalt, with a hole in it
+    ImageDraw.Draw(image).ellipse((500, 450, 1100, 800), fill=(35, 32, 30))
+    image.save(out, "JPEG", exif=exif, quality=90)
+    data = out.getvalue()
+    assert Image.open(io.BytesIO(data)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it has GPS
+    return data
+
+
 @dataclass(frozen=True)
 class Site:
     base_url: str
     database_url: str
+    media_root: Path
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -111,11 +143,14 @@ def site_database(spatialite_template: Path, tmp_path_factory: pytest.TempPathFa
 def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """gunicorn on a free port, serving the seeded database; stopped after the session."""
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
+    media_root = tmp_path_factory.mktemp("media")  # photos filed by the tests, not instance/
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
     # No tiles: the tests never reach the network; the map still draws the city.
     env.update(
         OPEN311_DATABASE_URL=site_database,
         OPEN311_MAP_TILES_URL="",
+        OPEN311_MEDIA_ROOT=str(media_root),
+        OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # the server refuses to start without one
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
     )
     with log.open("wb") as stderr:
@@ -128,7 +163,7 @@ def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             start_new_session=True,
         )
     try:
-        yield Site(_wait_until_serving(process, log), site_database)
+        yield Site(_wait_until_serving(process, log), site_database, media_root)
     finally:
         _stop(process)
     text = log.read_text()
@@ -174,15 +209,22 @@ def browser() -> Iterator[Any]:
 
 
 class Axe:
-    """Runs axe-core on the page it is given; collects serious and critical violations."""
+    """Runs axe-core on the page it is given; collects serious and critical violations.
+
+    axe is evaluated through the DevTools protocol (page.evaluate of its text), which
+    a page's Content-Security-Policy does not govern: the pages keep their real CSP,
+    and each check also fails on any violation of it the page reported (new_page).
+    """
 
     def __init__(self, script: Path) -> None:
-        self.script = script
+        self.source = script.read_text(encoding="utf-8")
         self.checked: list[str] = []
 
     def check(self, page: Any) -> None:
         page.wait_for_load_state("load")  # never inject into a page still navigating
-        page.add_script_tag(path=str(self.script))
+        assert page.evaluate("window.__cspViolations") == [], page.url
+        if not page.evaluate("typeof axe !== 'undefined'"):
+            page.evaluate(self.source)
         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
         bad = [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
         self.checked.append(page.url)
@@ -202,10 +244,34 @@ def errors_on_page() -> list[str]:
     return []
 
 
+# Before any script of the page: every report of the page's Content-Security-Policy is
+# kept for Axe.check and logged as a console error for errors_on_page.
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", function (event) {
+  var report = event.violatedDirective + " blocked " + (event.blockedURI || "inline");
+  window.__cspViolations.push(report);
+  console.error("CSP violation: " + report);
+});
+"""
+
+
+def wait_until(page: Any, expression: str, timeout: float = 15.0) -> None:
+    """Poll a JavaScript expression until it is true. page.wait_for_function evaluates
+    its text with eval inside the page, which the site's CSP (no 'unsafe-eval') refuses;
+    page.evaluate goes through the DevTools protocol, which the CSP does not govern."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{page.url}: never true: {expression}")
+        time.sleep(0.05)
+
+
 def new_page(browser: Any, errors: list[str], **context: Any) -> Any:
-    """A page in a fresh context; console errors and failed scripts are collected."""
-    # bypass_csp: axe is injected as an inline script; the pages themselves have none.
-    page = browser.new_context(bypass_csp=True, **context).new_page()
+    """A page in a fresh context, under the site's real CSP; console errors (CSP
+    violations among them) and failed scripts are collected."""
+    page = browser.new_context(**context).new_page()
+    page.add_init_script(CSP_WATCH)
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return page

@@ -3,14 +3,23 @@ address on a desktop, then tracks it; axe-core checks every page on the way."""
 
 from __future__ import annotations
 
+import io
 import re
 from typing import Any
 
 import pytest
 import requests
 import sqlalchemy as sa
+from PIL import Image
 
-from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    WRIGLEY_FIELD,
+    jpeg_taken_at,
+    new_page,
+    wait_until,
+)
 from tests.builders import bearer, make_staff
 from tests.conftest import make_app
 
@@ -52,15 +61,32 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     page.goto(site.url("/"))
     assert page.locator("h1").inner_text() == "¿Qué necesita?"
     axe.check(page)
-    page.fill("#q", "pothole")
+    page.fill("#q", "bache")  # the Spanish name is searched too
     page.press("#q", "Enter")
-    page.get_by_role("link", name="Pothole in Street Complaint").first.click()
+    page.get_by_role("link", name="Queja por bache en la calle").first.click()
+    assert page.locator("h1").inner_text() == "Queja por bache en la calle"
     page.wait_for_selector("#map svg path")  # the city is drawn
     axe.check(page)
     page.click("#use-location")  # "Usar mi ubicación"
-    page.wait_for_function("document.getElementById('lat').value !== ''")
+    wait_until(page, "document.getElementById('lat').value !== ''")
     assert "CHICAGO" in page.input_value("#address_string")
     assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)
+    # A photo taken elsewhere: previewed, and the pin moves there only when asked.
+    page.set_input_files(
+        "#media",
+        files=[
+            {"name": "bache.jpg", "mimeType": "image/jpeg", "buffer": jpeg_taken_at(*WRIGLEY_FIELD)}
+        ],
+    )
+    page.wait_for_selector("#media-previews img")
+    offer = page.locator("#use-photo-place")
+    offer.wait_for(state="visible")
+    assert offer.inner_text() == "Usar el lugar donde se tomó la foto"
+    assert float(page.input_value("#lat")) == pytest.approx(41.8836, abs=1e-4)  # not moved yet
+    axe.check(page)
+    offer.click()
+    wait_until(page, "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3")
+    assert "se tomó la foto" in page.inner_text("#photo-offer")
     page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
     page.fill("#description", "Bache profundo junto a la acera")
     page.click("button[type=submit]")
@@ -73,7 +99,14 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     row = stored(site, number)
     assert row["channel"] == "web"
     assert row["description"] == "Bache profundo junto a la acera"
-    assert row["lat"] == pytest.approx(41.8836, abs=1e-4)
+    assert row["lat"] == pytest.approx(WRIGLEY_FIELD[0], abs=1e-4)
+    assert row["long"] == pytest.approx(WRIGLEY_FIELD[1], abs=1e-4)
+    photo_url = page.locator(".site-photos a").first.get_attribute("href")
+    served = requests.get(site.url(photo_url), timeout=10)
+    assert served.status_code == 200
+    assert served.headers["Content-Type"] == "image/jpeg"
+    assert not Image.open(io.BytesIO(served.content)).getexif()  # no GPS, no maker: nothing
+    assert (site.media_root / photo_url.rsplit("/", 1)[1]).read_bytes() == served.content
     assert errors_on_page == []
 
 
@@ -88,7 +121,7 @@ def test_a_pin_outside_the_city_is_refused_with_a_message(browser, site, errors_
     page.goto(site.url("/services/PHF"))
     page.wait_for_selector("#map svg path")
     page.click("#use-location")
-    page.wait_for_function("document.getElementById('map-status').textContent.includes('outside')")
+    wait_until(page, "document.getElementById('map-status').textContent.includes('outside')")
     assert page.input_value("#lat") == ""
     assert page.locator("#map .leaflet-marker-icon").count() == 0
 
@@ -192,3 +225,21 @@ def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
     engine.dispose()
     assert rating == 4
     assert errors_on_page == []
+
+
+def test_the_pages_keep_their_csp_and_a_violation_fails_the_check(browser, site, axe):
+    """The tests run under the site's real Content-Security-Policy: an inline script,
+    which our pages never have, is refused by the browser and fails the axe check."""
+    errors: list[str] = []
+    page = new_page(browser, errors, viewport=PHONE)
+    page.goto(site.url("/"))
+    axe.check(page)  # axe itself is no violation
+    page.evaluate(
+        "document.body.appendChild(Object.assign(document.createElement('script'),"
+        " {textContent: 'window.injected = true'}))"
+    )
+    wait_until(page, "window.__cspViolations.length > 0")
+    assert page.evaluate("window.injected") is None  # refused, not run
+    with pytest.raises(AssertionError):
+        axe.check(page)
+    assert any(e.startswith("CSP violation: script-src") for e in errors), errors

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from open311.config import PROJECT_DIR
-from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    WRIGLEY_FIELD,
+    jpeg_taken_at,
+    new_page,
+    wait_until,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -56,9 +63,16 @@ def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
     page.wait_for_selector("#error-summary")
     shot("service-errors")
     page.click("#use-location")
-    page.wait_for_function("document.getElementById('lat').value !== ''")
+    wait_until(page, "document.getElementById('lat').value !== ''")
     page.locator("label", has_text="Traffic Lane").click()
     page.fill("#description", "Deep pothole in the right lane")
+    page.set_input_files(
+        "#media",
+        files=[
+            {"name": "hole.jpg", "mimeType": "image/jpeg", "buffer": jpeg_taken_at(*WRIGLEY_FIELD)}
+        ],
+    )
+    page.locator("#use-photo-place").wait_for(state="visible")
     shot("service-pin")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/done$"))

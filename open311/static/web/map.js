@@ -111,6 +111,14 @@
     }
   });
 
+  // photos.js: "use where the photo was taken", pressed by the resident.
+  box.addEventListener("site:place", function (event) {
+    event.preventDefault();  // handled here: photos.js leaves the fields to us
+    var point = L.latLng(event.detail.lat, event.detail.long);
+    map.setView(point, 17);
+    put(point);
+  });
+
   if (locate && "geolocation" in navigator) {
     locate.hidden = false;
     locate.addEventListener("click", function () {
