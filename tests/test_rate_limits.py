@@ -281,7 +281,11 @@ def test_every_operation_documents_its_429_with_retry_after():
                 name = operation["responses"]["429"]["$ref"].rsplit("/", 1)[1]
                 assert name == (
                     "TooManyRequestsXml"
-                    if path.endswith(".xml") or "/confirm/" in path or "/unsubscribe/" in path
+                    # A photo's URL has no suffix: its errors are GeoReport's default, XML.
+                    if path.endswith(".xml")
+                    or "/confirm/" in path
+                    or "/unsubscribe/" in path
+                    or path == "/open311/v2/media/{file_name}"
                     else "TooManyRequestsJson"
                 ), (method, path)
                 assert responses[name]["headers"]["Retry-After"]["schema"] == {
