@@ -13,12 +13,9 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import secrets
 import shutil
-import signal
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -27,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from PIL import ExifTags, Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
 from open311.config import PROJECT_DIR
 from open311.extensions import db
+from tests import servers
 from tests.conftest import make_app
 
 CHROMIUM = Path(os.environ.get("OPEN311_CHROMIUM", "/usr/bin/chromium"))
@@ -47,9 +44,7 @@ CHROMIUM_ARGS = [
 ]
 AXE_VERSION = "4.10.3"
 AXE_CACHE = PROJECT_DIR / ".cache" / f"axe-core-{AXE_VERSION}"
-GUNICORN = Path(sys.executable).parent / "gunicorn"
 START_TIMEOUT = 60.0
-_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 800}
 # What `make demo-db` runs, in its order (the Makefile's demo-db target).
@@ -153,49 +148,13 @@ def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # the server refuses to start without one
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
     )
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [str(GUNICORN), "--workers", "2", "--bind", "127.0.0.1:0", "wsgi:app"],
-            cwd=PROJECT_DIR,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
+    process = servers.start(env, log, "--workers", "2", "wsgi:app")
     try:
-        yield Site(_wait_until_serving(process, log), site_database, media_root)
+        base_url = servers.wait_until_serving(process, log, "/", START_TIMEOUT, poll=0.2)
+        yield Site(base_url, site_database, media_root)
     finally:
-        _stop(process)
-    text = log.read_text()
-    if "Traceback" in text or "[ERROR]" in text:
-        pytest.fail(f"the site logged errors:\n{text}")
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        if match := _LISTENING.search(log.read_text()):
-            try:
-                if requests.get(match[1] + "/", timeout=5).status_code == 200:
-                    return match[1]
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-        time.sleep(0.2)
-    _stop(process)
-    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+        servers.stop(process)
+    servers.fail_on_errors(log, "the site")
 
 
 @pytest.fixture(scope="session")

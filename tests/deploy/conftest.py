@@ -5,7 +5,6 @@ each on a free port with its own temporary files, logs and pid."""
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import signal
 import socket
@@ -19,13 +18,13 @@ import pytest
 import requests
 
 from open311.config import PROJECT_DIR
-from tests.live.conftest import GUNICORN, _load_test_catalog, _server_environment, _stop
+from tests import servers
+from tests.live.conftest import _load_test_catalog, _server_environment
 
 DEPLOY = PROJECT_DIR / "deploy"
 GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
 NGINX_SITE = DEPLOY / "nginx.conf"
 START_TIMEOUT = 30.0
-_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 
 
 @pytest.fixture
@@ -43,20 +42,18 @@ def database_url(spatialite_template: Path, tmp_path: Path) -> str:
 def gunicorn(database_url: str, log: Path, *options: str) -> Iterator[str]:
     """gunicorn with deploy/gunicorn.conf.py (`options` override it) on a free port;
     yields its base URL."""
-    command = [str(GUNICORN), "--config", str(GUNICORN_CONFIG), "--bind", "127.0.0.1:0"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [*command, "--no-control-socket", *options],
-            cwd=PROJECT_DIR,
-            env=_server_environment(database_url),
-            stdout=subprocess.DEVNULL,
-            stderr=output,
-            start_new_session=True,  # its own process group: workers stop with it
-        )
+    process = servers.start(
+        _server_environment(database_url),
+        log,
+        "--config",
+        str(GUNICORN_CONFIG),
+        "--no-control-socket",
+        *options,
+    )
     try:
-        yield _wait_until(process, log, _LISTENING, "/open311/discovery.json")
+        yield servers.wait_until_serving(process, log, "/open311/discovery.json", START_TIMEOUT)
     finally:
-        _stop(process)
+        servers.stop(process)
 
 
 @contextmanager
@@ -83,13 +80,7 @@ def nginx(upstream: str, folder: Path) -> Iterator[str]:
     try:
         yield _wait_for_nginx(process, log, f"http://127.0.0.1:{port}")
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGQUIT)  # nginx's graceful shutdown
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        servers.stop(process, signal.SIGQUIT)  # nginx's graceful shutdown
 
 
 def _main_config(folder: Path) -> str:
@@ -138,36 +129,14 @@ def _wait_for_nginx(process: subprocess.Popen[bytes], log: Path, base_url: str) 
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"nginx exited with {process.returncode}:\n{_text(log)}")
+            pytest.fail(f"nginx exited with {process.returncode}:\n{servers.log_text(log)}")
         try:
             if requests.get(f"{base_url}/open311/discovery.json", timeout=5).status_code == 200:
                 return base_url
         except (requests.ConnectionError, requests.Timeout):
             pass
         time.sleep(0.1)
-    pytest.fail(f"nginx did not answer within {START_TIMEOUT:.0f} s:\n{_text(log)}")
-
-
-def _wait_until(
-    process: subprocess.Popen[bytes], log: Path, listening: re.Pattern[str], path: str
-) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{_text(log)}")
-        if match := listening.search(_text(log)):
-            try:
-                if requests.get(f"{match[1]}{path}", timeout=5).status_code == 200:
-                    return match[1]
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-        time.sleep(0.1)
-    _stop(process)
-    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{_text(log)}")
-
-
-def _text(path: Path) -> str:
-    return path.read_text(errors="replace") if path.exists() else ""
+    pytest.fail(f"nginx did not answer within {START_TIMEOUT:.0f} s:\n{servers.log_text(log)}")
 
 
 def free_port() -> int:

@@ -10,17 +10,12 @@ schemas/ by `_wire_checked_requests`.
 from __future__ import annotations
 
 import os
-import re
 import secrets
 import shutil
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,14 +30,12 @@ from open311.database import begin_write
 from open311.extensions import db
 from open311.models import ServiceRequest, Stage, Status
 from open311.models.base import utcnow
+from tests import servers
 from tests.builders import CITY_HALL, make_staff
 from tests.conftest import BACKENDS, FIXTURE_CATALOG, GENEROUS_LIMITS, _empty_postgis, make_app
 from tests.contracts import wire
 
-GUNICORN = Path(sys.executable).parent / "gunicorn"  # beside the running Python
 WORKERS = 3
-START_TIMEOUT = 30.0  # seconds for gunicorn to boot and answer discovery
-_LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 
 # Two more places in Chicago besides City Hall (tests/builders.py).
 WRIGLEY_FIELD = {"lat": "41.948438", "long": "-87.655333"}
@@ -133,25 +126,16 @@ def live_server(
         make_app(live_database_url), "supervisor", "CDOT - Department of Transportation"
     )
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "--workers",
-                str(WORKERS),
-                "--bind",
-                "127.0.0.1:0",
-                "--no-control-socket",
-                "wsgi:app",
-            ],
-            cwd=PROJECT_DIR,
-            env=_server_environment(live_database_url),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,  # its own process group: workers stop with it
-        )
+    process = servers.start(
+        _server_environment(live_database_url),
+        log,
+        "--workers",
+        str(WORKERS),
+        "--no-control-socket",
+        "wsgi:app",
+    )
     try:
-        base_url = _wait_until_serving(process, log)
+        base_url = servers.wait_until_serving(process, log, "/open311/discovery.json")
         seeded = _seed(base_url, api_key, live_database_url)
         yield LiveServer(
             base_url=base_url,
@@ -161,8 +145,8 @@ def live_server(
             seeded=seeded,
         )
     finally:
-        _stop(process)
-    _fail_on_server_errors(log)
+        servers.stop(process)
+    servers.fail_on_errors(log, "the live server")
 
 
 def _server_environment(database_url: str) -> dict[str, str]:
@@ -177,42 +161,6 @@ def _server_environment(database_url: str) -> dict[str, str]:
         **{f"OPEN311_{name}": value for name, value in GENEROUS_LIMITS.items()},
     )
     return env
-
-
-def _wait_until_serving(process: subprocess.Popen[bytes], log: Path) -> str:
-    """The server's base URL once discovery answers 200; fail with gunicorn's stderr otherwise."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}:\n{log.read_text()}")
-        if match := _LISTENING.search(log.read_text()):
-            try:
-                if requests.get(f"{match[1]}/open311/discovery.json", timeout=5).status_code == 200:
-                    return match[1]
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-        time.sleep(0.1)
-    _stop(process)
-    pytest.fail(f"gunicorn did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text()}")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is not None:
-        return
-    process.terminate()  # SIGTERM: gunicorn's graceful shutdown of the master and workers
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-
-
-def _fail_on_server_errors(log: Path) -> None:
-    """A traceback in the server log is a bug even when the client saw a tidy 500."""
-    text = log.read_text()
-    # gunicorn's own lines say [ERROR]; the app's JSON lines say "level": "ERROR".
-    if "Traceback" in text or "[ERROR]" in text or '"level": "ERROR"' in text:
-        pytest.fail(f"the live server logged errors:\n{text}")
 
 
 def _load_test_catalog(database_url: str) -> None:

@@ -39,20 +39,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from lxml import etree
 
-from open311.config import PROJECT_DIR
 from open311.database import upgrade_schema
 from open311.extensions import db
 from open311.models import ServiceRequest
+from tests import servers
 from tests.builders import make_staff, pothole_form
 from tests.conftest import FIXTURE_CATALOG, make_app, new_api_key
-from tests.live.conftest import (
-    GUNICORN,
-    _create_api_key,
-    _load_test_catalog,
-    _server_environment,
-    _stop,
-    _wait_until_serving,
-)
+from tests.live.conftest import _create_api_key, _load_test_catalog, _server_environment
 
 pytestmark = pytest.mark.slow
 
@@ -170,27 +163,14 @@ def served(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         make_app(cluster.url), "supervisor", "CDOT - Department of Transportation"
     )
     log = tmp_path_factory.mktemp("outage") / "stderr.log"
-    with log.open("wb") as stderr:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN),
-                "--workers",
-                "2",
-                "--bind",
-                "127.0.0.1:0",
-                "--no-control-socket",
-                "wsgi:app",
-            ],
-            cwd=PROJECT_DIR,
-            env=_server_environment(cluster.url),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
+    process = servers.start(
+        _server_environment(cluster.url), log, "--workers", "2", "--no-control-socket", "wsgi:app"
+    )
     try:
-        yield Served(_wait_until_serving(process, log), api_key, staff_token, log)
+        base_url = servers.wait_until_serving(process, log, "/open311/discovery.json")
+        yield Served(base_url, api_key, staff_token, log)
     finally:
-        _stop(process)
+        servers.stop(process)
 
 
 # --- what every endpoint must answer -------------------------------------------------------
