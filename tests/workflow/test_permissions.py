@@ -61,6 +61,20 @@ def allowed(action: str, role: str, own: bool) -> bool:
     return mark == "A" or (mark == "O" and own)
 
 
+def cdot_pothole_at(app, number, stage):
+    """A pothole request of CDOT's at `stage`, open unless the stage is closed."""
+    status = "closed" if stage == "closed" else "open"
+    make_request(
+        app,
+        number,
+        NOW,
+        service_code="PHF",
+        agency_responsible=CDOT,
+        stage=Stage(stage),
+        status=status,
+    )
+
+
 def snapshot(app, number):
     with app.app_context():
         service_request = db.session.scalar(
@@ -88,16 +102,7 @@ def test_role_against_every_action(app, client, role, own):
     wrong = []
     for index, (action, (stage, fields)) in enumerate(SETUPS.items()):
         number = f"SR26-{index:08d}"
-        status = "closed" if stage == "closed" else "open"
-        make_request(
-            app,
-            number,
-            NOW,
-            service_code="PHF",
-            agency_responsible=CDOT,
-            stage=Stage(stage),
-            status=status,
-        )
+        cdot_pothole_at(app, number, stage)
         before = snapshot(app, number)
         response = client.post(
             f"/open311/staff/requests/{number}/{action}", json=fields, headers=bearer(token)

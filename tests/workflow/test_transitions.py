@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,9 +10,8 @@ import sqlalchemy as sa
 from open311.extensions import db
 from open311.models import RequestEvent, ServiceRequest, Stage
 from tests.builders import bearer, make_request, make_staff
-from tests.workflow.test_permissions import CDOT, SETUPS, snapshot
+from tests.workflow.test_permissions import CDOT, NOW, SETUPS, cdot_pothole_at, snapshot
 
-NOW = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 # The stages each action may start from, written out independently of transitions.py.
 OPEN = {
     "new",
@@ -53,16 +51,7 @@ def test_every_illegal_transition_is_a_409_naming_the_stage(app, client, supervi
         for stage in sorted(set(s.value for s in Stage) - LEGAL_FROM[action]):
             count += 1
             number = f"SR26-{count:08d}"
-            status = "closed" if stage == "closed" else "open"
-            make_request(
-                app,
-                number,
-                NOW,
-                service_code="PHF",
-                agency_responsible=CDOT,
-                stage=Stage(stage),
-                status=status,
-            )
+            cdot_pothole_at(app, number, stage)
             before = snapshot(app, number)
             response = client.post(
                 f"/open311/staff/requests/{number}/{action}",
