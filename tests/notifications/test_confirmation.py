@@ -19,16 +19,16 @@ from open311.models import Notification, NotificationKind, Subscription
 from open311.models.base import utcnow
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
 from tests.builders import bearer, make_staff, pothole_form
-from tests.notifications.conftest import news, notifications, press_the_button, row_id, send_outbox
+from tests.notifications.conftest import (
+    ANONYMOUS,
+    news,
+    notifications,
+    press_the_button,
+    row_id,
+    send_outbox,
+)
 
 CDOT = "CDOT - Department of Transportation"
-ANONYMOUS = {
-    "email": None,
-    "phone": None,
-    "account_id": None,
-    "first_name": None,
-    "last_name": None,
-}
 NEIGHBOUR = "neighbour@example.org"
 CONFIRM_LINK = re.compile(r"http://localhost(/open311/confirm/\S+)")
 

@@ -12,17 +12,16 @@ from open311.extensions import db
 from open311.models import Channel, DeliveryState, Subscription
 from tests.builders import CITY_HALL, bearer, make_staff, pothole_form
 from tests.conftest import new_api_key
-from tests.notifications.conftest import confirm, news, notifications, press_the_button
+from tests.notifications.conftest import (
+    ANONYMOUS,
+    confirm,
+    news,
+    notifications,
+    press_the_button,
+)
 
 CDOT = "CDOT - Department of Transportation"
 WRIGLEY_FIELD = {"lat": "41.948438", "long": "-87.655333"}  # ward 44, far from City Hall
-ANONYMOUS = {
-    "email": None,
-    "phone": None,
-    "account_id": None,
-    "first_name": None,
-    "last_name": None,
-}
 
 
 def file(client, api_key, **overrides):
