@@ -58,6 +58,7 @@ SEED_COMMANDS = (
 )
 
 
+CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}  # where the browser says it is
 WRIGLEY_FIELD = (41.948438, -87.655334)
 
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from PIL import Image
 
 from tests.browser.conftest import (
+    CITY_HALL,
     DESKTOP,
     PHONE,
     WRIGLEY_FIELD,
@@ -25,7 +26,6 @@ from tests.conftest import make_app
 
 pytestmark = pytest.mark.slow
 
-CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
 GARY_INDIANA = {"latitude": 41.5868, "longitude": -87.3464}
 NUMBER = re.compile(r"SR\d\d-\d{8}")
 

@@ -15,6 +15,7 @@ import pytest
 
 from open311.config import PROJECT_DIR
 from tests.browser.conftest import (
+    CITY_HALL,
     DESKTOP,
     PHONE,
     WRIGLEY_FIELD,
@@ -24,8 +25,6 @@ from tests.browser.conftest import (
 )
 
 pytestmark = pytest.mark.slow
-
-CITY_HALL = {"latitude": 41.883637, "longitude": -87.630231}
 
 
 @pytest.fixture
