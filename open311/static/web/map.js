@@ -11,7 +11,7 @@
   "use strict";
 
   var box = document.getElementById("map");
-  if (!box || typeof L === "undefined") {
+  if (!box || typeof L === "undefined" || !window.cityMap) {
     return;
   }
   var lat = document.getElementById("lat");
@@ -25,32 +25,11 @@
   box.hidden = false;
   box.setAttribute("role", "application");
   box.setAttribute("aria-label", text.label);
-  var map = L.map(box, { keyboard: true, zoomSnap: 0.5 });
-  map.setView([41.8336, -87.7319], 10);
-  if (text.tiles) {
-    L.tileLayer(text.tiles, { maxZoom: 19, attribution: text.attribution }).addTo(map);
-  }
-
-  fetch(text.geojson, { credentials: "same-origin" })
-    .then(function (response) { return response.json(); })
-    .then(function (collection) {
-      var layer = L.geoJSON(collection, {
-        interactive: false,
-        style: function (feature) {
-          var city = feature.properties.kind === "city";
-          return {
-            color: city ? "#1a4480" : "#565c65",
-            weight: city ? 3 : 1,
-            fill: city,
-            fillOpacity: city ? 0.04 : 0
-          };
-        }
-      }).addTo(map);
-      if (!pin) {
-        map.fitBounds(layer.getBounds());
-      }
-    })
-    .catch(function () { /* the pin still works without the outlines */ });
+  var map = window.cityMap(box, { keyboard: true, zoomSnap: 0.5 }, true, function (outlines) {
+    if (!pin) {
+      map.fitBounds(outlines.getBounds());
+    }
+  });
 
   function say(message, isError) {
     status.textContent = message;
