@@ -28,6 +28,7 @@ from typing import Any, Final, TypeVar
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from open311.errors import InvalidRequest
+from open311.models.media import display_file_name, thumbnail_file_name
 
 # The JPEG opener also reads MPO (a JPEG with more pictures after the first, as some
 # phones write a depth map): the first picture is kept.
@@ -89,11 +90,11 @@ class Photo:
 
     @property
     def name(self) -> str:
-        return f"{self.digest}.{self.ext}"
+        return display_file_name(self.digest, self.ext)
 
     @property
     def thumbnail_name(self) -> str:
-        return f"{self.digest}.thumb.{self.ext}"
+        return thumbnail_file_name(self.digest, self.ext)
 
 
 @dataclass(frozen=True)

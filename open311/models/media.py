@@ -38,8 +38,18 @@ class RequestPhoto(Base):
 
     @property
     def name(self) -> str:
-        return f"{self.digest}.{self.ext}"
+        return display_file_name(self.digest, self.ext)
 
     @property
     def thumbnail_name(self) -> str:
-        return f"{self.digest}.thumb.{self.ext}"
+        return thumbnail_file_name(self.digest, self.ext)
+
+
+# The names of a photo's two files, for the row above and for a photo not yet stored
+# (open311.media.pipeline.Photo): media/queries.py FILE_NAME reads them back.
+def display_file_name(digest: str, ext: str) -> str:
+    return f"{digest}.{ext}"
+
+
+def thumbnail_file_name(digest: str, ext: str) -> str:
+    return f"{digest}.thumb.{ext}"
