@@ -28,7 +28,7 @@ from typing import Any, Final, TypeVar
 from PIL import ExifTags, Image, ImageCms, ImageOps
 
 from open311.errors import InvalidRequest
-from open311.models.media import display_file_name, thumbnail_file_name
+from open311.models.media import NamedByDigest
 
 # The JPEG opener also reads MPO (a JPEG with more pictures after the first, as some
 # phones write a depth map): the first picture is kept.
@@ -75,7 +75,7 @@ class Encoded:
 
 
 @dataclass(frozen=True)
-class Photo:
+class Photo(NamedByDigest):
     """A clean photo, ready to store: a display size and a thumbnail.
 
     `digest` is the SHA-256 of the display bytes; the files are named
@@ -87,14 +87,6 @@ class Photo:
     content_type: str
     display: Encoded
     thumbnail: Encoded
-
-    @property
-    def name(self) -> str:
-        return display_file_name(self.digest, self.ext)
-
-    @property
-    def thumbnail_name(self) -> str:
-        return thumbnail_file_name(self.digest, self.ext)
 
 
 @dataclass(frozen=True)

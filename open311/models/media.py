@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -10,7 +11,29 @@ from sqlalchemy.orm import Mapped, mapped_column
 from open311.models.base import Base, intpk
 
 
-class RequestPhoto(Base):
+class _Digested(Protocol):
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def ext(self) -> str: ...
+
+
+class NamedByDigest:
+    """The names of a photo's two files, for a stored photo (RequestPhoto) and for one
+    not yet stored (open311.media.pipeline.Photo); media/queries.py FILE_NAME reads
+    them back."""
+
+    @property
+    def name(self: _Digested) -> str:
+        return f"{self.digest}.{self.ext}"
+
+    @property
+    def thumbnail_name(self: _Digested) -> str:
+        return f"{self.digest}.thumb.{self.ext}"
+
+
+class RequestPhoto(NamedByDigest, Base):
     """A photo of a request, in the order the resident sent them (position 1, 2, 3).
 
     The files are `<digest>.<ext>` (display size) and `<digest>.thumb.<ext>`; two
@@ -35,21 +58,3 @@ class RequestPhoto(Base):
     hidden_at: Mapped[datetime | None]
     hidden_by_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     hidden_reason: Mapped[str | None] = mapped_column(sa.Text)
-
-    @property
-    def name(self) -> str:
-        return display_file_name(self.digest, self.ext)
-
-    @property
-    def thumbnail_name(self) -> str:
-        return thumbnail_file_name(self.digest, self.ext)
-
-
-# The names of a photo's two files, for the row above and for a photo not yet stored
-# (open311.media.pipeline.Photo): media/queries.py FILE_NAME reads them back.
-def display_file_name(digest: str, ext: str) -> str:
-    return f"{digest}.{ext}"
-
-
-def thumbnail_file_name(digest: str, ext: str) -> str:
-    return f"{digest}.thumb.{ext}"
