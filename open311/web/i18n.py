@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import flask_babel
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_babel import gettext
 
 from open311.catalog.translations import ServiceText, Translations, read_translations
@@ -30,6 +30,21 @@ def init_app(app: Flask) -> None:
     # Dates on the pages are the city's wall-clock time.
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", app.config["TIME_ZONE"])
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda text: _page_translations().ugettext(text),
+        ngettext=lambda singular, plural, n: _page_translations().ungettext(singular, plural, n),
+        newstyle=True,
+    )
+
+
+def _page_translations() -> Any:
+    """This request's catalogue, found once. Flask-Babel's own template callables find
+    it again (the context, the locale, its cache) for each of a page's forty-odd
+    strings, a fifth of the service form's time."""
+    found = g.get("open311_translations")
+    if found is None:
+        found = g.open311_translations = flask_babel.get_translations()
+    return found
 
 
 def _(text: str, **variables: Any) -> str:
