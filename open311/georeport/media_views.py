@@ -8,6 +8,8 @@ resident site's paths at / stay its own.
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
+from flask.blueprints import BlueprintSetupState
+from werkzeug.routing import BaseConverter
 
 from open311.edge.errors import install_error_handlers
 from open311.errors import InvalidRequest, NotFound
@@ -22,6 +24,20 @@ from open311.media.storage import Storage
 
 bp = Blueprint("media", __name__, url_prefix="/open311/v2/media")
 install_error_handlers(bp, render_errors)  # GeoReport's errors: XML for a photo's URL
+
+
+class PhotoName(BaseConverter):
+    """A photo's file name (`<sha256>.jpg`, `<sha256>.thumb.png`, …) and nothing else, so
+    that /media/positions.json is not also a GET route (its Allow says POST only)."""
+
+    regex = r"[0-9a-f]{64}(?:\.thumb)?\.(?:jpg|png)"
+
+
+@bp.record_once
+def _photo_names(state: BlueprintSetupState) -> None:
+    state.app.url_map.converters["photo_name"] = PhotoName
+
+
 # Content-hashed names never change their bytes: a year, and no revalidation.
 CACHE_CONTROL = "public, max-age=31536000, immutable"
 # Nothing in a photo may run: no scripts, no plugins, no navigation, not even as a page.
@@ -69,7 +85,7 @@ def photo_positions(fmt: str) -> Response:
     )
 
 
-@bp.get("/<file_name>")
+@bp.get("/<photo_name:file_name>")
 def photo(file_name: str) -> Response:
     served = queries.servable(db.session(), file_name)
     data = storage().get(served.name) if served else None
