@@ -1,0 +1,115 @@
+/* CHI 311's service worker.
+ *
+ * It keeps the site's shell (styles, scripts, icons, the offline page) so the site
+ * opens without a connection, and the report forms a resident opened, so a report
+ * can be written offline (offline.js keeps it; outbox.js sends it). It never keeps
+ * a POST or its reply, nor any other page: a page is always asked of the server
+ * first, and only when that fails is a kept form or the offline page shown.
+ */
+"use strict";
+
+var VERSION = "dev";  // the server puts a hash of the shell here (open311/web/installable.py)
+var PREFIX = "chi311-";
+var SHELL_CACHE = PREFIX + "shell-" + VERSION;
+var FORMS_CACHE = PREFIX + "forms-" + VERSION;
+var OFFLINE_PAGE = "/offline";
+var SHELL = [
+  OFFLINE_PAGE,
+  "/manifest.webmanifest",
+  "/map/city.geojson",
+  "/static/vendor/uswds/css/uswds.min.css",
+  "/static/vendor/leaflet/leaflet.css",
+  "/static/vendor/leaflet/leaflet.js",
+  "/static/web/site.css",
+  "/static/web/outbox.js",
+  "/static/web/offline.js",
+  "/static/web/city-map.js",
+  "/static/web/map.js",
+  "/static/web/photos.js",
+  "/static/web/icon.svg",
+  "/static/web/icon-192.png",
+  "/static/web/icon-512.png"
+];
+var PUBLIC_FILES = /^\/(static\/|map\/city\.geojson$|manifest\.webmanifest$)/;
+var REPORT_FORM = /^\/services\/[^/]+$/;
+
+importScripts("/static/web/outbox.js");
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(SHELL_CACHE).then(function (cache) {
+    return cache.addAll(SHELL);
+  }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf(PREFIX) === 0 && name !== SHELL_CACHE && name !== FORMS_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+/* A public file: from the cache at once, refreshed from the server for next time. */
+function publicFile(request) {
+  return caches.open(SHELL_CACHE).then(function (cache) {
+    return cache.match(request, { ignoreSearch: true }).then(function (kept) {
+      var fresh = fetch(request).then(function (response) {
+        if (response.ok && response.type === "basic") {
+          cache.put(request, response.clone());
+        }
+        return response;
+      });
+      if (kept) {
+        fresh.catch(function () { /* offline: the kept copy was enough */ });
+        return kept;
+      }
+      return fresh;
+    });
+  });
+}
+
+/* A page: from the server; offline, a report form kept earlier, else the offline page. */
+function page(request, path) {
+  return fetch(request).then(function (response) {
+    if (REPORT_FORM.test(path) && response.ok && response.type === "basic" &&
+        !response.redirected) {
+      var copy = response.clone();
+      caches.open(FORMS_CACHE).then(function (cache) { cache.put(request.url, copy); });
+    }
+    return response;
+  }).catch(function () {
+    var kept = REPORT_FORM.test(path) ? caches.match(request.url, { cacheName: FORMS_CACHE })
+      : Promise.resolve(undefined);
+    return kept.then(function (form) {
+      return form || caches.match(OFFLINE_PAGE, { cacheName: SHELL_CACHE });
+    });
+  });
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") {
+    return;  // POSTs go to the server; their replies are never kept
+  }
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) {
+    return;
+  }
+  if (request.mode === "navigate") {
+    event.respondWith(page(request, url.pathname));
+  } else if (PUBLIC_FILES.test(url.pathname)) {
+    event.respondWith(publicFile(request));
+  }
+});
+
+function tellPages() {
+  return self.clients.matchAll({ type: "window" }).then(function (pages) {
+    pages.forEach(function (client) { client.postMessage("outbox-changed"); });
+  });
+}
+
+self.addEventListener("sync", function (event) {
+  if (event.tag === self.CHI311Outbox.SYNC_TAG) {
+    event.waitUntil(self.CHI311Outbox.sendAll().then(tellPages));
+  }
+});
