@@ -80,14 +80,14 @@ def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> M
     return params
 
 
-def idempotency_key(headers: Mapping[str, str], form: Mapping[str, str]) -> str | None:
+def idempotency_key(header: str | None, form: Mapping[str, str]) -> str | None:
     """The key a browser gave this report when it was written: the Idempotency-Key header
     (a report kept offline, sent by script) or the form field of that name.
 
     The domain treats it as the API does: the same key and content again is the
     same request; the same key with other content is a Conflict.
     """
-    key = (headers.get("Idempotency-Key") or form.get(IDEMPOTENCY_KEY) or "").strip()
+    key = (header or form.get(IDEMPOTENCY_KEY) or "").strip()
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidRequest(f"Idempotency-Key: at most {MAX_KEY_LENGTH} characters.")
     return key or None

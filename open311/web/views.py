@@ -147,7 +147,9 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
             replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
             channel="web",
             media=media_actions.destination(current_app, request.host_url),
-            idempotency_key=forms.idempotency_key(request.headers, request.form),
+            idempotency_key=forms.idempotency_key(
+                request.headers.get("Idempotency-Key"), request.form
+            ),
         )
     except Conflict:
         session_.rollback()
