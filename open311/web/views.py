@@ -111,6 +111,9 @@ def _service_form(
 ) -> tuple[str, int]:
     service = catalog_queries.active_service(db.session(), service_code)
     articles = knowledge_queries.articles_for_service(db.session(), service.code)
+    # Named before the first POST, so a report sent again after a lost reply (or by the
+    # page and the service worker at once) has the same content as the first copy.
+    csrf.browser_id()
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),

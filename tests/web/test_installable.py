@@ -176,3 +176,15 @@ def test_the_offline_page_says_so_and_lists_nothing_itself(client):
     assert "<h1>You are offline</h1>" in page.text
     assert 'id="outbox"' in page.text
     assert "hidden" in page.text
+
+
+def test_a_report_sent_again_after_its_reply_was_lost_is_the_same_report(no_replay_window, client):
+    """The reply to the first POST, with the cookie it set, never reached the phone: the
+    second POST comes with the session cookie of the form page, and must match the first."""
+    form = report(client)
+    before = client.get_cookie("session").value
+    first = client.post("/services/PHF", data=form, headers={"Idempotency-Key": "lost"})
+    client.set_cookie("session", before)
+    again = client.post("/services/PHF", data=form, headers={"Idempotency-Key": "lost"})
+    assert number_of(first) == number_of(again)
+    assert count(no_replay_window, ServiceRequest) == 1

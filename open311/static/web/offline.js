@@ -19,9 +19,15 @@
   var list = document.getElementById("outbox-list");
 
   if ("serviceWorker" in navigator) {
+    var firstVisit = !navigator.serviceWorker.controller;
     navigator.serviceWorker.register(text.worker).catch(function () {
       /* no worker (a private window, an old browser): the site works online as before */
     });
+    if (firstVisit && document.querySelector("form[data-offline]")) {
+      navigator.serviceWorker.ready.then(function (registration) {
+        registration.active.postMessage({ keepForm: location.href });
+      });
+    }
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data === "outbox-changed") {
         show();

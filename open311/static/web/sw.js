@@ -68,14 +68,19 @@ function publicFile(request) {
   });
 }
 
+function keepForm(url, response) {
+  if (REPORT_FORM.test(new URL(url).pathname) && response.ok && response.type === "basic" &&
+      !response.redirected) {
+    var copy = response.clone();
+    return caches.open(FORMS_CACHE).then(function (cache) { return cache.put(url, copy); });
+  }
+  return Promise.resolve();
+}
+
 /* A page: from the server; offline, a report form kept earlier, else the offline page. */
 function page(request, path) {
   return fetch(request).then(function (response) {
-    if (REPORT_FORM.test(path) && response.ok && response.type === "basic" &&
-        !response.redirected) {
-      var copy = response.clone();
-      caches.open(FORMS_CACHE).then(function (cache) { cache.put(request.url, copy); });
-    }
+    keepForm(request.url, response);
     return response;
   }).catch(function () {
     var kept = REPORT_FORM.test(path) ? caches.match(request.url, { cacheName: FORMS_CACHE })
@@ -85,6 +90,16 @@ function page(request, path) {
     });
   });
 }
+
+/* A form the page opened before this worker controlled it (the first visit). */
+self.addEventListener("message", function (event) {
+  var url = event.data && event.data.keepForm;
+  if (typeof url === "string" && new URL(url).origin === self.location.origin) {
+    event.waitUntil(fetch(url, { credentials: "same-origin" }).then(function (response) {
+      return keepForm(url, response);
+    }).catch(function () { /* offline already: nothing to keep */ }));
+  }
+});
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
