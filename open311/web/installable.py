@@ -30,6 +30,9 @@ BACKGROUND: Final = "#ffffff"
 # What sw.js keeps on install; its list must name the same files (test_installable checks).
 SHELL_FILES: Final = (
     "vendor/uswds/css/uswds.min.css",
+    # The site's text: without them the offline page would fall back to another typeface.
+    "vendor/uswds/fonts/source-sans-pro/sourcesanspro-regular-webfont.woff2",
+    "vendor/uswds/fonts/source-sans-pro/sourcesanspro-bold-webfont.woff2",
     "vendor/leaflet/leaflet.css",
     "vendor/leaflet/leaflet.js",
     "web/site.css",

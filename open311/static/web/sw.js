@@ -18,6 +18,8 @@ var SHELL = [
   "/manifest.webmanifest",
   "/map/city.geojson",
   "/static/vendor/uswds/css/uswds.min.css",
+  "/static/vendor/uswds/fonts/source-sans-pro/sourcesanspro-regular-webfont.woff2",
+  "/static/vendor/uswds/fonts/source-sans-pro/sourcesanspro-bold-webfont.woff2",
   "/static/vendor/leaflet/leaflet.css",
   "/static/vendor/leaflet/leaflet.js",
   "/static/web/site.css",
