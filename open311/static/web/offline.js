@@ -61,10 +61,17 @@
     return button;
   }
 
+  var sent = [];  // sent reports shown by this page: taken from the store once, kept here
+
   function show() {
     return Promise.all([outbox.waiting(), outbox.sent()]).then(function (found) {
       var waiting = found[0];
-      var sent = found[1];
+      found[1].forEach(function (report) {
+        if (!sent.some(function (seen) { return seen.key === report.key; })) {
+          sent.push(report);
+        }
+        outbox.shown(report.key);  // shown once: the done page keeps the number
+      });
       list.textContent = "";
       waiting.forEach(function (report) {
         if (report.refused) {
@@ -83,7 +90,6 @@
         link.href = report.url;
         link.textContent = report.number;
         item([strong(report.title), text.sent + " ", link]);
-        outbox.shown(report.key);  // shown once: the done page keeps the number
       });
       box.hidden = waiting.length + sent.length === 0 && message.textContent === "";
     });
