@@ -126,3 +126,38 @@ def test_a_report_written_offline_is_filed_once_when_the_connection_returns(
     assert page.inner_text("#request-number") == number
     # What the console saw: the requests made while offline and the lost reply, no more.
     assert all("net::ERR_" in error for error in errors_on_page), errors_on_page
+
+
+def test_a_report_sent_when_the_network_fails_unannounced_is_kept_by_the_worker(
+    browser, site, axe, errors_on_page
+):
+    """The phone says it is online, but nothing gets through: the form posts as usual, the
+    worker keeps the report with the form's key and shows the offline page listing it."""
+    page = new_page(browser, errors_on_page, viewport=PHONE, service_workers="allow")
+    description = f"Pothole on a bad connection {secrets.token_hex(4)}"
+    page.goto(site.url("/services/PHF"))
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout=30)
+    wait_until(page, "caches.match(location.href).then(function (kept) { return !!kept; })")
+    page.context.set_offline(True)
+    page.evaluate(
+        "Object.defineProperty(navigator, 'onLine', { get: function () { return true; } })"
+    )
+    page.fill("#address_string", "121 N LaSalle St")
+    page.locator("label", has_text="Traffic Lane").click()
+    page.fill("#description", description)
+    key = page.input_value("input[name=idempotency_key]")
+    assert re.fullmatch(r"[0-9a-f]{32}", key)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/offline$"))
+    assert page.locator("h1").inner_text() == "You are offline"
+    page.locator("#outbox-list li").wait_for()
+    assert TITLE in page.inner_text("#outbox-list")
+    assert page.evaluate("CHI311Outbox.waiting().then(function (r) { return r[0].key; })") == key
+    axe.check(page)
+
+    page.context.set_offline(False)
+    number_link = page.locator("#outbox-list .site-outbox__number")
+    number_link.wait_for()
+    assert filed_numbers(site, description) == [number_link.inner_text()]
+    assert page.evaluate(WAITING) == 0
+    assert all("net::ERR_" in error for error in errors_on_page), errors_on_page

@@ -114,6 +114,19 @@
 
   var form = document.querySelector("form[data-offline]");
   if (form) {
+    /* Every sending of this report carries one key: a POST resent after a lost reply,
+     * or kept by the worker when the network failed, is filed once. */
+    var keyField = document.createElement("input");
+    keyField.type = "hidden";
+    keyField.name = "idempotency_key";
+    form.appendChild(keyField);
+    var freshKey = function () { keyField.value = outbox.newKey(); };
+    freshKey();
+    window.addEventListener("pageshow", function (event) {
+      if (event.persisted) {
+        freshKey();  // back to a form already sent: what is written now is another report
+      }
+    });
     form.addEventListener("submit", function (event) {
       if (navigator.onLine !== false) {
         return;  // online: the normal POST, redirect, done page
@@ -122,6 +135,7 @@
       var title = document.querySelector("h1").textContent.trim();
       outbox.save(form.action, title, new FormData(form)).then(function () {
         form.reset();
+        freshKey();
         message.textContent = text.saved;
         box.hidden = false;
         askForSync();

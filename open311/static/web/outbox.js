@@ -61,7 +61,8 @@
 
   /* A report from a form's FormData: its text fields, and its photos as Blobs. */
   function save(action, title, formData) {
-    var report = { key: newKey(), action: action, title: title, saved: Date.now(),
+    var given = formData.get("idempotency_key");  // the page's key (offline.js), if any
+    var report = { key: given || newKey(), action: action, title: title, saved: Date.now(),
       fields: [], files: [], refused: null };
     formData.forEach(function (value, name) {
       if (typeof value === "string") {
@@ -166,6 +167,7 @@
 
   scope.CHI311Outbox = {
     SYNC_TAG: "chi311-outbox",
+    newKey: newKey,
     save: save,
     waiting: function () { return all(REPORTS); },
     sent: function () { return all(SENT); },

@@ -93,6 +93,35 @@ function page(request, path) {
   });
 }
 
+/* The title of a kept report form, for the list of saved reports. */
+function titleOf(url) {
+  return caches.match(url, { cacheName: FORMS_CACHE }).then(function (kept) {
+    return kept ? kept.text() : "";
+  }).then(function (page) {
+    var found = /<h1 id="form-top">([^<]*)<\/h1>/.exec(page);
+    var title = found ? found[1] : new URL(url).pathname.split("/").pop();
+    return title.replace(/&#39;/g, "'").replace(/&quot;/g, '"').replace(/&lt;/g, "<")
+      .replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+  });
+}
+
+/* A report form sent while the phone believed it was online, and the network failed:
+ * the worker keeps it as offline.js would (with the page's key), and shows the offline
+ * page, which lists it. The reply of a POST that reached the server is never kept. */
+function postReport(request) {
+  var copy = request.clone();
+  return fetch(request).catch(function () {
+    return Promise.all([copy.formData(), titleOf(request.url)]).then(function (found) {
+      return self.CHI311Outbox.save(request.url, found[1], found[0]);
+    }).then(function () {
+      if (self.registration.sync) {
+        self.registration.sync.register(self.CHI311Outbox.SYNC_TAG).catch(function () {});
+      }
+      return Response.redirect(OFFLINE_PAGE, 303);
+    });
+  });
+}
+
 /* A form the page opened before this worker controlled it (the first visit). */
 self.addEventListener("message", function (event) {
   var url = event.data && event.data.keepForm;
@@ -105,12 +134,16 @@ self.addEventListener("message", function (event) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") {
-    return;  // POSTs go to the server; their replies are never kept
-  }
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) {
     return;
+  }
+  if (request.method === "POST" && request.mode === "navigate" && REPORT_FORM.test(url.pathname)) {
+    event.respondWith(postReport(request));
+    return;
+  }
+  if (request.method !== "GET") {
+    return;  // other POSTs go to the server as they are; no reply is ever kept
   }
   if (request.mode === "navigate") {
     event.respondWith(page(request, url.pathname));
