@@ -31,7 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from open311.accounts.keys import site_key
 from open311.areas.queries import area_names, areas_as_features
 from open311.catalog import queries as catalog_queries
-from open311.errors import InvalidRequest, NotFound, Open311Error
+from open311.errors import Conflict, InvalidRequest, NotFound, Open311Error
 from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
@@ -111,6 +111,9 @@ def _service_form(
 ) -> tuple[str, int]:
     service = catalog_queries.active_service(db.session(), service_code)
     articles = knowledge_queries.articles_for_service(db.session(), service.code)
+    # Named before the first POST, so a report sent again after a lost reply (or by the
+    # page and the service worker at once) has the same content as the first copy.
+    csrf.browser_id()
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),
@@ -147,7 +150,15 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
             replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
             channel="web",
             media=media_actions.destination(current_app, request.host_url),
+            idempotency_key=forms.idempotency_key(
+                request.headers.get("Idempotency-Key"), request.form
+            ),
         )
+    except Conflict:
+        session_.rollback()
+        raise Conflict(
+            _("This report was already sent with different details, so it was not sent again.")
+        ) from None
     except InvalidRequest as error:
         session_.rollback()
         return _refused(service, forms.errors_of(error.descriptions, service.attributes))

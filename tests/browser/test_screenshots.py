@@ -95,6 +95,31 @@ def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
     assert all(any(e in error for e in expected_errors) for error in errors_on_page), errors_on_page
 
 
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_offline_pages(browser, site, axe, errors_on_page, shots, size, viewport):
+    """A report saved with no connection, then the offline page listing it. The context is
+    closed while still offline: nothing is sent to the served database."""
+    page = new_page(browser, errors_on_page, viewport=viewport)
+
+    def shot(name: str) -> None:
+        axe.check(page)
+        page.screenshot(path=str(shots / f"{name}-{size}.png"), full_page=True)
+
+    page.goto(site.url("/services/PHF"))
+    wait_until(page, "navigator.serviceWorker.controller !== null", timeout=30)
+    page.context.set_offline(True)
+    page.fill("#address_string", "121 N LaSalle St")
+    page.locator("label", has_text="Traffic Lane").click()
+    page.click("button[type=submit]")
+    page.locator("#outbox-list li").wait_for()
+    shot("service-offline")
+    page.goto(site.url("/help"))
+    page.locator("#outbox-list li").wait_for()
+    shot("offline")
+    page.context.close()
+    assert all("net::ERR_" in error for error in errors_on_page), errors_on_page
+
+
 def read_png_size(path: Path) -> tuple[int, int]:
     header = path.read_bytes()[16:24]
     return int.from_bytes(header[:4], "big"), int.from_bytes(header[4:], "big")
