@@ -1,0 +1,181 @@
+"""Reporting by text: whole conversations through the Twilio-compatible adapter, with a
+local provider on a real socket taking our replies and signing the webhooks it sends."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Flask
+from flask.testing import FlaskClient
+
+from open311.extensions import db
+from open311.models import Channel, ServiceRequest, SmsConversation, SmsMessage, Subscription
+from tests.estimates.test_estimates import add_history, closed_history, learn
+from tests.sms.provider import AUTH_TOKEN, CITY_NUMBER, Provider
+
+RESIDENT = "+13125550142"
+
+
+def converse(provider: Provider, client: FlaskClient, phone: str, body: str) -> list[str]:
+    """Text the app; the replies it sent the provider for this text."""
+    before = len(provider.to(phone))
+    response = provider.text(client, phone, body)
+    assert response.status_code == 200, response.data
+    assert b"<Response></Response>" in response.data  # replies go through the API
+    return provider.to(phone)[before:]
+
+
+def stored(app: Flask, model: type, *where: sa.ColumnElement[bool]) -> list:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(model).where(*where)))
+
+
+def file_a_pothole(provider: Provider, client: FlaskClient, phone: str = RESIDENT) -> str:
+    [menu] = converse(provider, client, phone, "Deep pothole in the street")
+    assert "1. Pothole in Street Complaint" in menu
+    [question] = converse(provider, client, phone, "1")
+    assert question.startswith("Where is the pothole?\n1. Traffic lane\n2. Curb lane")
+    [where] = converse(provider, client, phone, "2")
+    assert where.startswith("Where is it?")
+    [read_back] = converse(provider, client, phone, "121 N LaSalle St")
+    assert read_back == "Is it at 121 N LA SALLE ST, CHICAGO, IL, 60601? Reply YES or NO."
+    [filed] = converse(provider, client, phone, "yes")
+    return filed
+
+
+def test_a_whole_filing_by_text(app, client, provider):
+    add_history(app, closed_history("PHF", [float(d) for d in range(1, 41)]))
+    learn(app)
+    filed = file_a_pothole(provider, client)
+    assert filed.startswith("Thank you. Your request number is SR")
+    assert "Most requests like this are done in 5 to 36 days." in filed
+    number = filed.split("number is ")[1].split(".")[0]
+    [request] = stored(app, ServiceRequest, ServiceRequest.number == number)
+    assert (request.channel, request.service_code) == ("sms", "PHF")
+    assert request.attributes == {"WHEREIST": "CURB"}
+    assert request.description == "Deep pothole in the street"
+    assert request.address == "121 N LA SALLE ST, CHICAGO, IL, 60601"
+    assert request.phone is None  # kept only for a resident who asks for updates
+
+    [yes] = converse(provider, client, RESIDENT, "YES")
+    assert yes == f"We will text you when {number} changes. Text STOP to stop all texts."
+    [follows] = stored(app, Subscription, Subscription.address == RESIDENT)
+    assert follows.channel is Channel.SMS
+    assert follows.confirmed_at is not None
+
+
+def test_each_reply_goes_out_with_basic_auth_and_comes_back_with_its_receipt(app, client, provider):
+    converse(provider, client, RESIDENT, "graffiti on my garage")
+    [sent] = provider.sent
+    assert (sent["To"], sent["From"]) == (RESIDENT, CITY_NUMBER)
+    assert sent["StatusCallback"] == "http://localhost/sms/twilio/status"
+    assert provider.refusals == []
+    assert provider.receipt(client, sent["sid"], "delivered").status_code == 204
+    [out] = stored(app, SmsMessage, SmsMessage.direction == "out")
+    assert (out.provider_id, out.status) == (sent["sid"], "delivered")
+    provider.receipt(client, sent["sid"], "sent")  # late, out of order: the final one stays
+    [out] = stored(app, SmsMessage, SmsMessage.direction == "out")
+    assert out.status == "delivered"
+
+
+def test_a_status_query_by_number(app, client, provider):
+    filed = file_a_pothole(provider, client)
+    number = filed.split("number is ")[1].split(".")[0]
+    [status] = converse(provider, client, "+13125550199", f"status of {number.lower()}?")
+    assert status.startswith(f"{number} (Pothole in Street Complaint) is open.")
+    [unknown] = converse(provider, client, "+13125550199", "SR26-99999999")
+    assert unknown == "We found no public request SR26-99999999. Check the number."
+
+
+def test_the_same_text_delivered_twice_is_answered_once(app, client, provider):
+    assert provider.text(client, RESIDENT, "graffiti", sid="SM" + "a" * 32).status_code == 200
+    assert provider.text(client, RESIDENT, "graffiti", sid="SM" + "a" * 32).status_code == 200
+    assert len(provider.to(RESIDENT)) == 1
+    assert len(stored(app, SmsMessage, SmsMessage.direction == "in")) == 1
+
+
+def test_stop_confirms_once_then_silence_until_start(app, client, provider):
+    converse(provider, client, RESIDENT, "graffiti")
+    [stopped] = converse(provider, client, RESIDENT, "Stop")
+    assert stopped.startswith("311: you will get no more texts")
+    assert converse(provider, client, RESIDENT, "1") == []
+    assert converse(provider, client, RESIDENT, "STOP") == []
+    [welcome] = converse(provider, client, RESIDENT, "START")
+    assert welcome.startswith("311: welcome.")
+    [menu] = converse(provider, client, RESIDENT, "graffiti")
+    assert menu.startswith("Which is it?")
+
+
+def test_stop_cancels_the_phones_updates(app, client, provider):
+    file_a_pothole(provider, client)
+    converse(provider, client, RESIDENT, "yes")
+    converse(provider, client, RESIDENT, "STOP")
+    [follows] = stored(app, Subscription, Subscription.address == RESIDENT)
+    assert follows.cancelled_at is not None
+
+
+def test_help_answers_at_any_step_without_losing_it(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    [help_] = converse(provider, client, RESIDENT, "HELP")
+    assert "STOP to stop texts" in help_ and "911" in help_
+    [question] = converse(provider, client, RESIDENT, "1")
+    assert question.startswith("Where is the pothole?")
+
+
+def test_spanish_from_the_first_text_and_on_request(app, client, provider):
+    [menu] = converse(provider, client, RESIDENT, "hay un bache en la calle")
+    assert menu.startswith("¿Cuál es? Responda con su número:")
+    assert "0. Ninguno de estos" in menu
+    with app.app_context():
+        assert db.session.scalar(sa.select(SmsConversation.language)) == "es"
+    other = "+13125550143"
+    [english] = converse(provider, client, other, "pothole")
+    assert english.startswith("Which is it?")
+    [spanish] = converse(provider, client, other, "ESPAÑOL")
+    assert spanish.startswith("¿Cuál es?")
+
+
+def test_an_address_we_cannot_place_is_asked_again(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    converse(provider, client, RESIDENT, "1")
+    converse(provider, client, RESIDENT, "1")
+    [again] = converse(provider, client, RESIDENT, "99999 N Nowhere Blvd")
+    assert again.startswith("We could not find that address in the city.")
+    [read_back] = converse(provider, client, RESIDENT, "121 N LaSalle St")
+    assert read_back.startswith("Is it at 121 N LA SALLE ST")
+
+
+def test_a_wrong_answer_gets_the_apis_words_and_the_question_again(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    converse(provider, client, RESIDENT, "1")
+    [refused] = converse(provider, client, RESIDENT, "7")
+    assert refused.startswith("That answer does not fit: '7' is not one of TRAFFIC, CURB, CROSSWALK")
+    assert "Where is the pothole?" in refused
+
+
+def test_an_emergency_gets_the_911_reply_first(app, client, provider):
+    first, menu = converse(provider, client, RESIDENT, "house fire at my neighbours, garbage everywhere")
+    assert first.startswith("If this is an emergency happening now, call 911")
+    assert menu.startswith("Which is it?")
+
+
+def test_a_bad_signature_is_refused_and_nothing_is_stored(app, client, provider):
+    response = provider.text(client, RESIDENT, "pothole", token="not-the-token")
+    assert response.status_code == 403
+    unsigned = client.post("/sms/twilio", data={"From": RESIDENT, "Body": "x", "MessageSid": "SM1"})
+    assert unsigned.status_code == 403
+    assert stored(app, SmsMessage) == []
+    assert stored(app, SmsConversation) == []
+    assert provider.sent == []
+    assert provider.receipt.__self__ is provider  # the provider's own signer stays in use
+    assert AUTH_TOKEN
+
+
+def test_an_idle_conversation_ends_after_30_minutes(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    with app.app_context():
+        row = db.session.scalars(sa.select(SmsConversation)).one()
+        row.last_text_at = row.last_text_at - __import__("datetime").timedelta(minutes=31)
+        db.session.commit()
+    [menu] = converse(provider, client, RESIDENT, "graffiti")  # not an answer to the menu
+    assert menu.startswith("Which is it?")
+    assert "Graffiti" in menu
