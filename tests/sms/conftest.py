@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from open311.extensions import db
 from tests.conftest import FIXTURE_CATALOG, make_app
 from tests.sms.provider import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Provider, serve
 
+SPANISH = '''[services.PHF]
+service_name = "Queja por bache en la calle"
+'''
+
 
 @pytest.fixture
 def provider() -> Iterator[Provider]:
@@ -26,10 +31,15 @@ def provider() -> Iterator[Provider]:
 
 @pytest.fixture
 def app(database_url: str, tmp_path: Path, provider: Provider) -> Iterator[Flask]:
-    """The usual test app (catalogue loaded), its SMS account at the local provider."""
+    """The usual test app (catalogue loaded), its SMS account at the local provider, and
+    the pothole's Spanish name (the test catalogue has no i18n/ of its own)."""
+    catalog = tmp_path / "catalog"
+    shutil.copytree(FIXTURE_CATALOG, catalog)
+    (catalog / "i18n").mkdir()
+    (catalog / "i18n" / "es.toml").write_text(SPANISH, encoding="utf-8")
     app = make_app(
         database_url,
-        CATALOG_DIR=str(FIXTURE_CATALOG),
+        CATALOG_DIR=str(catalog),
         MEDIA_ROOT=str(tmp_path / "media"),
         SMS_TWILIO_API_URL=provider.url,
         SMS_TWILIO_ACCOUNT_SID=ACCOUNT_SID,
