@@ -16,9 +16,9 @@ from open311.extensions import db
 from tests.conftest import FIXTURE_CATALOG, make_app
 from tests.sms.provider import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Provider, serve
 
-SPANISH = '''[services.PHF]
+SPANISH = """[services.PHF]
 service_name = "Queja por bache en la calle"
-'''
+"""
 
 
 @pytest.fixture

@@ -85,7 +85,9 @@ class Provider:
             params["ErrorCode"] = "30006"
         return self.post(client, path, params, AUTH_TOKEN)
 
-    def post(self, client: FlaskClient, path: str, params: dict[str, str], token: str) -> TestResponse:
+    def post(
+        self, client: FlaskClient, path: str, params: dict[str, str], token: str
+    ) -> TestResponse:
         signature = twilio_signature(token, APP_ORIGIN + path, params)
         return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
 
@@ -93,7 +95,9 @@ class Provider:
         with self.lock:
             return f"{prefix}{next(self._ids):032x}"
 
-    def take(self, account: str, authorization: str, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    def take(
+        self, account: str, authorization: str, form: dict[str, str]
+    ) -> tuple[int, dict[str, Any]]:
         expected = "Basic " + base64.b64encode(f"{ACCOUNT_SID}:{AUTH_TOKEN}".encode()).decode()
         if account != ACCOUNT_SID or not hmac.compare_digest(authorization, expected):
             with self.lock:
@@ -113,7 +117,7 @@ def serve() -> tuple[Provider, ThreadingHTTPServer]:
     provider = Provider()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             parts = self.path.split("/")
             length = int(self.headers.get("Content-Length", "0"))
             form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}

@@ -3,6 +3,8 @@ local provider on a real socket taking our replies and signing the webhooks it s
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
@@ -10,7 +12,7 @@ from flask.testing import FlaskClient
 from open311.extensions import db
 from open311.models import Channel, ServiceRequest, SmsConversation, SmsMessage, Subscription
 from tests.estimates.test_estimates import add_history, closed_history, learn
-from tests.sms.provider import AUTH_TOKEN, CITY_NUMBER, Provider
+from tests.sms.provider import CITY_NUMBER, Provider
 
 RESIDENT = "+13125550142"
 
@@ -116,7 +118,8 @@ def test_stop_cancels_the_phones_updates(app, client, provider):
 def test_help_answers_at_any_step_without_losing_it(app, client, provider):
     converse(provider, client, RESIDENT, "pothole")
     [help_] = converse(provider, client, RESIDENT, "HELP")
-    assert "STOP to stop texts" in help_ and "911" in help_
+    assert "STOP to stop texts" in help_
+    assert "call 911" in help_
     [question] = converse(provider, client, RESIDENT, "1")
     assert question.startswith("Where is the pothole?")
 
@@ -148,12 +151,16 @@ def test_a_wrong_answer_gets_the_apis_words_and_the_question_again(app, client, 
     converse(provider, client, RESIDENT, "pothole")
     converse(provider, client, RESIDENT, "1")
     [refused] = converse(provider, client, RESIDENT, "7")
-    assert refused.startswith("That answer does not fit: '7' is not one of TRAFFIC, CURB, CROSSWALK")
+    assert refused.startswith(
+        "That answer does not fit: '7' is not one of TRAFFIC, CURB, CROSSWALK"
+    )
     assert "Where is the pothole?" in refused
 
 
 def test_an_emergency_gets_the_911_reply_first(app, client, provider):
-    first, menu = converse(provider, client, RESIDENT, "house fire at my neighbours, garbage everywhere")
+    first, menu = converse(
+        provider, client, RESIDENT, "house fire at my neighbours, garbage everywhere"
+    )
     assert first.startswith("If this is an emergency happening now, call 911")
     assert menu.startswith("Which is it?")
 
@@ -166,15 +173,13 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(app, client, provider)
     assert stored(app, SmsMessage) == []
     assert stored(app, SmsConversation) == []
     assert provider.sent == []
-    assert provider.receipt.__self__ is provider  # the provider's own signer stays in use
-    assert AUTH_TOKEN
 
 
 def test_an_idle_conversation_ends_after_30_minutes(app, client, provider):
     converse(provider, client, RESIDENT, "pothole")
     with app.app_context():
         row = db.session.scalars(sa.select(SmsConversation)).one()
-        row.last_text_at = row.last_text_at - __import__("datetime").timedelta(minutes=31)
+        row.last_text_at = row.last_text_at - timedelta(minutes=31)
         db.session.commit()
     [menu] = converse(provider, client, RESIDENT, "graffiti")  # not an answer to the menu
     assert menu.startswith("Which is it?")
