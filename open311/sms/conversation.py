@@ -121,7 +121,20 @@ def answer(state: State, text: str, desk: Desk) -> list[str]:
         return keywords[word](state, desk)
     if state.step in (Step.IDLE, Step.UPDATES) and (number := desk.request_number(text)):
         return [_status(state, desk, number)]
-    return _STEPS[state.step](state, text.strip(), desk)
+    first = [_emergency(state)] if desk.emergency(text) else []
+    try:
+        return [*first, *_STEPS[state.step](state, text.strip(), desk)]
+    except (Open311Error, LookupError):
+        # The catalogue changed under the conversation (a service or question gone), or
+        # its stored state is not what this step expects: start again, never fail.
+        state.restart()
+        _ = Words(state.language)._
+        return [*first, _("Sorry, we lost track. Tell us again what is wrong and where.")]
+
+
+def _emergency(state: State) -> str:
+    _ = Words(state.language)._
+    return _("If this is an emergency happening now, call 911: 311 is not watched for emergencies.")
 
 
 # --- keywords -----------------------------------------------------------------------
@@ -212,19 +225,10 @@ def _expected(w: Words, facts: Facts) -> str | None:
 def _describe(state: State, text: str, desk: Desk) -> list[str]:
     """IDLE: the resident's first words are the description; offer likely services."""
     _ = Words(state.language)._
-    first = []
-    if desk.emergency(text):
-        first.append(
-            _(
-                "If this is an emergency happening now, call 911: 311 is not watched "
-                "for emergencies."
-            )
-        )
     choices = desk.choices(text, state.language)[:MAX_CHOICES]
     if not choices:
         state.restart()
         return [
-            *first,
             _(
                 "We could not tell what to report from that. Say it in a few words, such as "
                 '"pothole", "graffiti" or "rats".'
@@ -232,7 +236,7 @@ def _describe(state: State, text: str, desk: Desk) -> list[str]:
         ]
     state.step = Step.CHOOSE
     state.data = {"description": text, "choices": [[c.code, c.name] for c in choices]}
-    return [*first, _menu(state)]
+    return [_menu(state)]
 
 
 def _menu(state: State) -> str:

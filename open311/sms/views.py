@@ -13,6 +13,7 @@ from open311.database import begin_write
 from open311.extensions import db
 from open311.sms import store, twilio
 from open311.sms.twilio import STATUS_PATH, WEBHOOK_PATH, Account
+from open311.validation import without_control_characters
 
 bp = Blueprint("sms", __name__)
 # An empty TwiML answer: "received; nothing to say here" (replies go through the API).
@@ -47,7 +48,9 @@ def inbound() -> Response:
     form = request.form
     text = store.Inbound(
         phone=form.get("From", "").strip()[:40],
-        body=form.get("Body", ""),
+        # No control characters (PostgreSQL refuses NUL in text), and a text's length at
+        # most: the provider joins a long message's parts into one Body.
+        body=without_control_characters(form.get("Body", ""))[: twilio.MAX_BODY],
         provider_id=form.get("MessageSid", "").strip()[:64],
     )
     if not text.phone or not text.provider_id:

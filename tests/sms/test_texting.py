@@ -3,6 +3,7 @@ local provider on a real socket taking our replies and signing the webhooks it s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -10,7 +11,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from open311.extensions import db
-from open311.models import Channel, ServiceRequest, SmsConversation, SmsMessage, Subscription
+from open311.models import (
+    Channel,
+    Service,
+    ServiceRequest,
+    SmsConversation,
+    SmsMessage,
+    Subscription,
+)
 from tests.estimates.test_estimates import add_history, closed_history, learn
 from tests.sms.provider import CITY_NUMBER, Provider
 
@@ -184,3 +192,43 @@ def test_an_idle_conversation_ends_after_30_minutes(app, client, provider):
     [menu] = converse(provider, client, RESIDENT, "graffiti")  # not an answer to the menu
     assert menu.startswith("Which is it?")
     assert "Graffiti" in menu
+
+
+def test_the_providers_texts_are_not_held_to_a_per_address_limit(app, client, provider):
+    app.config["RATE_LIMIT_WRITES_PER_ADDRESS"] = "2 per minute"
+    for phone in ("+13125550001", "+13125550002", "+13125550003"):
+        assert converse(provider, client, phone, "graffiti")
+
+
+def test_without_an_auth_token_every_webhook_is_refused(app, client, provider):
+    app.extensions["open311.sms.account"] = replace(
+        app.extensions["open311.sms.account"], auth_token=""
+    )
+    assert provider.text(client, RESIDENT, "pothole", token="").status_code == 403
+    assert stored(app, SmsMessage) == []
+
+
+def test_a_service_withdrawn_mid_conversation_starts_it_again(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    with app.app_context():
+        db.session.get(Service, "PHF").active = False
+        db.session.commit()
+    [sorry] = converse(provider, client, RESIDENT, "1")
+    assert sorry == "Sorry, we lost track. Tell us again what is wrong and where."
+    with app.app_context():
+        assert db.session.scalar(sa.select(SmsConversation.step)) == "idle"
+
+
+def test_control_characters_are_dropped_before_anything_is_stored(app, client, provider):
+    [menu] = converse(provider, client, RESIDENT, "graf\x00fiti\x07")
+    assert menu.startswith("Which is it?")
+    [received] = stored(app, SmsMessage, SmsMessage.direction == "in")
+    assert received.body == "graffiti"
+
+
+def test_an_emergency_mid_conversation_gets_the_911_reply_first(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole")
+    converse(provider, client, RESIDENT, "1")
+    first, question = converse(provider, client, RESIDENT, "someone is bleeding here")
+    assert first.startswith("If this is an emergency happening now, call 911")
+    assert question.startswith("That answer does not fit")
