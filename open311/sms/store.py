@@ -25,9 +25,9 @@ from open311.catalog.translations import Translations
 from open311.errors import InvalidRequest, NotFound, Open311Error
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import search
-from open311.models import Channel, Intake, SmsConversation, SmsMessage, Status, Subscription
+from open311.models import Intake, SmsConversation, SmsMessage, Status
 from open311.models.base import utcnow
-from open311.notifications.subscriptions import Follower, Scope, subscribe
+from open311.notifications.subscriptions import Follower, Scope, stop_phone, subscribe
 from open311.service_requests import actions, emergency, submissions
 from open311.service_requests import queries as request_queries
 from open311.sms import conversation, words
@@ -270,16 +270,8 @@ class Desk:
         return True
 
     def stop(self) -> None:
-        """STOP ends every text to the phone: its subscriptions are cancelled too."""
-        self.session.execute(
-            sa.update(Subscription)
-            .where(
-                Subscription.channel == Channel.SMS,
-                Subscription.address == self.phone,
-                Subscription.cancelled_at.is_(None),
-            )
-            .values(cancelled_at=utcnow())
-        )
+        """STOP ends every text to the phone: its subscriptions too."""
+        stop_phone(self.session, self.phone)
 
     def emergency(self, text: str) -> bool:
         return emergency.emergency_notice(text) is not None

@@ -57,3 +57,11 @@ def test_the_signature_of_the_providers_published_example():
     }
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert signature("12345", url, params.items()) == "0/KCTR6DLpKmkAf8muzZqo1nDgQ="
+
+
+def test_stop_cancels_what_was_queued_for_the_phone(app, client, api_key, provider):
+    file_with_phone(client, api_key)  # the filer follows by text: one text queued
+    provider.text(client, PHONE, "STOP")
+    assert notifications(app, state=DeliveryState.CANCELLED)
+    assert send_outbox(app).delivered == 0
+    assert [m["Body"][:4] for m in provider.sent] == ["311:"]  # the STOP confirmation only
