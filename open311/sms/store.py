@@ -6,6 +6,7 @@ submit_request with the text line's own key (channel sms). Callers own the trans
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import re
 from collections.abc import Mapping
@@ -110,7 +111,9 @@ def _conversation(session: Session, phone: str, now: datetime) -> SmsConversatio
 def _state_of(row: SmsConversation, body: str, now: datetime) -> State:
     """The row as a conversation's State: idle once it was left for IDLE_AFTER, and in
     the language of the text that starts it."""
-    step, data = Step(row.step), dict(row.data or {})
+    # A deep copy: the steps change nested values (answers), and a row whose old and new
+    # values were one object would look unchanged to the flush.
+    step, data = Step(row.step), copy.deepcopy(row.data or {})
     if now - row.last_text_at >= IDLE_AFTER:
         step, data = Step.IDLE, {}
     language = row.language
