@@ -232,3 +232,29 @@ def test_an_emergency_mid_conversation_gets_the_911_reply_first(app, client, pro
     first, question = converse(provider, client, RESIDENT, "someone is bleeding here")
     assert first.startswith("If this is an emergency happening now, call 911")
     assert question.startswith("That answer does not fit")
+
+
+def test_every_required_question_is_asked_in_order_and_checked(app, client, provider):
+    with app.app_context():
+        pothole = db.session.get(Service, "PHF")
+        pothole.attributes = [
+            {**question, "required": question["code"] in {"WHEREIST", "HAZARDS", "HOWMANY"}}
+            for question in pothole.attributes
+        ]
+        db.session.commit()
+    converse(provider, client, RESIDENT, "pothole")
+    [where] = converse(provider, client, RESIDENT, "1")
+    assert where.startswith("Where is the pothole?")
+    [hazards] = converse(provider, client, RESIDENT, "curb lane")  # a choice by its name
+    assert hazards.startswith("Any hazards?\n1. Standing water")
+    assert hazards.endswith("Reply with one or more numbers, such as 1 3.")
+    [how_many] = converse(provider, client, RESIDENT, "1 and 3")
+    assert how_many == "How many potholes?\nReply with a number."
+    [too_many] = converse(provider, client, RESIDENT, "500")
+    assert too_many.startswith("That answer does not fit: 500 is above the maximum 100")
+    converse(provider, client, RESIDENT, "3")
+    converse(provider, client, RESIDENT, "121 N LaSalle St")
+    [filed] = converse(provider, client, RESIDENT, "Sí")
+    number = filed.split("number is ")[1].split(".")[0]
+    [request] = stored(app, ServiceRequest, ServiceRequest.number == number)
+    assert request.attributes == {"WHEREIST": "CURB", "HAZARDS": ["WATER", "WIDE"], "HOWMANY": 3}
