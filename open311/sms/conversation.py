@@ -89,6 +89,8 @@ class Desk(Protocol):
 
     def place(self, text: str) -> Found | None: ...
 
+    def place_in(self, text: str) -> Found | None: ...
+
     def file(self, data: Mapping[str, Any], language: str) -> Facts: ...
 
     def request_number(self, text: str) -> str | None: ...
@@ -236,6 +238,8 @@ def _describe(state: State, text: str, desk: Desk) -> list[str]:
         ]
     state.step = Step.CHOOSE
     state.data = {"description": text, "choices": [[c.code, c.name] for c in choices]}
+    if found := desk.place_in(text):  # "rats behind 1234 W Elm St": read back, not asked
+        state.data["place"] = {"address": found.address, "lat": found.lat, "long": found.long}
     return [_menu(state)]
 
 
@@ -270,6 +274,9 @@ def _next_question(state: State, desk: Desk) -> str:
     if state.data["pending"]:
         state.step = Step.QUESTION
         return _question_text(state, _current_question(state, desk))
+    if "place" in state.data:  # named in the first text
+        state.step = Step.CONFIRM_PLACE
+        return _read_back(state)
     state.step = Step.PLACE
     return _ask_place(state)
 
@@ -368,6 +375,7 @@ def _confirm(state: State, text: str, desk: Desk) -> list[str]:
     word = words.keyword(text)
     if word in words.NO:
         state.step = Step.PLACE
+        state.data.pop("place", None)
         return [_ask_place(state)]
     if word not in words.YES:
         return [_read_back(state)]

@@ -37,6 +37,10 @@ from open311.sms.conversation import Choice, Facts, Found, State, Step
 IDLE_AFTER: Final = timedelta(minutes=30)  # a conversation left this long starts afresh
 RECEIPTS: Final = frozenset({"sent", "delivered", "undelivered", "failed"})
 ERROR_LENGTH: Final = 500
+# An address in a description: a house number, then at most this many words
+# ("10259 S Halsted St Apt 2": six); each shorter form costs one lookup.
+_HOUSE_NUMBER: Final = re.compile(r"\b\d{1,6}\b(?=\s+[^\W\d])")
+MAX_ADDRESS_WORDS: Final = 6
 
 
 @dataclass(frozen=True)
@@ -197,6 +201,16 @@ class Desk:
         if found is None or not city.boundary.contains(found.lon, found.lat):
             return None
         return Found(found.address, found.lat, found.lon)
+
+    def place_in(self, text: str) -> Found | None:
+        """An address inside a description: from a house number on, shortened a word at
+        a time from the end ("… 121 N LaSalle St please" → "121 N LaSalle St")."""
+        for start in _HOUSE_NUMBER.finditer(text):
+            tail = text[start.start() :].split()[:MAX_ADDRESS_WORDS]
+            for end in range(len(tail), 1, -1):
+                if found := self.place(" ".join(tail[:end])):
+                    return found
+        return None
 
     def file(self, data: Mapping[str, Any], language: str) -> Facts:
         """submit_request, as POST /requests and the site do: the same form reader,

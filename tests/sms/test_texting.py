@@ -258,3 +258,13 @@ def test_every_required_question_is_asked_in_order_and_checked(app, client, prov
     number = filed.split("number is ")[1].split(".")[0]
     [request] = stored(app, ServiceRequest, ServiceRequest.number == number)
     assert request.attributes == {"WHEREIST": "CURB", "HAZARDS": ["WATER", "WIDE"], "HOWMANY": 3}
+
+
+def test_an_address_in_the_first_text_is_read_back_instead_of_asked(app, client, provider):
+    converse(provider, client, RESIDENT, "pothole in front of 121 N LaSalle St, deep one")
+    [read_back] = converse(provider, client, RESIDENT, "1")  # the service: then the question
+    assert read_back.startswith("Where is the pothole?")
+    [confirm] = converse(provider, client, RESIDENT, "1")
+    assert confirm == "Is it at 121 N LA SALLE ST, CHICAGO, IL, 60601? Reply YES or NO."
+    [where] = converse(provider, client, RESIDENT, "no")
+    assert where.startswith("Where is it?")
