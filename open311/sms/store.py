@@ -35,6 +35,7 @@ from open311.sms import conversation, words
 from open311.sms.conversation import Choice, Facts, Found, State, Step
 
 IDLE_AFTER: Final = timedelta(minutes=30)  # a conversation left this long starts afresh
+SENDING: Final = timedelta(minutes=1)  # a queued reply older than this was never sent
 RECEIPTS: Final = frozenset({"sent", "delivered", "undelivered", "failed"})
 ERROR_LENGTH: Final = 500
 # An address in a description: a house number, then at most this many words
@@ -155,8 +156,35 @@ def record_receipt(session: Session, provider_id: str, status: str, error: str |
     return True
 
 
-def phone_of(session: Session, message: SmsMessage) -> str:
-    return session.get_one(SmsConversation, message.conversation_id).phone
+@dataclass(frozen=True)
+class Reply:
+    """A reply to hand to the provider, as plain values."""
+
+    id: int
+    phone: str
+    body: str
+
+
+def replies_to_resend(session: Session, now: datetime) -> list[Reply]:
+    """Replies never handed over (the process stopped between storing and sending them)
+    or refused (the provider was down), still worth sending: younger than a
+    conversation's life, to a phone that has not said STOP since; oldest first."""
+    stmt = (
+        sa.select(SmsMessage.id, SmsConversation.phone, SmsMessage.body)
+        .join(SmsConversation, SmsConversation.id == SmsMessage.conversation_id)
+        .where(
+            SmsMessage.direction == "out",
+            sa.or_(
+                sa.and_(SmsMessage.status == "queued", SmsMessage.created_at < now - SENDING),
+                SmsMessage.status == "failed",
+            ),
+            SmsMessage.provider_id.is_(None),
+            SmsMessage.created_at > now - IDLE_AFTER,
+            SmsConversation.stopped_at.is_(None),
+        )
+        .order_by(SmsMessage.id)
+    )
+    return [Reply(*row) for row in session.execute(stmt)]
 
 
 class Desk:

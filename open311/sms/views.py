@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, abort, current_app, request
 
-from open311.database import begin_write
 from open311.extensions import db
-from open311.sms import store, twilio
+from open311.sms import sending, store, twilio
 from open311.sms.twilio import STATUS_PATH, WEBHOOK_PATH, Account
 from open311.validation import without_control_characters
 
@@ -57,25 +56,10 @@ def inbound() -> Response:
         abort(400)
     session = db.session()  # a write transaction already (database.init_app: every POST)
     replies = store.receive(session, text, current_app.extensions[SETTING])
-    queued = [(message.id, message.body) for message in replies]
+    queued = [store.Reply(message.id, text.phone, message.body) for message in replies]
     session.commit()
-    _send(text.phone, queued)
+    sending.send_replies(session, queued, _account(), _public_base() + STATUS_PATH)
     return Response(EMPTY_TWIML, mimetype="text/xml")
-
-
-def _send(phone: str, queued: list[tuple[int, str]]) -> None:
-    """Hand each reply to the provider, in order, and record its sid or its failure."""
-    callback = _public_base() + STATUS_PATH
-    session = db.session()
-    for message_id, body in queued:
-        try:
-            sid, error = _account().send(phone, body, callback), None
-        except twilio.ProviderError as failure:
-            sid, error = None, str(failure)
-            current_app.logger.warning("SMS reply %s not sent: %s", message_id, error)
-        begin_write(session)
-        store.record_sent(session, message_id, sid, error)
-        session.commit()
 
 
 def _public_base() -> str:

@@ -268,3 +268,25 @@ def test_an_address_in_the_first_text_is_read_back_instead_of_asked(app, client,
     assert confirm == "Is it at 121 N LA SALLE ST, CHICAGO, IL, 60601? Reply YES or NO."
     [where] = converse(provider, client, RESIDENT, "no")
     assert where.startswith("Where is it?")
+
+
+def test_a_reply_the_provider_refused_is_sent_again_by_the_cli(app, client, provider):
+    account = app.extensions["open311.sms.account"]
+    app.extensions["open311.sms.account"] = replace(account, auth_token="wrong")
+    signed = provider.text(client, RESIDENT, "graffiti")  # signed with the right token
+    assert signed.status_code == 403  # the app checks with the wrong one: nothing stored
+    app.extensions["open311.sms.account"] = replace(account, api_url="http://127.0.0.1:9")
+    assert converse(provider, client, RESIDENT, "graffiti") == []  # refused: nothing arrived
+    [failed] = stored(app, SmsMessage, SmsMessage.direction == "out")
+    assert failed.status == "failed"
+    assert "ConnectionRefusedError" in (failed.error or "") or "URLError" in (failed.error or "")
+
+    result = app.test_cli_runner().invoke(args=["open311", "resend-sms"])
+    assert result.exit_code == 0, result.output
+    assert "1 of 1 replies sent" in result.output
+    [menu] = provider.to(RESIDENT)
+    assert menu.startswith("Which is it?")
+    [sent] = stored(app, SmsMessage, SmsMessage.direction == "out")
+    assert (sent.status, sent.provider_id) == ("sent", provider.sent[0]["sid"])
+    again = app.test_cli_runner().invoke(args=["open311", "resend-sms"])
+    assert "0 of 0 replies sent" in again.output
