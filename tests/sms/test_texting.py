@@ -279,7 +279,7 @@ def test_a_reply_the_provider_refused_is_sent_again_by_the_cli(app, client, prov
     assert converse(provider, client, RESIDENT, "graffiti") == []  # refused: nothing arrived
     [failed] = stored(app, SmsMessage, SmsMessage.direction == "out")
     assert failed.status == "failed"
-    assert "ConnectionRefusedError" in (failed.error or "") or "URLError" in (failed.error or "")
+    assert "Connection refused" in (failed.error or "")
 
     result = app.test_cli_runner().invoke(args=["open311", "resend-sms"])
     assert result.exit_code == 0, result.output
