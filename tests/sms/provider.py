@@ -18,8 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import requests
 from flask.testing import FlaskClient
-from werkzeug.test import TestResponse
 
 ACCOUNT_SID = "AC" + "0" * 31 + "1"
 AUTH_TOKEN = "provider-auth-token-for-tests-only"
@@ -48,8 +48,8 @@ class Provider:
         with self.lock:
             return [m["Body"] for m in self.sent if m["To"] == phone]
 
-    def text(self, client: FlaskClient, phone: str, body: str, sid: str | None = None,
-             token: str = AUTH_TOKEN) -> TestResponse:  # fmt: skip
+    def text(self, client: FlaskClient | str, phone: str, body: str, sid: str | None = None,
+             token: str = AUTH_TOKEN) -> Any:  # fmt: skip
         """A resident's text, delivered to the app's webhook as the provider does."""
         params = {
             "ToCountry": "US",
@@ -66,7 +66,7 @@ class Provider:
         params["MessageSid"] = params["SmsSid"] = params["SmsMessageSid"]
         return self.post(client, "/sms/twilio", params, token)
 
-    def receipt(self, client: FlaskClient, sid: str, status: str) -> TestResponse:
+    def receipt(self, client: FlaskClient | str, sid: str, status: str) -> Any:
         """The delivery receipt of a text we sent, to the StatusCallback it named."""
         with self.lock:
             [message] = [m for m in self.sent if m["sid"] == sid]
@@ -85,11 +85,14 @@ class Provider:
             params["ErrorCode"] = "30006"
         return self.post(client, path, params, AUTH_TOKEN)
 
-    def post(
-        self, client: FlaskClient, path: str, params: dict[str, str], token: str
-    ) -> TestResponse:
-        signature = twilio_signature(token, APP_ORIGIN + path, params)
-        return client.post(path, data=params, headers={"X-Twilio-Signature": signature})
+    def post(self, app: FlaskClient | str, path: str, params: dict[str, str], token: str) -> Any:
+        """POST a signed webhook to the app: through the Flask test client, or over HTTP
+        to a served app's base URL (a TestResponse or a requests.Response)."""
+        origin = app if isinstance(app, str) else APP_ORIGIN
+        headers = {"X-Twilio-Signature": twilio_signature(token, origin + path, params)}
+        if isinstance(app, str):
+            return requests.post(origin + path, data=params, headers=headers, timeout=30)
+        return app.post(path, data=params, headers=headers)
 
     def new_sid(self, prefix: str) -> str:
         with self.lock:
