@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,13 @@ def test_a_filing_over_http_both_ways(app, served, provider):
 def test_a_forged_webhook_over_http_is_refused(app, served, provider):
     assert provider.text(served, PHONE, "pothole", token="forged").status_code == 403
     assert provider.sent == []
+
+
+def test_one_text_delivered_twice_at_once_is_answered_once(app, served, provider):
+    """The provider's retry may overlap the first delivery: two workers, one reply."""
+    sid = provider.new_sid("SM")
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: provider.text(served, PHONE, "graffiti", sid=sid), "ab"))
+    assert [answer.status_code for answer in answers] == [200, 200]
+    [menu] = provider.to(PHONE)
+    assert menu.startswith("Which is it?")
