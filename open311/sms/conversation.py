@@ -372,7 +372,7 @@ def _confirm(state: State, text: str, desk: Desk) -> list[str]:
     """CONFIRM_PLACE: yes files the request; no asks for the address again."""
     w = Words(state.language)
     _ = w._
-    word = words.keyword(text)
+    word = words.first_word(text)
     if word in words.NO:
         state.step = Step.PLACE
         state.data.pop("place", None)
@@ -396,7 +396,7 @@ def _confirm(state: State, text: str, desk: Desk) -> list[str]:
 def _updates(state: State, text: str, desk: Desk) -> list[str]:
     """UPDATES: yes follows the request just filed; anything else starts afresh."""
     _ = Words(state.language)._
-    word = words.keyword(text)
+    word = words.keyword(text)  # whole: "no heat in the building" is a new report
     number = state.data["number"]
     if word in words.YES:
         state.restart()

@@ -124,6 +124,12 @@ def keyword(text: str) -> str:
     return plain(text).upper().strip(" .!¡?¿,;:'\"")
 
 
+def first_word(text: str) -> str:
+    """The first word as a keyword: "Yes please" and "si, correcto" answer YES."""
+    found = _WORD.findall(plain(text))
+    return found[0].upper() if found else ""
+
+
 def plain(text: str) -> str:
     """Without accents, whitespace collapsed."""
     decomposed = unicodedata.normalize("NFKD", text)

@@ -48,7 +48,7 @@ def file_a_pothole(provider: Provider, client: FlaskClient, phone: str = RESIDEN
     assert where.startswith("Where is it?")
     [read_back] = converse(provider, client, phone, "121 N LaSalle St")
     assert read_back == "Is it at 121 N LA SALLE ST, CHICAGO, IL, 60601? Reply YES or NO."
-    [filed] = converse(provider, client, phone, "yes")
+    [filed] = converse(provider, client, phone, "yes please")
     return filed
 
 
