@@ -97,6 +97,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "MAIL_FROM": "CHI 311 <no-reply@localhost>",
     # … texts through a factory "module:callable" taking the config (the default logs them),
     "SMS_GATEWAY": "open311.notifications.channels:LoggingSmsGateway.from_config",
+    # … or through the Twilio-compatible adapter (open311/sms/twilio.py), which also
+    # receives texts at /sms/twilio: SMS_GATEWAY =
+    # "open311.sms.twilio:TwilioSmsGateway.from_config". Its API (another compatible
+    # provider's, or a local one in tests), account, auth token and the number texted.
+    "SMS_TWILIO_API_URL": "https://api.twilio.com",
+    "SMS_TWILIO_ACCOUNT_SID": "",
+    "SMS_TWILIO_AUTH_TOKEN": "",  # also checks the webhooks' signatures: unset, all are 403
+    "SMS_TWILIO_FROM": "",
+    "SMS_TWILIO_TIMEOUT_SECONDS": 10,
     # … and partners' webhooks, each POST given up after this long.
     "WEBHOOK_TIMEOUT_SECONDS": 5,
     # Webhooks go to public addresses only; these networks (CIDR, a list or one

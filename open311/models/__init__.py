@@ -27,6 +27,7 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
+from open311.models.sms import SmsConversation, SmsMessage
 from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [
@@ -58,6 +59,8 @@ __all__ = [
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "SmsConversation",
+    "SmsMessage",
     "Staff",
     "StaffToken",
     "Stage",

@@ -353,6 +353,21 @@ def unsubscribe(session: Session, keys: LinkKeys, token: str) -> Subscription:
     return subscription
 
 
+def stop_phone(session: Session, phone: str) -> None:
+    """A phone that texted STOP: its live subscriptions cancelled, and what was queued
+    for it not sent (carriers require silence until it texts START)."""
+    live = (
+        Subscription.channel == Channel.SMS,
+        Subscription.address == phone,
+        Subscription.cancelled_at.is_(None),
+    )
+    _cancel_pending(session, sa.select(Subscription.id).where(*live))
+    session.execute(
+        sa.update(Subscription).where(*live).values(cancelled_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def _cancel_pending(session: Session, subscription_ids: sa.Select[int]) -> None:
     """What was queued and not yet sent is not sent any more."""
     session.execute(
