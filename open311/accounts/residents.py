@@ -120,6 +120,12 @@ def use_link(
     )
     if spent.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
         raise Gone("This sign-in link was used already. Ask for a new one.")
+    # This address's expired sessions go: the table holds the live ones and a few more.
+    session.execute(
+        sa.delete(ResidentSession).where(
+            ResidentSession.email == link.email, ResidentSession.expires_at <= now
+        )
+    )
     plaintext = secrets.token_urlsafe(32)
     signed_in = ResidentSession(
         token_hash=_hash(plaintext),

@@ -102,6 +102,7 @@ def use_sign_in_link(token: str) -> BaseResponse:
     except (NotFound, Gone) as error:
         db.session.rollback()
         return _dead_link(error)
+    residents.sign_out(db.session(), session.get(SIGNED_IN))  # a session it replaces ends
     db.session.commit()
     csrf.renew()
     session[SIGNED_IN] = plaintext

@@ -349,3 +349,28 @@ def test_api_subscriptions_stay_english(app, client, api_key, mailbox):
     message = only(mailbox, number)
     assert message["Subject"] == f"Request filed ({number})"
     assert f"Request filed: service request {number}." in message.get_content()
+
+
+def test_signing_in_again_ends_the_session_it_replaces(app, client, mailbox):
+    for _time in range(2):
+        ask_for_link(client, RESIDENT)
+        sign_in(client, emailed_link(app, mailbox))
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ResidentSession)) == 1
+
+
+def test_an_expired_session_signs_no_one_in_and_goes_at_the_next_sign_in(app, client, mailbox):
+    ask_for_link(client, RESIDENT)
+    sign_in(client, emailed_link(app, mailbox))
+    with app.app_context():
+        db.session.execute(
+            sa.update(ResidentSession).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+    assert "Sign out" not in client.get("/my-requests").text
+    other = app.test_client()
+    ask_for_link(other, RESIDENT)
+    sign_in(other, emailed_link(app, mailbox))
+    with app.app_context():
+        [live] = db.session.scalars(sa.select(ResidentSession)).all()
+        assert live.expires_at > utcnow()
