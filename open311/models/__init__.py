@@ -18,6 +18,7 @@ from open311.models.notifications import (
     Webhook,
 )
 from open311.models.reporters import Feedback, PartnerUpdate
+from open311.models.residents import ResidentSession, SignInLink
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -53,12 +54,14 @@ __all__ = [
     "RequestEvent",
     "RequestNumberCounter",
     "RequestPhoto",
+    "ResidentSession",
     "ResolutionQuantiles",
     "Role",
     "Scope",
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "SignInLink",
     "SmsConversation",
     "SmsMessage",
     "Staff",

@@ -42,7 +42,7 @@ from open311.media import queries as media_queries
 from open311.media import uploads as media_uploads
 from open311.models import Service
 from open311.models.base import utcnow
-from open311.notifications import confirmation, followers
+from open311.notifications import confirmation, followers, subscriptions
 from open311.notifications.subscriptions import Scope
 from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
@@ -163,6 +163,9 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
         session_.rollback()
         return _refused(service, forms.errors_of(error.descriptions, service.attributes))
     number = filed.service_request.number
+    if not filed.replayed and i18n.language() != i18n.DEFAULT_LANGUAGE:
+        # The filer's emails about it, in the language they filed in.
+        subscriptions.speak_to_filer(session_, filed.service_request.id, i18n.language())
     session_.commit()
     if not filed.replayed:
         signals.request_filed.send("web")
@@ -226,7 +229,9 @@ def follow(number: str) -> BaseResponse:
     try:
         follower = followers.follower(MultiDict({"email": request.form.get("email", "")}))
         scope = Scope(service_request_id=number)
-        confirmation.subscribe(session_, scope, follower, site_key(session_), jurisdiction(), rules)
+        confirmation.subscribe(
+            session_, scope, follower, site_key(session_), jurisdiction(), rules, i18n.language()
+        )
     except Open311Error as error:
         return _back_with_problems(number, error, "follow")
     session_.commit()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,10 @@ from tests.browser.conftest import (
     DESKTOP,
     PHONE,
     WRIGLEY_FIELD,
+    file_by_api,
     jpeg_taken_at,
     new_page,
+    send_outbox_until,
     wait_until,
 )
 
@@ -36,7 +39,7 @@ def shots(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
-def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
+def test_every_page(browser, site, smtp_sink, axe, errors_on_page, shots, size, viewport):
     page = new_page(
         browser,
         errors_on_page,
@@ -88,6 +91,23 @@ def test_every_page(browser, site, axe, errors_on_page, shots, size, viewport):
     shot("article")
     page.goto(site.url("/requests/SR00-00000000"))
     shot("not-found")
+    resident = f"resident-{size}-{secrets.token_hex(4)}@example.org"
+    file_by_api(site, resident, "Deep pothole in the right lane")
+    page.goto(site.url("/my-requests"))
+    shot("sign-in")
+    page.fill("#email", resident)
+    page.click("form[action='/sign-in'] button[type=submit]")
+    page.wait_for_url(re.compile(r"/check-your-email$"))
+    shot("sign-in-sent")
+    send_outbox_until(site, lambda: emailed_link(smtp_sink, resident) is not None)
+    page.goto(emailed_link(smtp_sink, resident) or "")
+    shot("sign-in-link")
+    page.click("#sign-in")
+    page.wait_for_url(re.compile(r"/my-requests$"))
+    shot("my-requests")
+    page.click("#sign-out")
+    page.wait_for_url(re.compile(r"/my-requests$"))
+    shot("signed-out")
     page.goto(site.url("/language/es?next=/services/PHF"))
     page.wait_for_selector("#map svg path")
     shot("service-es")
@@ -118,6 +138,13 @@ def test_offline_pages(browser, site, axe, errors_on_page, shots, size, viewport
     shot("offline")
     page.context.close()
     assert all("net::ERR_" in error for error in errors_on_page), errors_on_page
+
+
+def emailed_link(sink: Any, address: str) -> str | None:
+    for message in sink.to(address):
+        if found := re.search(r"http://\S+/sign-in/\S+", message.get_content()):
+            return found[0]
+    return None
 
 
 def read_png_size(path: Path) -> tuple[int, int]:
