@@ -102,7 +102,7 @@ def test_a_report_written_offline_is_filed_once_when_the_connection_returns(
 
     page.route("**/services/PHF", lose_the_reply)
     context.set_offline(False)
-    for _ in range(300):  # the `online` event sends it; Playwright answers routes meanwhile
+    for _ in range(600):  # the `online` event sends it; Playwright answers routes meanwhile
         if lost:
             break
         page.wait_for_timeout(50)
