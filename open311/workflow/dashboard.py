@@ -1,0 +1,340 @@
+"""The supervisor's dashboard: a department's figures (or the city's), counted in SQL.
+
+Every figure is one or two aggregate queries that return a few rows on
+SQLite/SpatiaLite and PostGIS alike; Python only arranges them. The rules are
+the ones the rest of the workflow uses: "open" is an accepted request at an
+open stage (transitions.OPEN_STAGES), "overdue" is past `due_at`, the
+catalogue's target time the queue sorts by, and "closed at" is what the
+estimates learn from (estimates.history.closed_at_of_request). Weeks start on
+Monday at midnight in the jurisdiction's time zone. `department` None means
+every department (administrators).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from open311.estimates import median_interval
+from open311.estimates.history import closed_at_of_request
+from open311.estimates.median_interval import MedianInterval
+from open311.models import Area, CloseReason, Intake, Service, ServiceRequest, Stage, Status
+from open311.models.base import UTCDateTime
+from open311.workflow.transitions import OPEN_STAGES
+
+# The stages in the order work moves through them (the charts' and tables' order).
+STAGE_ORDER: Final = tuple(stage for stage in Stage if stage in OPEN_STAGES)
+
+
+@dataclass(frozen=True)
+class AgeBand:
+    """Open for at least `from_days` and less than `to_days` (None: no upper end)."""
+
+    key: str
+    from_days: int
+    to_days: int | None
+
+
+AGE_BANDS: Final = (
+    AgeBand("0-2", 0, 2),
+    AgeBand("2-7", 2, 7),
+    AgeBand("7-30", 7, 30),
+    AgeBand("30-90", 30, 90),
+    AgeBand("90+", 90, None),
+)
+AREA_KINDS: Final = ("community_area", "ward")
+DEFAULT_WEEKS: Final = 12
+MAX_WEEKS: Final = 104
+DEFAULT_DAYS: Final = 90  # the medians read requests closed in the last this many days
+MAX_DAYS: Final = 3 * 366
+
+
+@dataclass(frozen=True)
+class StageAges:
+    stage: Stage
+    by_band: tuple[int, ...]  # one count per AGE_BANDS
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_band)
+
+
+@dataclass(frozen=True)
+class OpenByStage:
+    department: str | None
+    as_of: datetime
+    stages: tuple[StageAges, ...]  # every open stage, in STAGE_ORDER
+
+    @property
+    def total(self) -> int:
+        return sum(row.total for row in self.stages)
+
+
+@dataclass(frozen=True)
+class ServiceOverdue:
+    service_code: str
+    service_name: str
+    open: int  # accepted requests at an open stage
+    overdue: int  # of those, past their due time
+
+
+@dataclass(frozen=True)
+class OverdueByService:
+    department: str | None
+    as_of: datetime
+    services: tuple[ServiceOverdue, ...]  # the most overdue first
+
+
+@dataclass(frozen=True)
+class Week:
+    starts_on: date  # a Monday, in the jurisdiction's calendar
+    filed: int
+    closed: int
+
+
+@dataclass(frozen=True)
+class WeeklyFlow:
+    department: str | None
+    as_of: datetime
+    time_zone: str
+    weeks: tuple[Week, ...]  # oldest first; the last is the week under way
+
+
+@dataclass(frozen=True)
+class AreaDays:
+    code: str
+    name: str
+    days: MedianInterval
+    compared: str  # slower, faster or similar than the city median; too_few
+
+
+@dataclass(frozen=True)
+class DaysToClose:
+    department: str | None
+    as_of: datetime
+    area_kind: str
+    window_days: int
+    confidence: float
+    city: MedianInterval  # every request of the figure, in an area or not
+    areas: tuple[AreaDays, ...]  # by code, numerically where codes are numbers
+
+
+def _accepted(department: str | None) -> list[sa.ColumnElement[bool]]:
+    where = [ServiceRequest.intake == Intake.ACCEPTED]
+    if department is not None:
+        where.append(ServiceRequest.agency_responsible == department)
+    return where
+
+
+def _open(department: str | None) -> list[sa.ColumnElement[bool]]:
+    return [*_accepted(department), ServiceRequest.stage.in_(sorted(OPEN_STAGES))]
+
+
+def _bucket(column: Any, starts: Sequence[datetime]) -> sa.Case[Any]:
+    """The index of the last of the ascending `starts` that `column` is at or after."""
+    whens = [(column >= start, index) for index, start in reversed(list(enumerate(starts)))]
+    return sa.case(*whens, else_=-1)
+
+
+def open_by_stage(session: Session, department: str | None, now: datetime) -> OpenByStage:
+    """Open requests by stage and by how long they have been open."""
+    # The first band whose upper edge the request's age is under; the last has none.
+    band = sa.case(
+        *(
+            (ServiceRequest.requested_at > now - timedelta(days=b.to_days), index)
+            for index, b in enumerate(AGE_BANDS)
+            if b.to_days is not None
+        ),
+        else_=len(AGE_BANDS) - 1,
+    )
+    stmt = (
+        sa.select(ServiceRequest.stage, band.label("band"), sa.func.count())
+        .where(*_open(department))
+        .group_by(ServiceRequest.stage, "band")
+    )
+    counts: dict[tuple[Stage, int], int] = {}
+    for stage, index, count in session.execute(stmt):
+        counts[(Stage(stage), int(index))] = count
+    stages = tuple(
+        StageAges(stage, tuple(counts.get((stage, i), 0) for i in range(len(AGE_BANDS))))
+        for stage in STAGE_ORDER
+    )
+    return OpenByStage(department, now, stages)
+
+
+def overdue_by_service(session: Session, department: str | None, now: datetime) -> OverdueByService:
+    """Each service with open requests: how many, and how many are past their due time."""
+    overdue = sa.func.sum(sa.case((ServiceRequest.due_at < now, 1), else_=0))
+    stmt = (
+        sa.select(ServiceRequest.service_code, Service.name, sa.func.count(), overdue)
+        .join(Service, Service.code == ServiceRequest.service_code)
+        .where(*_open(department))
+        .group_by(ServiceRequest.service_code, Service.name)
+    )
+    rows = [
+        ServiceOverdue(code, name, count, int(late or 0))
+        for code, name, count, late in session.execute(stmt)
+    ]
+    rows.sort(key=lambda r: (-r.overdue, -r.open, r.service_code))
+    return OverdueByService(department, now, tuple(rows))
+
+
+def week_starts(now: datetime, weeks: int, time_zone: ZoneInfo) -> list[datetime]:
+    """The local Mondays at midnight that start the last `weeks` weeks (the current one
+    last), as aware datetimes: a week across a change of clocks is 167 or 169 hours."""
+    today = now.astimezone(time_zone).date()
+    monday = today - timedelta(days=today.weekday())
+    days = [monday - timedelta(weeks=back) for back in range(weeks - 1, -1, -1)]
+    return [datetime.combine(day, time(0), tzinfo=time_zone) for day in days]
+
+
+def weekly_flow(
+    session: Session,
+    department: str | None,
+    now: datetime,
+    time_zone: ZoneInfo,
+    weeks: int = DEFAULT_WEEKS,
+) -> WeeklyFlow:
+    """Requests filed and requests closed in each of the last `weeks` local weeks."""
+    starts = week_starts(now, weeks, time_zone)
+    filed_week = _bucket(ServiceRequest.requested_at, starts)
+    filed = (
+        sa.select(filed_week.label("week"), sa.func.count())
+        .where(*_accepted(department), ServiceRequest.requested_at >= starts[0])
+        .group_by("week")
+    )
+    closed_at = sa.type_coerce(closed_at_of_request(), UTCDateTime())
+    closed_week = _bucket(closed_at, starts)
+    closed = (
+        sa.select(closed_week.label("week"), sa.func.count())
+        .where(
+            *_accepted(department),
+            ServiceRequest.status == Status.CLOSED,
+            # Closing moves updated_at: this bound lets an index skip the older rows.
+            ServiceRequest.updated_at >= starts[0],
+            closed_at >= starts[0],
+        )
+        .group_by("week")
+    )
+    filed_counts = dict(session.execute(filed).tuples().all())
+    closed_counts = dict(session.execute(closed).tuples().all())
+    rows = tuple(
+        Week(start.date(), filed_counts.get(i, 0), closed_counts.get(i, 0))
+        for i, start in enumerate(starts)
+    )
+    return WeeklyFlow(department, now, time_zone.key, rows)
+
+
+def _days_open(dialect: str, closed_at: Any) -> sa.ColumnElement[float]:
+    if dialect == "postgresql":
+        return sa.extract("epoch", closed_at - ServiceRequest.requested_at) / 86400.0
+    return sa.func.julianday(closed_at) - sa.func.julianday(ServiceRequest.requested_at)
+
+
+def days_to_close(
+    session: Session,
+    department: str | None,
+    now: datetime,
+    area_kind: str,
+    days: int = DEFAULT_DAYS,
+    confidence: float = median_interval.CONFIDENCE,
+) -> DaysToClose:
+    """The median days from filing to closing of requests closed in the last `days`,
+    in each area of `area_kind` and over all of them, each with its interval
+    (estimates.median_interval). Requests closed as duplicates are left out: they
+    close with their parent, whatever their own wait was.
+
+    Two queries for each: the count of each area, then the durations at the few
+    ranks the interval needs, picked by row_number() in the database.
+    """
+    if area_kind not in AREA_KINDS:
+        raise ValueError(f"area_kind: one of {', '.join(AREA_KINDS)}")
+    start = now - timedelta(days=days)
+    dialect = session.get_bind().dialect.name
+    closed_at = sa.type_coerce(closed_at_of_request(), UTCDateTime())
+    area = getattr(ServiceRequest, area_kind)
+    closed = (
+        sa.select(
+            area.label("area"),
+            _days_open(dialect, closed_at).label("days"),
+            ServiceRequest.id.label("id"),
+        )
+        .where(
+            *_accepted(department),
+            ServiceRequest.status == Status.CLOSED,
+            ServiceRequest.updated_at >= start,
+            closed_at >= start,
+            closed_at <= now,
+            sa.or_(
+                ServiceRequest.close_reason.is_(None),
+                ServiceRequest.close_reason != CloseReason.DUPLICATE,
+            ),
+        )
+        .cte("closed")
+    )
+    by_area = _medians(session, closed, confidence, by_area=True)
+    city = _medians(session, closed, confidence, by_area=False).get(None)
+    city = city or MedianInterval(0, None, None, None)
+    names = dict(
+        session.execute(sa.select(Area.code, Area.name).where(Area.kind == area_kind)).tuples()
+    )
+    areas = tuple(
+        AreaDays(
+            code, names.get(code, code), found, median_interval.compared_with(found, city.median)
+        )
+        for code, found in sorted(by_area.items(), key=lambda item: _code_order(item[0]))
+        if code is not None
+    )
+    return DaysToClose(department, now, area_kind, days, confidence, city, areas)
+
+
+def _code_order(code: str) -> tuple[int, str]:
+    return (int(code), "") if code.isdigit() else (1 << 30, code)
+
+
+def _medians(
+    session: Session, closed: sa.CTE, confidence: float, *, by_area: bool
+) -> dict[Any, MedianInterval]:
+    """Each area's MedianInterval (or all requests' under the key None), from the count
+    and the values at the few ranks the interval needs."""
+    group: list[sa.ColumnElement[Any]] = [closed.c.area] if by_area else []
+    key = closed.c.area if by_area else sa.null()
+    counts: dict[Any, int] = dict(
+        session.execute(
+            sa.select(key, sa.func.count()).select_from(closed).group_by(*group)
+        ).tuples()
+    )
+    if not by_area:
+        counts = {None: counts.get(None, 0)}
+    wanted = {
+        code: median_interval.ranks(n, confidence)
+        for code, n in counts.items()
+        if n >= median_interval.MIN_REQUESTS and (code is not None or not by_area)
+    }
+    values: dict[Any, dict[int, float]] = {code: {} for code in counts}
+    if wanted:
+        rank = sa.func.row_number().over(
+            partition_by=group or None, order_by=(closed.c.days, closed.c.id)
+        )
+        ranked = sa.select(key.label("area"), closed.c.days, rank.label("rank")).subquery()
+        # Each area's few ranks: a handful of rows come back whatever the area's size.
+        picks = [
+            sa.and_(
+                *([ranked.c.area == code] if by_area else []),
+                ranked.c.rank.in_(sorted(needed.all())),
+            )
+            for code, needed in wanted.items()
+        ]
+        stmt = sa.select(ranked.c.area, ranked.c.rank, ranked.c.days).where(sa.or_(*picks))
+        for code, position, days in session.execute(stmt):
+            values[code if by_area else None][int(position)] = max(0.0, float(days))
+    return {
+        code: median_interval.from_ranked(n, values[code], confidence=confidence)
+        for code, n in counts.items()
+    }
