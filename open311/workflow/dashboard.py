@@ -222,8 +222,8 @@ def weekly_flow(
         )
         .group_by("week")
     )
-    filed_counts = dict(session.execute(filed).tuples().all())
-    closed_counts = dict(session.execute(closed).tuples().all())
+    filed_counts = dict(session.execute(filed).all())
+    closed_counts = dict(session.execute(closed).all())
     rows = tuple(
         Week(start.date(), filed_counts.get(i, 0), closed_counts.get(i, 0))
         for i, start in enumerate(starts)
@@ -282,14 +282,16 @@ def days_to_close(
     city = _medians(session, closed, confidence, by_area=False).get(None)
     city = city or MedianInterval(0, None, None, None)
     names = dict(
-        session.execute(sa.select(Area.code, Area.name).where(Area.kind == area_kind)).tuples()
+        session.execute(sa.select(Area.code, Area.name).where(Area.kind == area_kind)).all()
     )
     areas = tuple(
         AreaDays(
             code, names.get(code, code), found, median_interval.compared_with(found, city.median)
         )
-        for code, found in sorted(by_area.items(), key=lambda item: _code_order(item[0]))
-        if code is not None
+        for code, found in sorted(
+            ((code, found) for code, found in by_area.items() if code is not None),
+            key=lambda item: _code_order(item[0]),
+        )
     )
     return DaysToClose(department, now, area_kind, days, confidence, city, areas)
 
@@ -306,9 +308,7 @@ def _medians(
     group: list[sa.ColumnElement[Any]] = [closed.c.area] if by_area else []
     key = closed.c.area if by_area else sa.null()
     counts: dict[Any, int] = dict(
-        session.execute(
-            sa.select(key, sa.func.count()).select_from(closed).group_by(*group)
-        ).tuples()
+        session.execute(sa.select(key, sa.func.count()).select_from(closed).group_by(*group)).all()
     )
     if not by_area:
         counts = {None: counts.get(None, 0)}

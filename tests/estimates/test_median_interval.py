@@ -24,7 +24,9 @@ def coverage(n: int, k: int) -> float:
 
 
 # n → k from the usual tables of the sign-test interval at 95 % (two-sided).
-@pytest.mark.parametrize(("n", "k"), [(6, 1), (8, 1), (9, 2), (10, 2), (20, 6), (30, 10), (100, 40)])
+@pytest.mark.parametrize(
+    ("n", "k"), [(6, 1), (8, 1), (9, 2), (10, 2), (20, 6), (30, 10), (100, 40)]
+)
 def test_ranks_match_the_tables(n: int, k: int) -> None:
     assert interval_rank(n) == k
 
@@ -50,14 +52,15 @@ def test_the_approximation_takes_over_within_one_rank() -> None:
     assert approximate is not None
     # Found by the exact sum, one value on: the two methods agree within a rank.
     k = interval_rank(EXACT_UP_TO)
-    assert k is not None and abs(approximate - k) <= 1
+    assert k is not None
+    assert abs(approximate - k) <= 1
     assert coverage(exact_past, approximate) >= 0.949
 
 
 def test_other_confidences() -> None:
     assert interval_rank(10, 0.9) == 2  # P(B ≤ 1) = 11/1024, P(B ≤ 2) = 56/1024 > 0.05
     assert interval_rank(10, 0.8) == 3  # P(B ≤ 2) = 56/1024 ≤ 0.1
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="confidence"):
         interval_rank(10, 1.5)
 
 
