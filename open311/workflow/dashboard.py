@@ -12,6 +12,8 @@ every department (administrators).
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -21,11 +23,24 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.errors import InvalidRequest
 from open311.estimates import median_interval
 from open311.estimates.history import closed_at_of_request
 from open311.estimates.median_interval import MedianInterval
-from open311.models import Area, CloseReason, Intake, Service, ServiceRequest, Stage, Status
+from open311.models import (
+    Area,
+    CloseReason,
+    Intake,
+    Service,
+    ServiceRequest,
+    Staff,
+    Stage,
+    Status,
+)
 from open311.models.base import UTCDateTime
+from open311.opendata.feeds import spreadsheet_text
+from open311.workflow import permissions
+from open311.workflow.permissions import Operation
 from open311.workflow.transitions import OPEN_STAGES
 
 # The stages in the order work moves through them (the charts' and tables' order).
@@ -338,3 +353,108 @@ def _medians(
         code: median_interval.from_ranked(n, values[code], confidence=confidence)
         for code, n in counts.items()
     }
+
+
+# --- who sees what, and each figure as a table (the staff API's CSV, the console's tables) --
+
+FIGURES: Final = (
+    "open-by-stage",
+    "overdue-by-service",
+    "weekly",
+    "days-to-close-by-community-area",
+    "days-to-close-by-ward",
+)
+Figure = OpenByStage | OverdueByService | WeeklyFlow | DaysToClose
+
+
+def scope_for(staff: Staff, asked: str | None, known: set[str]) -> str | None:
+    """The department whose figures `staff` reads: the one asked for, which their VIEW
+    permission must reach; unasked, the whole city (None) for roles that may view any
+    department's requests, their own department for the others."""
+    if asked is not None:
+        if asked not in known:
+            raise InvalidRequest(f"department: no department is called {asked!r}.")
+        permissions.require(staff, Operation.VIEW, asked)
+        return asked
+    permissions.require(staff, Operation.VIEW, staff.department)
+    if permissions.ALLOWED[staff.role].get(Operation.VIEW) is permissions.Scope.ANY:
+        return None
+    return staff.department
+
+
+def compute(
+    session: Session,
+    name: str,
+    department: str | None,
+    now: datetime,
+    time_zone: ZoneInfo,
+    *,
+    weeks: int = DEFAULT_WEEKS,
+    days: int = DEFAULT_DAYS,
+) -> Figure:
+    """The figure called `name` (one of FIGURES)."""
+    if name == "open-by-stage":
+        return open_by_stage(session, department, now)
+    if name == "overdue-by-service":
+        return overdue_by_service(session, department, now)
+    if name == "weekly":
+        return weekly_flow(session, department, now, time_zone, weeks)
+    if name == "days-to-close-by-community-area":
+        return days_to_close(session, department, now, "community_area", days)
+    if name == "days-to-close-by-ward":
+        return days_to_close(session, department, now, "ward", days)
+    raise ValueError(f"no figure {name!r}")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A figure's numbers as rows under a header: what its CSV holds, cell for cell."""
+
+    header: tuple[str, ...]
+    rows: tuple[tuple[str | int | float | None, ...], ...]
+
+
+def _days(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def table(figure: Figure) -> Table:
+    if isinstance(figure, OpenByStage):
+        return Table(
+            ("stage", *(f"open {band.key} days" for band in AGE_BANDS), "total"),
+            tuple((row.stage.value, *row.by_band, row.total) for row in figure.stages),
+        )
+    if isinstance(figure, OverdueByService):
+        return Table(
+            ("service_code", "service_name", "open", "overdue"),
+            tuple((s.service_code, s.service_name, s.open, s.overdue) for s in figure.services),
+        )
+    if isinstance(figure, WeeklyFlow):
+        return Table(
+            ("week_of", "filed", "closed"),
+            tuple((w.starts_on.isoformat(), w.filed, w.closed) for w in figure.weeks),
+        )
+    city = figure.city
+    return Table(
+        (figure.area_kind, "name", "requests", "median_days", "low_days", "high_days", "compared"),
+        (
+            ("city", "All areas", city.requests, _days(city.median), _days(city.low),
+             _days(city.high), ""),
+            *(
+                (a.code, a.name, a.days.requests, _days(a.days.median), _days(a.days.low),
+                 _days(a.days.high), a.compared)
+                for a in figure.areas
+            ),
+        ),
+    )  # fmt: skip
+
+
+def to_csv(found: Table) -> str:
+    """The table as CSV; text a spreadsheet would run as a formula is made text, as the
+    open-data feeds do (opendata.feeds.spreadsheet_text)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(found.header)
+    for row in found.rows:
+        writer.writerow(spreadsheet_text(cell) if isinstance(cell, str) else cell for cell in row)
+    return out.getvalue()
