@@ -237,8 +237,8 @@ def weekly_flow(
         )
         .group_by("week")
     )
-    filed_counts = dict(session.execute(filed).all())
-    closed_counts = dict(session.execute(closed).all())
+    filed_counts: dict[int, int] = dict(session.execute(filed).all())
+    closed_counts: dict[int, int] = dict(session.execute(closed).all())
     rows = tuple(
         Week(start.date(), filed_counts.get(i, 0), closed_counts.get(i, 0))
         for i, start in enumerate(starts)
@@ -246,7 +246,7 @@ def weekly_flow(
     return WeeklyFlow(department, now, time_zone.key, rows)
 
 
-def _days_open(dialect: str, closed_at: Any) -> sa.ColumnElement[float]:
+def _days_open(dialect: str, closed_at: Any) -> sa.ColumnElement[Any]:
     if dialect == "postgresql":
         return sa.extract("epoch", closed_at - ServiceRequest.requested_at) / 86400.0
     return sa.func.julianday(closed_at) - sa.func.julianday(ServiceRequest.requested_at)
