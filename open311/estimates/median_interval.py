@@ -72,12 +72,14 @@ def interval_rank(n: int, confidence: float = CONFIDENCE) -> int | None:
     # overflows a float long before EXACT_UP_TO).
     share = Fraction(alpha).limit_denominator(10**9)
     total = share.numerator << n
+    term = 1  # C(n, k), updated in place: math.comb afresh each time is quadratic
     tail = 0
     k = 0
     while k < n:
-        tail += math.comb(n, k)  # now 2^n·P(B ≤ k): may the interval start at rank k + 1?
+        tail += term  # now 2^n·P(B ≤ k): may the interval start at rank k + 1?
         if 2 * tail * share.denominator > total:
             break
+        term = term * (n - k) // (k + 1)
         k += 1
     return k if k >= 1 else None
 

@@ -87,6 +87,10 @@ class OpenByStage:
     stages: tuple[StageAges, ...]  # every open stage, in STAGE_ORDER
 
     @property
+    def bands(self) -> tuple[AgeBand, ...]:
+        return AGE_BANDS
+
+    @property
     def total(self) -> int:
         return sum(row.total for row in self.stages)
 
