@@ -228,17 +228,19 @@ def weekly_flow(
         .where(*_accepted(department), ServiceRequest.requested_at >= starts[0])
         .group_by("week")
     )
-    closed_at = sa.type_coerce(closed_at_of_request(), UTCDateTime())
-    closed_week = _bucket(closed_at, starts)
-    closed = (
-        sa.select(closed_week.label("week"), sa.func.count())
-        .where(
+    closings = _materialized(
+        sa.select(_closed_at().label("closed_at")).where(
             *_accepted(department),
             ServiceRequest.status == Status.CLOSED,
             # Closing moves updated_at: this bound lets an index skip the older rows.
             ServiceRequest.updated_at >= starts[0],
-            closed_at >= starts[0],
-        )
+        ),
+        "closings",
+    )
+    closed_week = _bucket(closings.c.closed_at, starts)
+    closed = (
+        sa.select(closed_week.label("week"), sa.func.count())
+        .where(closings.c.closed_at >= starts[0])
         .group_by("week")
     )
     filed_counts: dict[int, int] = dict(session.execute(filed).all())
@@ -250,10 +252,21 @@ def weekly_flow(
     return WeeklyFlow(department, now, time_zone.key, rows)
 
 
-def _days_open(dialect: str, closed_at: Any) -> sa.ColumnElement[Any]:
+def _closed_at() -> sa.ColumnElement[datetime]:
+    return sa.type_coerce(closed_at_of_request(), UTCDateTime())
+
+
+def _materialized(stmt: sa.Select[Any], name: str) -> sa.CTE:
+    """A CTE PostgreSQL computes once: inlined, each use of closed_at (a correlated
+    subquery) in CASE branches and filters would be a subplan of its own, enough of
+    them for the planner to JIT-compile the query for longer than it runs."""
+    return stmt.cte(name).prefix_with("MATERIALIZED", dialect="postgresql")
+
+
+def _days_open(dialect: str, closed_at: Any, requested_at: Any) -> sa.ColumnElement[Any]:
     if dialect == "postgresql":
-        return sa.extract("epoch", closed_at - ServiceRequest.requested_at) / 86400.0
-    return sa.func.julianday(closed_at) - sa.func.julianday(ServiceRequest.requested_at)
+        return sa.extract("epoch", closed_at - requested_at) / 86400.0
+    return sa.func.julianday(closed_at) - sa.func.julianday(requested_at)
 
 
 def days_to_close(
@@ -276,26 +289,32 @@ def days_to_close(
         raise ValueError(f"area_kind: one of {', '.join(AREA_KINDS)}")
     start = now - timedelta(days=days)
     dialect = session.get_bind().dialect.name
-    closed_at = sa.type_coerce(closed_at_of_request(), UTCDateTime())
     area = getattr(ServiceRequest, area_kind)
-    closed = (
+    durations = _materialized(
         sa.select(
             area.label("area"),
-            _days_open(dialect, closed_at).label("days"),
+            ServiceRequest.requested_at.label("requested_at"),
+            _closed_at().label("closed_at"),
             ServiceRequest.id.label("id"),
-        )
-        .where(
+        ).where(
             *_accepted(department),
             ServiceRequest.status == Status.CLOSED,
             ServiceRequest.updated_at >= start,
-            closed_at >= start,
-            closed_at <= now,
             sa.or_(
                 ServiceRequest.close_reason.is_(None),
                 ServiceRequest.close_reason != CloseReason.DUPLICATE,
             ),
+        ),
+        "durations",
+    )
+    closed = (
+        sa.select(
+            durations.c.area,
+            _days_open(dialect, durations.c.closed_at, durations.c.requested_at).label("days"),
+            durations.c.id,
         )
-        .cte("closed")
+        .where(durations.c.closed_at >= start, durations.c.closed_at <= now)
+        .subquery("closed")
     )
     by_area = _medians(session, closed, confidence, by_area=True)
     city = _medians(session, closed, confidence, by_area=False).get(None)
@@ -320,7 +339,7 @@ def _code_order(code: str) -> tuple[int, str]:
 
 
 def _medians(
-    session: Session, closed: sa.CTE, confidence: float, *, by_area: bool
+    session: Session, closed: sa.Subquery, confidence: float, *, by_area: bool
 ) -> dict[Any, MedianInterval]:
     """Each area's MedianInterval (or all requests' under the key None), from the count
     and the values at the few ranks the interval needs."""
