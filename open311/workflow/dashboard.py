@@ -326,10 +326,7 @@ def days_to_close(
         AreaDays(
             code, names.get(code, code), found, median_interval.compared_with(found, city.median)
         )
-        for code, found in sorted(
-            ((code, found) for code, found in by_area.items() if code is not None),
-            key=lambda item: _code_order(item[0]),
-        )
+        for code, found in sorted(by_area.items(), key=lambda item: _code_order(item[0]))
     )
     return DaysToClose(department, now, area_kind, days, confidence, city, areas)
 
@@ -372,9 +369,10 @@ def _medians(
         stmt = sa.select(ranked.c.area, ranked.c.rank, ranked.c.days).where(sa.or_(*picks))
         for code, position, days in session.execute(stmt):
             values[code if by_area else None][int(position)] = max(0.0, float(days))
-    return {
+    return {  # by area, requests outside every area count for the city only
         code: median_interval.from_ranked(n, values[code], confidence=confidence)
         for code, n in counts.items()
+        if code is not None or not by_area
     }
 
 

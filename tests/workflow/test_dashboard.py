@@ -204,6 +204,16 @@ def test_median_days_to_close_by_area_against_the_city(app):
     assert [(a.code, a.days.requests) for a in cdot.areas] == [("32", 3)]
 
 
+def test_requests_outside_every_area_count_for_the_city_only(app):
+    filed = NOW - timedelta(days=20)
+    for n in range(12):  # enough for a median of their own, were they an area
+        closed(app, f"N{n}", filed, filed + timedelta(days=n + 1), community_area=None)
+    found = figures(app, dashboard.days_to_close, None, NOW, "community_area")
+    assert found.areas == ()
+    assert found.city.requests == 12
+    assert found.city.median == pytest.approx(6.5)
+
+
 def test_no_requests_no_figures(app):
     found = figures(app, dashboard.days_to_close, CDOT, NOW, "ward")
     assert found.city.requests == 0
