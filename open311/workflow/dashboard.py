@@ -222,6 +222,7 @@ def weekly_flow(
 ) -> WeeklyFlow:
     """Requests filed and requests closed in each of the last `weeks` local weeks."""
     starts = week_starts(now, weeks, time_zone)
+    _without_jit(session)
     filed_week = _bucket(ServiceRequest.requested_at, starts)
     filed = (
         sa.select(filed_week.label("week"), sa.func.count())
@@ -250,6 +251,14 @@ def weekly_flow(
         for i, start in enumerate(starts)
     )
     return WeeklyFlow(department, now, time_zone.key, rows)
+
+
+def _without_jit(session: Session) -> None:
+    """No JIT compilation for the rest of this transaction on PostgreSQL: the correlated
+    subquery of closed_at inflates these queries' estimated cost past jit_above_cost, and
+    compiling then takes longer than running them."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL jit = off"))
 
 
 def _closed_at() -> sa.ColumnElement[datetime]:
@@ -316,6 +325,7 @@ def days_to_close(
         .where(durations.c.closed_at >= start, durations.c.closed_at <= now)
         .subquery("closed")
     )
+    _without_jit(session)
     by_area = _medians(session, closed, confidence, by_area=True)
     city = _medians(session, closed, confidence, by_area=False).get(None)
     city = city or MedianInterval(0, None, None, None)
@@ -338,39 +348,37 @@ def _code_order(code: str) -> tuple[int, str]:
 def _medians(
     session: Session, closed: sa.Subquery, confidence: float, *, by_area: bool
 ) -> dict[Any, MedianInterval]:
-    """Each area's MedianInterval (or all requests' under the key None), from the count
-    and the values at the few ranks the interval needs."""
+    """Each area's MedianInterval (or all requests' under the key None), in one query:
+    each group's count and ranks by window functions, and of its rows only those at the
+    median's ranks or in the band that holds the interval's (median_interval.returned);
+    a group's rows all when it is small, so that a group of one still has its count."""
     group: list[sa.ColumnElement[Any]] = [closed.c.area] if by_area else []
     key = closed.c.area if by_area else sa.null()
-    counts: dict[Any, int] = dict(
-        session.execute(sa.select(key, sa.func.count()).select_from(closed).group_by(*group)).all()
+    window = {"partition_by": group or None}
+    ranked = sa.select(
+        key.label("area"),
+        closed.c.days,
+        sa.func.row_number().over(**window, order_by=(closed.c.days, closed.c.id)).label("rank"),
+        sa.func.count().over(**window).label("n"),
+    ).subquery("ranked")
+    n, rank = ranked.c.n, ranked.c.rank
+    gap = (n + 1 - 2 * rank) * (n + 1 - 2 * rank)
+    low, high = median_interval.BAND
+    stmt = sa.select(ranked.c.area, n, rank, ranked.c.days).where(
+        sa.or_(
+            rank == (n + 1) // 2,
+            rank == n // 2 + 1,
+            n <= median_interval.WHOLE_UP_TO,
+            gap.between(low * n, high * n),
+        ),
     )
-    if not by_area:
-        counts = {None: counts.get(None, 0)}
-    wanted = {
-        code: median_interval.ranks(n, confidence)
-        for code, n in counts.items()
-        if n >= median_interval.MIN_REQUESTS and (code is not None or not by_area)
-    }
-    values: dict[Any, dict[int, float]] = {code: {} for code in counts}
-    if wanted:
-        rank = sa.func.row_number().over(
-            partition_by=group or None, order_by=(closed.c.days, closed.c.id)
-        )
-        ranked = sa.select(key.label("area"), closed.c.days, rank.label("rank")).subquery()
-        # Each area's few ranks: a handful of rows come back whatever the area's size.
-        picks = [
-            sa.and_(
-                *([ranked.c.area == code] if by_area else []),
-                ranked.c.rank.in_(sorted(needed.all())),
-            )
-            for code, needed in wanted.items()
-        ]
-        stmt = sa.select(ranked.c.area, ranked.c.rank, ranked.c.days).where(sa.or_(*picks))
-        for code, position, days in session.execute(stmt):
-            values[code if by_area else None][int(position)] = max(0.0, float(days))
+    counts: dict[Any, int] = {} if by_area else {None: 0}
+    values: dict[Any, dict[int, float]] = {None: {}}
+    for code, size, position, days in session.execute(stmt):
+        counts[code] = int(size)
+        values.setdefault(code, {})[int(position)] = max(0.0, float(days))
     return {  # by area, requests outside every area count for the city only
-        code: median_interval.from_ranked(n, values[code], confidence=confidence)
+        code: median_interval.from_ranked(n, values.get(code, {}), confidence=confidence)
         for code, n in counts.items()
         if code is not None or not by_area
     }

@@ -9,11 +9,13 @@ import pytest
 
 from open311.estimates.median_interval import (
     EXACT_UP_TO,
+    MIN_REQUESTS,
     MedianInterval,
     compared_with,
     from_ranked,
     interval_rank,
     ranks,
+    returned,
 )
 
 
@@ -89,3 +91,14 @@ def test_compared_with_the_city() -> None:
     assert compared_with(MedianInterval(30, 2.0, 1.0, 3.0), 5.0) == "faster"
     assert compared_with(MedianInterval(30, 5.5, 4.0, 6.0), 5.0) == "similar"
     assert compared_with(MedianInterval(5, 5.5, None, None), 5.0) == "too_few"
+
+
+def test_the_rows_a_database_returns_hold_the_interval_ranks() -> None:
+    for n in range(MIN_REQUESTS, 30_001):
+        wanted = ranks(n)
+        assert wanted.lower is not None
+        assert wanted.upper is not None
+        assert returned(n, wanted.lower), n
+        assert returned(n, wanted.upper), n
+    # And only a band of them: a few hundred of a million.
+    assert sum(returned(10**6, r) for r in range(1, 10**6 + 1)) < 600
