@@ -354,12 +354,14 @@ def _medians(
     a group's rows all when it is small, so that a group of one still has its count."""
     group: list[sa.ColumnElement[Any]] = [closed.c.area] if by_area else []
     key = closed.c.area if by_area else sa.null()
-    window = {"partition_by": group or None}
+    partition = group or None
     ranked = sa.select(
         key.label("area"),
         closed.c.days,
-        sa.func.row_number().over(**window, order_by=(closed.c.days, closed.c.id)).label("rank"),
-        sa.func.count().over(**window).label("n"),
+        sa.func.row_number()
+        .over(partition_by=partition, order_by=(closed.c.days, closed.c.id))
+        .label("rank"),
+        sa.func.count().over(partition_by=partition).label("n"),
     ).subquery("ranked")
     n, rank = ranked.c.n, ranked.c.rank
     gap = (n + 1 - 2 * rank) * (n + 1 - 2 * rank)
