@@ -27,7 +27,15 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
-from open311.models.staff import Role, Staff, StaffToken
+from open311.models.staff import (
+    ConsoleSession,
+    Role,
+    RoleSetting,
+    SignInEvent,
+    SignInOutcome,
+    Staff,
+    StaffToken,
+)
 
 __all__ = [
     "AREA_KINDS",
@@ -60,6 +68,10 @@ __all__ = [
     "ServiceType",
     "Staff",
     "StaffToken",
+    "ConsoleSession",
+    "RoleSetting",
+    "SignInEvent",
+    "SignInOutcome",
     "Stage",
     "Status",
     "Subscription",
