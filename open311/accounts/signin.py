@@ -251,7 +251,7 @@ def find_session(
     ).first()
     if row is None:
         return None
-    console_session, staff = row.tuple()
+    console_session, staff = row.ConsoleSession, row.Staff
     if not staff.active or console_session.last_seen_at + idle < now:
         return None
     return Live(console_session, staff, console_session.last_seen_at + TOUCH_AFTER < now)
