@@ -115,9 +115,7 @@ def test_bulk_acknowledge_and_assign_go_through_the_workflow(app, browser):
     assert snapshot(app, "SR-OLD")[:2] == (Stage.ASSIGNED, "Crew 7")
     assert snapshot(app, "SR-FIRE")[:2] == (Stage.ASSIGNED, "Crew 7")
     with app.app_context():
-        actions = db.session.scalars(
-            sa.select(RequestEvent.action).order_by(RequestEvent.id)
-        ).all()
+        actions = db.session.scalars(sa.select(RequestEvent.action).order_by(RequestEvent.id)).all()
     assert actions == ["acknowledge", "acknowledge", "assign", "assign"]
 
 
@@ -229,7 +227,9 @@ def test_mark_duplicate_offers_the_likely_parents(app, browser):
     assert 'id="parent-SR-OLD"' in page  # same service, same place, earlier
     browser.post("/console/requests/SR-TWIN/act/mark_duplicate", {"parent": "SR-OLD"})
     with app.app_context():
-        twin = db.session.scalar(sa.select(ServiceRequest).where(ServiceRequest.number == "SR-TWIN"))
+        twin = db.session.scalar(
+            sa.select(ServiceRequest).where(ServiceRequest.number == "SR-TWIN")
+        )
         assert (twin.stage, twin.duplicate_of) == (Stage.CLOSED, "SR-OLD")
 
 
