@@ -54,7 +54,8 @@ def test_the_queue_is_the_departments_most_overdue_first(app, browser):
     shown = [n for n in ("SR-OLD", "SR-NEW", "SR-FIRE") if n in text]
     assert sorted(shown, key=text.index) == ["SR-OLD", "SR-NEW", "SR-FIRE"]
     assert "SR-STREETS" not in text
-    assert "Overdue" in text and "Emergency words" in text
+    assert "Overdue" in text
+    assert "Emergency words" in text
 
 
 def test_the_queue_filters(app, browser):
@@ -65,7 +66,8 @@ def test_the_queue_filters(app, browser):
     assert numbers_on(browser.get("/console/queue?community_area=32")) == ["SR-NEW"]
     assert numbers_on(browser.get("/console/queue?stage=acknowledged")) == []
     bad = browser.get("/console/queue?stage=nonsense")
-    assert bad.status_code == 400 and "stage" in bad.get_data(as_text=True)
+    assert bad.status_code == 400
+    assert "stage" in bad.get_data(as_text=True)
     other = browser.get(f"/console/queue?department={STREETS}")
     assert other.status_code == 403  # an agent sees their own department's queue only
 
@@ -141,7 +143,8 @@ def test_the_request_page_offers_what_the_role_and_stage_allow(app, browser, oth
         assert f'id="form-{action}"' not in page, action  # role or stage forbids it
     other_browser.sign_in(add_staff(app, "supervisor", CDOT, "s@city.example"))
     page = other_browser.get("/console/requests/SR-OLD").get_data(as_text=True)
-    assert 'id="form-assign"' in page and 'id="form-transfer"' in page
+    assert 'id="form-assign"' in page
+    assert 'id="form-transfer"' in page
 
 
 def test_an_action_works_and_lands_in_the_history(app, browser):
@@ -154,7 +157,8 @@ def test_an_action_works_and_lands_in_the_history(app, browser):
     browser.get("/console/requests/SR-OLD")
     browser.post("/console/requests/SR-OLD/act/note", {"internal_note": "Called them."})
     page = browser.get("/console/requests/SR-OLD").get_data(as_text=True)
-    assert "We are on it." in page and "Called them." in page
+    assert "We are on it." in page
+    assert "Called them." in page
     assert "Agent of CDOT" in page  # who did it
     assert snapshot(app, "SR-OLD")[0] is Stage.ACKNOWLEDGED
 
@@ -178,7 +182,8 @@ def test_a_forced_forbidden_action_is_refused_and_changes_nothing(app, browser):
     refused = browser.post("/console/requests/SR-OLD/act/assign", {"assignee": "Me"})
     assert refused.status_code == 403
     text = refused.get_data(as_text=True)
-    assert "A agent may not assign." in text and "Nothing was changed." in text
+    assert "A agent may not assign." in text
+    assert "Nothing was changed." in text
     assert snapshot(app, "SR-OLD") == before
 
 
@@ -239,7 +244,8 @@ def test_error_pages_are_the_consoles(app, browser):
     assert missing.status_code == 404
     assert "CHI 311 console" in missing.get_data(as_text=True)
     unknown = browser.get("/console/no-such-page")
-    assert unknown.status_code == 404 and "CHI 311 console" in unknown.get_data(as_text=True)
+    assert unknown.status_code == 404
+    assert "CHI 311 console" in unknown.get_data(as_text=True)
 
 
 def test_signed_out_visitors_are_sent_to_sign_in(app, client):

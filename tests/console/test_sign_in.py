@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from open311.accounts import passwords
 from open311.extensions import db
-from open311.models.base import utcnow
 from open311.models import ConsoleSession, Role, SignInEvent, Staff
+from open311.models.base import utcnow
 from tests.console.conftest import CDOT, PASSWORD, add_staff, require_code
 
 
@@ -38,11 +38,14 @@ def test_a_password_opens_the_queue_and_the_cookie_holds_no_stored_value(app, br
     assert response.headers["Location"].endswith("/console/queue")
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("open311_console=")
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Path=/console" in cookie
     value = cookie.split(";")[0].split("=", 1)[1]
     with app.app_context():
         stored = db.session.scalars(sa.select(ConsoleSession.token_hash)).all()
-    assert len(stored) == 1 and value not in stored[0]  # only a hash is kept
+    assert len(stored) == 1
+    assert value not in stored[0]
     page = browser.get("/console/queue")
     assert page.status_code == 200
     assert "Queue" in page.get_data(as_text=True)
