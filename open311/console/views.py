@@ -28,6 +28,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import force_locale
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -90,6 +91,15 @@ def _viewer() -> dict[str, Any]:
         "may_manage_staff": staff is not None
         and permissions.allowed(staff, Operation.MANAGE_STAFF),
     }
+
+
+@bp.before_request
+def _in_english() -> None:
+    """The console speaks English for now (its strings are not in the Spanish catalogue):
+    a page half in the resident's language, under lang="es", would be worse. Kept on g,
+    the forced locale lasts as long as the request."""
+    g.console_english = force_locale("en")
+    g.console_english.__enter__()
 
 
 @bp.before_request

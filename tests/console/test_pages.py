@@ -252,3 +252,11 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, client):
     response = client.get("/console/requests/SR-OLD")
     assert response.status_code == 303
     assert "/console/sign-in?next=" in response.headers["Location"]
+
+
+def test_the_console_speaks_english_to_a_spanish_browser(app, browser):
+    browser.client.set_cookie("lang", "es")
+    page = browser.get("/console/sign-in", headers={"Accept-Language": "es"})
+    text = page.get_data(as_text=True)
+    assert '<html lang="en">' in text
+    assert "Skip to main content" in text  # a string the resident site has in Spanish
