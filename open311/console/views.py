@@ -37,6 +37,8 @@ from open311.accounts import signin
 from open311.accounts import staff as staff_accounts
 from open311.areas.queries import area_names
 from open311.catalog import queries as catalog_queries
+from open311.citations import actions as citation_actions
+from open311.citations import forms as citation_forms
 from open311.console import errors, layout, pages
 from open311.database import begin_write
 from open311.errors import InvalidRequest, Open311Error
@@ -44,7 +46,7 @@ from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
 from open311.media import actions as media_actions
 from open311.media import queries as media_queries
-from open311.models import Role, SignInOutcome, Staff, Stage
+from open311.models import PartyKind, Role, SignInOutcome, Staff, Stage
 from open311.models.base import utcnow
 from open311.opendata.feeds import text_cell
 from open311.pages import csrf
@@ -450,6 +452,8 @@ def request_page(number: str) -> str:
         ),
         offered=[a.value for a in offered],
         may_hide=offers.may(staff, Operation.HIDE_PHOTO, service_request),
+        may_cite=offers.may(staff, Operation.CITE, service_request),
+        party_kinds=[kind.value for kind in PartyKind],
         parents=parents,
         departments=sorted(
             d
@@ -478,6 +482,21 @@ def act(number: str, action: str) -> BaseResponse:
     session_.commit()
     flash(_("Done: %(action)s.", action=_action_label(step.action)), "success")
     return redirect(back, 303)
+
+
+@bp.post("/requests/<number>/citations")
+def cite(number: str) -> BaseResponse:
+    """Record a citation: the staff API's form and domain action."""
+    session_ = db.session()
+    back = url_for("console.request_page", number=number) + "#form-cite"
+    try:
+        new = citation_forms.new_citation(request.form)
+        citation_actions.cite(session_, number, new, viewer(), utcnow())
+    except InvalidRequest as error:
+        return _back_with(error, back)
+    session_.commit()
+    flash(_("Citation recorded."), "success")
+    return redirect(url_for("console.request_page", number=number), 303)
 
 
 @bp.post("/requests/<number>/photos/<int:position>/hide")

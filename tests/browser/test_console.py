@@ -93,18 +93,25 @@ def test_an_agent_works_three_requests_through_every_action_an_agent_may_take(
     assert page.locator(f"a:text('{first}')").count() == 1
     page.goto(site.url(f"/console/requests/{first}"))
     axe.check(page)
-    assert offered(page) == {"acknowledge", "ask_reporter", "close", "mark_duplicate", "note"}
+    assert offered(page) == {"acknowledge", "ask_reporter", "close", "mark_duplicate", "note",
+                             "cite"}  # fmt: skip
     act(page, axe, "acknowledge", {"textarea": "We will look at it this week."})
     assert not offered(page) & set(AGENT_ONLY_NOT)
     assert offered(page) == {"schedule", "start", "ask_reporter", "close", "mark_duplicate",
-                             "note"}  # fmt: skip
+                             "note", "cite"}  # fmt: skip
     soon = (date.today() + timedelta(days=3)).isoformat()
     act(page, axe, "schedule", {"input[name=scheduled_for]": soon})
     act(page, axe, "start")
     act(page, axe, "note", {"textarea[name=internal_note]": "Crew found it deeper than said."})
     act(page, axe, "close", {"select:select[name=reason]": "completed",
                              "textarea": "Filled today."})  # fmt: skip
-    assert offered(page) == {"note"}  # closed: reopening is a supervisor's
+    assert offered(page) == {"note", "cite"}  # closed: reopening is a supervisor's
+    page.locator("#form-cite select[name=party_kind]").select_option("business")
+    act(page, axe, "cite", {"input[name=party_name]": "Acme Paving",
+                            "input[name=licence_number]": "L-42",
+                            "input[name=violation_code]": "7-28-120",
+                            "input[name=cited_on]": date.today().isoformat(),
+                            "input[name=fine_amount]": "250"})  # fmt: skip
     history = page.inner_text(".console-timeline")
     for seen in ("Request acknowledged", "Work scheduled", "Work in progress", "Note added",
                  "Request closed", "Crew found it deeper than said."):  # fmt: skip
@@ -113,7 +120,7 @@ def test_an_agent_works_three_requests_through_every_action_an_agent_may_take(
 
     page.goto(site.url(f"/console/requests/{second}"))
     act(page, axe, "ask_reporter", {"textarea": "Is it in the bike lane?"})
-    assert offered(page) == {"answer", "close", "mark_duplicate", "note"}
+    assert offered(page) == {"answer", "close", "mark_duplicate", "note", "cite"}
     act(page, axe, "answer", {"textarea": "Yes, the bike lane."})
     assert request_row(site.database_url, second)["stage"] == "new"  # back where it was
     # The third request is filed after the second, at the same corner: its likely parent.

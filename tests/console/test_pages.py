@@ -260,3 +260,33 @@ def test_the_console_speaks_english_to_a_spanish_browser(app, browser):
     text = page.get_data(as_text=True)
     assert '<html lang="en">' in text
     assert "Skip to main content" in text  # a string the resident site has in Spanish
+
+
+def test_an_agent_cites_through_the_apis_form(app, browser):
+    seed(app)
+    browser.sign_in(add_staff(app, "agent", CDOT, "a@city.example"))
+    page = browser.get("/console/requests/SR-OLD").get_data(as_text=True)
+    assert 'id="form-cite"' in page
+    form = {"party_kind": "business", "party_name": "Acme Paving", "licence_number": "L-42",
+            "violation_code": "7-28-120", "cited_on": "2026-12-01", "fine_amount": "250"}  # fmt: skip
+    assert browser.post("/console/requests/SR-OLD/citations", form).status_code == 303
+    bad = browser.post("/console/requests/SR-OLD/citations", {**form, "violation_code": "=1"})
+    assert bad.status_code == 303
+    page = browser.get("/console/requests/SR-OLD").get_data(as_text=True)
+    assert "violation_code" in page  # the API's words, shown on the page
+    with app.app_context():
+        actions = db.session.scalars(sa.select(RequestEvent.action)).all()
+    assert actions == ["cite"]  # one citation: the bad form stored nothing
+
+
+def test_a_supervisor_of_another_department_may_not_cite(app, browser):
+    seed(app)
+    browser.sign_in(add_staff(app, "supervisor", STREETS, "s@city.example"))
+    browser.get("/console/queue")
+    form = {"party_kind": "person", "party_name": "Al", "party_address": "1 Main St",
+            "violation_code": "7-28-120", "cited_on": "2026-12-01", "fine_amount": "50"}  # fmt: skip
+    refused = browser.post("/console/requests/SR-OLD/citations", form)
+    assert refused.status_code == 403
+    assert f"Only {CDOT} staff may cite" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(RequestEvent)) == 0
