@@ -201,7 +201,12 @@ def require_totp(session: Session, role: Role, required: bool) -> None:
 
 
 def role_settings(session: Session) -> dict[Role, bool]:
-    found = dict(session.execute(sa.select(RoleSetting.role, RoleSetting.totp_required)).tuples())
+    found = {
+        role: required
+        for role, required in session.execute(
+            sa.select(RoleSetting.role, RoleSetting.totp_required)
+        )
+    }
     return {role: bool(found.get(role, False)) for role in Role}
 
 
