@@ -41,7 +41,7 @@ from open311.citations import actions as citation_actions
 from open311.citations import forms as citation_forms
 from open311.console import errors, layout, pages
 from open311.database import begin_write
-from open311.errors import InvalidRequest, Open311Error
+from open311.errors import InvalidRequest, Open311Error, TooManyRequests
 from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
 from open311.media import actions as media_actions
@@ -182,7 +182,13 @@ def sign_in_post() -> tuple[str, int] | BaseResponse:
     form = request.form
     email, password = form.get("email", "")[:254], form.get("password", "")
     session_ = db.session()
-    outcome = signin.sign_in(session_, _attempt(email), password)
+    attempt = _attempt(email)
+    try:
+        outcome = signin.sign_in(session_, attempt, password)
+    except TooManyRequests:
+        signin.audit(session_, attempt, SignInOutcome.THROTTLED)  # not counted as a failure
+        session_.commit()
+        raise
     session_.commit()  # failures too: their audit rows are what the throttle counts
     if not outcome.ok:
         error = (

@@ -94,6 +94,7 @@ def test_the_tenth_wrong_password_in_a_minute_is_throttled_before_hashing(
     assert "Too many failed sign-ins" in tenth.get_data(as_text=True)
     assert len(checked) == 9  # refused before any hashing
     assert sessions(app) == 0
+    assert outcomes(app, email) == ["wrong_password"] * 9 + ["throttled"]
 
 
 def test_the_throttle_counts_per_address_across_accounts(app, browser):
@@ -209,3 +210,17 @@ def test_the_cli_creates_the_first_administrator(app):
         assert staff.role is Role.ADMINISTRATOR
         assert passwords.verify(staff.password_hash, PASSWORD)
     assert pyotp  # the second factor's library is installed with the app
+
+
+def test_sign_in_goes_back_only_to_the_consoles_own_pages(app, browser):
+    email = add_staff(app, "agent", CDOT, "nx@city.example")
+    browser.get("/console/sign-in")
+    for target, expected in (
+        ("https://evil.example/console/queue", "/console/queue"),
+        ("//evil.example/console/", "/console/queue"),
+        ("/console/requests/SR-1", "/console/requests/SR-1"),
+    ):
+        response = browser.post(
+            "/console/sign-in", {"email": email, "password": PASSWORD, "next": target}
+        )
+        assert response.headers["Location"] == expected
