@@ -326,7 +326,7 @@ def queue() -> str:
         services=catalog_queries.service_names(session_),
         areas=_area_choices(),
         departments=sorted(actions.departments(session_)),
-        sees_all=where.department is None or viewer().department != where.department,
+        sees_all=offers.sees_every_department(viewer()),
         bulk=[a.value for a in BULK_ACTIONS if permissions.allowed(viewer(), a, where.department)],
         previous_url=page_url(where.page - 1) if where.page > 1 else None,
         next_url=page_url(where.page + 1) if more else None,

@@ -88,6 +88,8 @@ def test_an_administrator_sees_every_department(app, browser):
         "SR-OLD", "SR-NEW", "SR-FIRE", "SR-STREETS"
     }  # fmt: skip
     assert numbers_on(browser.get(f"/console/queue?department={STREETS}")) == ["SR-STREETS"]
+    own = browser.get(f"/console/queue?department={CDOT}").get_data(as_text=True)
+    assert 'id="f-department"' in own  # the choice stays, on their own department too
     page = browser.get("/console/queue").get_data(as_text=True)
     assert 'name="number"' not in page  # no bulk actions: administrators do not work requests
 
