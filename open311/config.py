@@ -188,6 +188,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # refused (429) before any hashing.
     "CONSOLE_SIGN_IN_FAILURES": "9 per minute",
     "CONSOLE_PAGE_SIZE": 50,  # requests on a page of the queue
+    "CONSOLE_RESET_VALID_HOURS": 24,  # an emailed password link works once, this long
     # Logs: JSON lines on stderr; INFO writes one line per request answered.
     "LOG_LEVEL": "INFO",
     # /readyz fails when the database takes longer than this to answer (a hung

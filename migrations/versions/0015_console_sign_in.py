@@ -1,6 +1,9 @@
-"""console_sign_in: staff passwords and second factors, console sessions, the sign-in audit
+"""console_sign_in: staff passwords and second factors, console sessions, the sign-in audit,
+password resets by emailed link
 
-Two nullable columns on staff (no rewrite on either backend) and three new tables.
+Two nullable columns on staff (no rewrite on either backend), four new tables, and
+notification.subscription_id made nullable (a password reset is about no
+subscription; SQLite copies the table, PostgreSQL only drops the NOT NULL).
 
 Revision ID: 0015
 Revises: 0013
@@ -59,9 +62,29 @@ def upgrade() -> None:
         sa.Column("totp_required", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("role", name=op.f("pk_role_setting")),
     )
+    op.create_table(
+        "password_reset",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("staff_id", sa.Integer(), nullable=False),
+        _when("created_at", nullable=False),
+        _when("expires_at", nullable=False),
+        _when("used_at"),
+        sa.ForeignKeyConstraint(
+            ["staff_id"], ["staff.id"], name=op.f("fk_password_reset_staff_id_staff")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_password_reset")),
+    )
+    op.create_index(op.f("ix_password_reset_staff_id"), "password_reset", ["staff_id"])
+    with op.batch_alter_table("notification") as batch:
+        batch.alter_column("subscription_id", existing_type=sa.Integer(), nullable=True)
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM notification WHERE subscription_id IS NULL")
+    with op.batch_alter_table("notification") as batch:
+        batch.alter_column("subscription_id", existing_type=sa.Integer(), nullable=False)
+    op.drop_index(op.f("ix_password_reset_staff_id"), table_name="password_reset")
+    op.drop_table("password_reset")
     op.drop_table("role_setting")
     op.drop_index("ix_sign_in_event_address_at", table_name="sign_in_event")
     op.drop_index("ix_sign_in_event_email_at", table_name="sign_in_event")

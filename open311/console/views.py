@@ -33,7 +33,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
 from open311 import rate_limits
-from open311.accounts import signin
+from open311.accounts import resets, signin
 from open311.accounts import staff as staff_accounts
 from open311.areas.queries import area_names
 from open311.catalog import queries as catalog_queries
@@ -48,6 +48,7 @@ from open311.media import actions as media_actions
 from open311.media import queries as media_queries
 from open311.models import PartyKind, Role, SignInOutcome, Staff, Stage
 from open311.models.base import utcnow
+from open311.notifications.subscriptions import LinkKeys
 from open311.opendata.feeds import text_cell
 from open311.pages import csrf
 from open311.pages.i18n import _, ngettext
@@ -63,7 +64,8 @@ bp.context_processor(layout.page_context)
 
 # Pages one may see without being signed in.
 OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.sign_in_post", "console.second_factor",
-                            "console.second_factor_post"})  # fmt: skip
+                            "console.second_factor_post", "console.reset_password",
+                            "console.reset_password_post"})  # fmt: skip
 ENROL_KEY = "console_totp_enrol"  # a secret being enrolled, in the signed session cookie
 QUEUE_LISTS = ("stage", "service_code")
 BULK_ACTIONS = (Action.ACKNOWLEDGE, Action.ASSIGN)
@@ -590,6 +592,53 @@ def deactivate_staff(staff_id: int) -> BaseResponse:
     session_.commit()
     flash(_("%(name)s can no longer sign in.", name=staff.name), "success")
     return redirect(url_for("console.staff_list"), 303)
+
+
+@bp.post("/staff/<int:staff_id>/reset")
+def send_password_link(staff_id: int) -> BaseResponse:
+    """Email the person a one-time link to choose a new password (through the outbox)."""
+    permissions.require(viewer(), Operation.MANAGE_STAFF)
+    session_ = db.session()
+    valid_for = timedelta(hours=float(current_app.config["CONSOLE_RESET_VALID_HOURS"]))
+    resets.send_reset(session_, staff_id, utcnow(), valid_for, jurisdiction().name)
+    session_.commit()
+    flash(_("A link to choose a new password is on its way by email."), "success")
+    return redirect(url_for("console.staff_list"), 303)
+
+
+def _link_keys() -> LinkKeys:
+    return LinkKeys.from_config(current_app.config)
+
+
+@bp.get("/reset/<token>")
+def reset_password(token: str) -> Response:
+    resets.usable_reset(db.session(), _link_keys(), token, utcnow())
+    return _reset_page(token, None, 200)
+
+
+def _reset_page(token: str, error: str | None, status: int) -> Response:
+    response = make_response(
+        render_template("console/reset.html", token=token, error=error), status
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"  # the URL holds the link's token
+    return response
+
+
+@bp.post("/reset/<token>")
+def reset_password_post(token: str) -> Response | BaseResponse:
+    session_ = db.session()
+    password = request.form.get("password", "")
+    if password != request.form.get("password_again", ""):
+        return _reset_page(token, _("The two passwords differ. Type the same one twice."), 400)
+    try:
+        staff = resets.use_reset(session_, _link_keys(), token, password, utcnow())
+    except InvalidRequest as error:
+        db.session.rollback()
+        return _reset_page(token, " ".join(error.descriptions), 400)
+    signin.audit(session_, _attempt(staff.email), SignInOutcome.PASSWORD_SET, staff)
+    session_.commit()
+    flash(_("Your new password is set. Sign in with it."), "success")
+    return redirect(url_for("console.sign_in"), 303)
 
 
 @bp.post("/staff/second-factor")

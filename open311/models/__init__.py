@@ -29,6 +29,7 @@ from open311.models.service_requests import (
 )
 from open311.models.staff import (
     ConsoleSession,
+    PasswordReset,
     Role,
     RoleSetting,
     SignInEvent,
@@ -57,6 +58,7 @@ __all__ = [
     "NotificationKind",
     "PartnerUpdate",
     "PartyKind",
+    "PasswordReset",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",

@@ -30,6 +30,8 @@ class NotificationKind(enum.StrEnum):
     # "Confirm this subscription": the one message sent to an email or phone that a
     # partner subscribed, before anything else is sent there (double opt-in).
     CONFIRMATION = "confirmation"
+    # A staff member's one-time link to set a console password: about no subscription.
+    PASSWORD_RESET = "password_reset"
 
 
 class DeliveryState(enum.StrEnum):
@@ -155,7 +157,10 @@ class Notification(Base):
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscription.id"), index=True)
+    # None for a password reset, which goes to a staff member, not to a subscriber.
+    subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscription.id"), index=True
+    )
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))  # email, sms or webhook
     address: Mapped[str | None] = mapped_column(sa.String(254))  # email or phone
     webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id"))

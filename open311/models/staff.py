@@ -99,3 +99,19 @@ class RoleSetting(Base):
 
     role: Mapped[Role] = mapped_column(str_enum(Role, 16), primary_key=True)
     totp_required: Mapped[bool] = mapped_column(default=False)
+
+
+class PasswordReset(Base):
+    """A one-time link to set a new console password, sent by email through the outbox.
+
+    The link is this row's id signed with the app's key (notifications.channels.Links),
+    made when the email is written: the database holds nothing that opens it.
+    """
+
+    __tablename__ = "password_reset"
+
+    id: Mapped[intpk]
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

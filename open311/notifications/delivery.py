@@ -156,7 +156,7 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
             Webhook.secret,
             Webhook.deleted_at,
         )
-        .join(Subscription, Subscription.id == Notification.subscription_id)
+        .outerjoin(Subscription, Subscription.id == Notification.subscription_id)
         .outerjoin(Webhook, Webhook.id == Notification.webhook_id)
         .where(Notification.id.in_(claimed))
         .order_by(Notification.id)
@@ -167,7 +167,9 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
         if cancelled_at is not None or deleted_at is not None:
             notification.state = DeliveryState.CANCELLED
             continue
-        if (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
+        if notification.kind is NotificationKind.PASSWORD_RESET:
+            pass  # to a staff member, about no subscription: always sent
+        elif (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
             # Confirmed already: no need to ask. Not confirmed: news is not sent (none
             # is queued for it; this holds even if some was).
             notification.state = DeliveryState.CANCELLED
@@ -178,7 +180,8 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
                 key=notification.key,
                 kind=notification.kind,
                 channel=notification.channel,
-                subscription_id=notification.subscription_id,
+                # A password reset has none, and its email names no subscription.
+                subscription_id=notification.subscription_id or 0,
                 payload=dict(notification.payload),
                 attempts=notification.attempts,
                 address=notification.address,
