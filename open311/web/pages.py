@@ -8,8 +8,8 @@ from typing import Any
 
 from flask_babel import format_date, format_time
 
-from open311.estimates import wording
 from open311.accounts.residents import OwnRequest
+from open311.estimates import wording
 from open311.formats.markdown import to_safe_html
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
