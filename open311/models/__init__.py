@@ -9,6 +9,7 @@ from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.knowledge import Article, ArticleService
 from open311.models.media import RequestPhoto
+from open311.models.moderation import DescriptionRedaction, ResponseTemplate
 from open311.models.notifications import (
     Channel,
     DeliveryState,
@@ -42,6 +43,7 @@ __all__ = [
     "CitationStatus",
     "CloseReason",
     "DeliveryState",
+    "DescriptionRedaction",
     "Feedback",
     "Intake",
     "Notification",
@@ -53,6 +55,7 @@ __all__ = [
     "RequestNumberCounter",
     "RequestPhoto",
     "ResolutionQuantiles",
+    "ResponseTemplate",
     "Role",
     "Scope",
     "Service",

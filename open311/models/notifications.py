@@ -30,6 +30,9 @@ class NotificationKind(enum.StrEnum):
     # "Confirm this subscription": the one message sent to an email or phone that a
     # partner subscribed, before anything else is sent there (double opt-in).
     CONFIRMATION = "confirmation"
+    # Staff asked the reporter a question (ASK_REPORTER): sent to the email given
+    # when filing, with a link to answer it (open311/workflow/questions.py).
+    QUESTION = "question"
 
 
 class DeliveryState(enum.StrEnum):

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from open311.models import Channel, NotificationKind
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
+from open311.workflow.questions import answer_token
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
@@ -190,6 +191,10 @@ class Links:
         token = confirmation_token(self.keys, subscription_id)
         return f"{self.base_url}/open311/confirm/{token}"
 
+    def answer(self, question_id: int) -> str:
+        """The resident site's page where the reporter answers (web.answer_question)."""
+        return f"{self.base_url}/answer/{answer_token(self.keys, question_id)}"
+
 
 def text_of(message: Outgoing, links: Links) -> str:
     payload = message.payload
@@ -215,6 +220,8 @@ class EmailSender:
         assert message.address
         if message.kind is NotificationKind.CONFIRMATION:
             email = self._confirmation(message)
+        elif message.kind is NotificationKind.QUESTION:
+            email = self._question(message)
         else:
             email = self._news(message)
         email["From"] = self.mail_from
@@ -250,6 +257,21 @@ class EmailSender:
             f"\n\nIf it was not you, ignore this message: nothing more will be sent to you "
             f"unless someone confirms there. The link works until "
             f"{payload['expires_datetime']} (UTC).\n"
+        )
+        return email
+
+
+    def _question(self, message: Outgoing) -> EmailMessage:
+        payload = message.payload
+        number = payload["service_request_id"]
+        link = self.links.answer(int(payload["question_event_id"]))
+        email = EmailMessage()
+        email["Subject"] = f"A question about your request {number}"
+        email.set_content(
+            f"The department working on your service request {number} has a question "
+            f"for you:\n\n{payload.get('note') or ''}\n\nTo answer it, open this link and "
+            f"send your answer:\n{link}\n\nThe link works once. Until you answer, the "
+            f"request waits for you.\n\nDetails: {self.links.request(number)}\n"
         )
         return email
 

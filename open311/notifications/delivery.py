@@ -164,7 +164,9 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
     ).all()
     messages = []
     for notification, cancelled_at, confirmed_at, url, secret, deleted_at in rows:
-        if cancelled_at is not None or deleted_at is not None:
+        # A question is the department asking the filer: sent even if they stopped the news.
+        stopped = cancelled_at is not None and notification.kind is not NotificationKind.QUESTION
+        if stopped or deleted_at is not None:
             notification.state = DeliveryState.CANCELLED
             continue
         if (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):

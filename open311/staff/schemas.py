@@ -13,6 +13,7 @@ from open311.models import CitationStatus, CloseReason, PartyKind, Role, Stage
 from open311.validation import load, without_control_characters
 from open311.workflow.actions import Step
 from open311.workflow.queries import QueueFilter
+from open311.workflow.templates import TemplateText
 from open311.workflow.transitions import Action
 
 NOTE_LENGTH = validate.Length(min=1, max=4000)
@@ -33,6 +34,8 @@ class StepForm(Schema):
     department = fields.String(validate=NAME_LENGTH)
     reason = fields.Enum(CloseReason, by_value=True)
     parent = fields.String(validate=validate.Length(min=1, max=32))
+    # A response template of the request's department, in place of public_note.
+    template_id = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class QueueForm(Schema):
@@ -181,3 +184,51 @@ def hide_photo_reason(params: Mapping[str, Any]) -> str:
     if not reason.strip():
         raise InvalidRequest("reason: say why the photo is hidden.")
     return reason
+
+
+class RedactForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # What the public will read instead; absent: the whole description is removed.
+    description = fields.String(validate=NOTE_LENGTH)
+    reason = fields.String(required=True, validate=NOTE_LENGTH)
+
+
+def redaction(params: Mapping[str, Any]) -> dict[str, Any]:
+    return _load(RedactForm(), params)
+
+
+class TemplateForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    title = fields.String(required=True, validate=NAME_LENGTH)
+    text = fields.String(required=True, validate=NOTE_LENGTH)
+
+
+class NewTemplateForm(TemplateForm):
+    department = fields.String(validate=NAME_LENGTH)
+
+
+class TemplatesQueryForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    department = fields.String(validate=NAME_LENGTH)
+
+
+def template_fields(params: Mapping[str, Any]) -> TemplateText:
+    data = _load(TemplateForm(), params)
+    return TemplateText(title=data["title"], text=data["text"])
+
+
+def new_template(params: Mapping[str, Any], own_department: str) -> tuple[str, TemplateText]:
+    data = _load(NewTemplateForm(), params)
+    fields_ = TemplateText(title=data["title"], text=data["text"])
+    return data.get("department", own_department), fields_
+
+
+def templates_query(params: Mapping[str, Any], own_department: str) -> str:
+    department: str = _load(TemplatesQueryForm(), params).get("department", own_department)
+    return department

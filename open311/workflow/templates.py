@@ -1,0 +1,178 @@
+"""Departments' response templates: prepared public notes with placeholders.
+
+`render` is pure: the text and the values in, the note out. Placeholders are
+`{name}` for the names in PLACEHOLDERS; a template naming any other is refused
+when it is saved, so rendering never fails. Other braces are kept as written.
+Writes take the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from open311.errors import Conflict, InvalidRequest, NotFound
+from open311.models import ResponseTemplate, Service, ServiceRequest, Staff
+from open311.workflow import permissions
+from open311.workflow.permissions import Operation
+
+if TYPE_CHECKING:
+    from open311.workflow.actions import Step
+
+PLACEHOLDERS = {
+    "service_request_id": "the request's number",
+    "service_name": "the service's name",
+    "address": "the address given",
+    "department": "the department the request is with",
+    "requested_date": "the day it was filed (YYYY-MM-DD, local)",
+}
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def unknown_placeholders(text: str) -> list[str]:
+    return sorted({name for name in _PLACEHOLDER.findall(text) if name not in PLACEHOLDERS})
+
+
+def render(text: str, values: Mapping[str, str]) -> str:
+    """The text with each known placeholder replaced by its value (empty if absent)."""
+    return _PLACEHOLDER.sub(
+        lambda match: values.get(match[1], "") if match[1] in PLACEHOLDERS else match[0], text
+    )
+
+
+def values_for(
+    service_request: ServiceRequest, service_name: str, time_zone: ZoneInfo
+) -> dict[str, str]:
+    return {
+        "service_request_id": service_request.number,
+        "service_name": service_name,
+        "address": service_request.address or "",
+        "department": service_request.agency_responsible or "",
+        "requested_date": service_request.requested_at.astimezone(time_zone).date().isoformat(),
+    }
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateText:
+    """A template's fields, validated at the edge (lengths) and here (placeholders)."""
+
+    title: str
+    text: str
+
+
+def _checked(fields: TemplateText) -> TemplateText:
+    unknown = unknown_placeholders(fields.text)
+    if unknown:
+        known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
+        raise InvalidRequest(
+            f"text: unknown placeholder {', '.join('{' + n + '}' for n in unknown)}; "
+            f"use {known}."
+        )
+    if not fields.title.strip() or not fields.text.strip():
+        raise InvalidRequest("title and text: a template needs both.")
+    return fields
+
+
+def of_department(session: Session, department: str) -> Sequence[ResponseTemplate]:
+    return session.scalars(
+        sa.select(ResponseTemplate)
+        .where(ResponseTemplate.department == department)
+        .order_by(ResponseTemplate.title, ResponseTemplate.id)
+    ).all()
+
+
+def create(
+    session: Session,
+    staff: Staff,
+    department: str,
+    fields: TemplateText,
+    known_departments: set[str],
+    now: datetime,
+) -> ResponseTemplate:
+    permissions.require(staff, Operation.MANAGE_TEMPLATES, department)
+    if department not in known_departments:
+        raise InvalidRequest(f"department: {department!r} is not a department of the catalogue.")
+    checked = _checked(fields)
+    template = ResponseTemplate(
+        department=department,
+        title=checked.title,
+        text=checked.text,
+        created_at=now,
+        updated_at=now,
+    )
+    _save(session, template)
+    return template
+
+
+def update(
+    session: Session, staff: Staff, template_id: int, fields: TemplateText, now: datetime
+) -> ResponseTemplate:
+    template = _get_for_update(session, template_id)
+    permissions.require(staff, Operation.MANAGE_TEMPLATES, template.department)
+    checked = _checked(fields)
+    template.title, template.text, template.updated_at = checked.title, checked.text, now
+    _save(session, template)
+    return template
+
+
+def delete(session: Session, staff: Staff, template_id: int) -> None:
+    template = _get_for_update(session, template_id)
+    permissions.require(staff, Operation.MANAGE_TEMPLATES, template.department)
+    session.delete(template)
+    session.flush()
+
+
+def _get_for_update(session: Session, template_id: int) -> ResponseTemplate:
+    template = session.scalar(
+        sa.select(ResponseTemplate).where(ResponseTemplate.id == template_id).with_for_update()
+    )
+    if template is None:
+        raise NotFound(f"No response template {template_id}.")
+    return template
+
+
+def _save(session: Session, template: ResponseTemplate) -> None:
+    """Flush in a savepoint: a title the department already uses is a 409, not a 500."""
+    try:
+        with session.begin_nested():
+            session.add(template)
+    except IntegrityError as error:
+        raise Conflict(
+            f"{template.department} already has a template titled {template.title!r}."
+        ) from error
+
+
+def note_from_template(
+    session: Session, service_request: ServiceRequest, template_id: int, time_zone: ZoneInfo
+) -> str:
+    """The public note template `template_id` gives for this request; only the
+    request's own department's templates may be used."""
+    template = session.get(ResponseTemplate, template_id)
+    if template is None or template.department != service_request.agency_responsible:
+        raise InvalidRequest(
+            f"template_id: {template_id} is not a template of "
+            f"{service_request.agency_responsible}."
+        )
+    service = session.get(Service, service_request.service_code)
+    name = service.name if service else service_request.service_code
+    return render(template.text, values_for(service_request, name, time_zone))
+
+
+def with_template(
+    session: Session, service_request: ServiceRequest, step: Step, time_zone: ZoneInfo
+) -> Step:
+    """The step with its template's text as the public note (actions.perform calls it)."""
+    if step.template_id is None:
+        return step
+    if step.public_note:
+        raise InvalidRequest("public_note or template_id: give one, not both.")
+    note = note_from_template(session, service_request, step.template_id, time_zone)
+    return replace(step, public_note=note[:4000])
