@@ -92,6 +92,7 @@ class Site:
     base_url: str
     database_url: str
     media_root: Path
+    secret_key: str = ""  # the server's: a worker signing links for it needs the same one
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -141,18 +142,19 @@ def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     media_root = tmp_path_factory.mktemp("media")  # photos filed by the tests, not instance/
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
+    secret_key = secrets.token_urlsafe(32)
     # No tiles: the tests never reach the network; the map still draws the city.
     env.update(
         OPEN311_DATABASE_URL=site_database,
         OPEN311_MAP_TILES_URL="",
         OPEN311_MEDIA_ROOT=str(media_root),
-        OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # the server refuses to start without one
+        OPEN311_SECRET_KEY=secret_key,  # the server refuses to start without one
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
     )
     process = servers.start(env, log, "--workers", "2", "wsgi:app")
     try:
         base_url = servers.wait_until_serving(process, log, "/", START_TIMEOUT, poll=0.2)
-        yield Site(base_url, site_database, media_root)
+        yield Site(base_url, site_database, media_root, secret_key)
     finally:
         servers.stop(process)
     servers.fail_on_errors(log, "the site")
