@@ -24,9 +24,7 @@ class DescriptionRedaction(Base):
     __tablename__ = "description_redaction"
 
     id: Mapped[intpk]
-    service_request_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("service_request.id"), index=True
-    )
+    service_request_id: Mapped[int] = mapped_column(sa.ForeignKey("service_request.id"), index=True)
     original: Mapped[str | None] = mapped_column(sa.Text)
     redacted: Mapped[str] = mapped_column(sa.Text)
     reason: Mapped[str] = mapped_column(sa.Text)

@@ -260,7 +260,6 @@ class EmailSender:
         )
         return email
 
-
     def _question(self, message: Outgoing) -> EmailMessage:
         payload = message.payload
         number = payload["service_request_id"]

@@ -43,14 +43,13 @@ from open311.media import uploads as media_uploads
 from open311.models import Service
 from open311.models.base import utcnow
 from open311.notifications import confirmation, followers
-from open311.notifications.subscriptions import LinkKeys
-from open311.notifications.subscriptions import Scope
+from open311.notifications.subscriptions import LinkKeys, Scope
 from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
 from open311.web.i18n import _
 from open311.workflow import feedback as workflow_feedback
-from open311.workflow import questions
 from open311.workflow import queries as workflow_queries
+from open311.workflow import questions
 
 bp = Blueprint("web", __name__)  # templates in open311/templates/web/, the app's folder
 errors.install(bp)  # HTML error pages for the site's routes only
@@ -288,7 +287,9 @@ def send_answer(token: str) -> BaseResponse | tuple[str, int]:
         )  # fmt: skip
     except InvalidRequest:
         session_.rollback()
-        problem = _("Write your answer, at most %(count)d characters.", count=questions.ANSWER_LENGTH)
+        problem = _(
+            "Write your answer, at most %(count)d characters.", count=questions.ANSWER_LENGTH
+        )
         return _answer_form(token, text[: questions.ANSWER_LENGTH], {"answer": problem}, 400)
     number = answered.number
     session_.commit()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.errors import InvalidRequest
-from open311.models import DescriptionRedaction, ServiceRequest, Staff
+from open311.models import DescriptionRedaction, Staff
 from open311.workflow import actions, permissions
 from open311.workflow.permissions import Operation
 

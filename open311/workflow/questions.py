@@ -73,8 +73,10 @@ def open_question(
         raise NotFound("This link is not valid.")
     event, service_request = row
     latest = actions.last_question(session, service_request)
-    if service_request.stage is not Stage.AWAITING_REPORTER or latest is None or (
-        latest.id != event.id
+    if (
+        service_request.stage is not Stage.AWAITING_REPORTER
+        or latest is None
+        or (latest.id != event.id)
     ):
         raise Gone("This question has already been answered, or is no longer asked.")
     if event.at + valid_for < now:
@@ -91,7 +93,7 @@ def open_question(
 
 def clean_answer(text: str | None) -> str:
     """The answer as typed, checked: InvalidRequest names what is wrong."""
-    answer = without_control_characters(text or "").strip()
+    answer: str = without_control_characters(text or "").strip()
     if not answer:
         raise InvalidRequest("answer: write your answer before sending it.")
     if len(answer) > ANSWER_LENGTH:

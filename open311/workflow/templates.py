@@ -73,8 +73,7 @@ def _checked(fields: TemplateText) -> TemplateText:
     if unknown:
         known = ", ".join("{" + name + "}" for name in PLACEHOLDERS)
         raise InvalidRequest(
-            f"text: unknown placeholder {', '.join('{' + n + '}' for n in unknown)}; "
-            f"use {known}."
+            f"text: unknown placeholder {', '.join('{' + n + '}' for n in unknown)}; use {known}."
         )
     if not fields.title.strip() or not fields.text.strip():
         raise InvalidRequest("title and text: a template needs both.")
@@ -158,8 +157,7 @@ def note_from_template(
     template = session.get(ResponseTemplate, template_id)
     if template is None or template.department != service_request.agency_responsible:
         raise InvalidRequest(
-            f"template_id: {template_id} is not a template of "
-            f"{service_request.agency_responsible}."
+            f"template_id: {template_id} is not a template of {service_request.agency_responsible}."
         )
     service = session.get(Service, service_request.service_code)
     name = service.name if service else service_request.service_code

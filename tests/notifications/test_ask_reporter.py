@@ -45,11 +45,16 @@ def file_pothole(client: Any, api_key: str, **overrides: Any) -> str:
 
 
 def act(client: Any, token: str, number: str, action: str, **body: Any) -> Any:
-    return client.post(f"/open311/staff/requests/{number}/{action}", json=body, headers=bearer(token))
+    return client.post(
+        f"/open311/staff/requests/{number}/{action}", json=body, headers=bearer(token)
+    )
 
 
 def asked(client: Any, agent: str, number: str, stage_first: str = "acknowledge") -> None:
-    assert act(client, agent, number, stage_first, public_note="We have your report.").status_code == 200
+    assert (
+        act(client, agent, number, stage_first, public_note="We have your report.").status_code
+        == 200
+    )
     reply = act(client, agent, number, "ask_reporter", public_note=QUESTION)
     assert reply.status_code == 200, reply.json
     assert reply.json["stage"] == "awaiting_reporter"
@@ -66,7 +71,8 @@ def the_link(mailbox: Any) -> str:
 
 def form_of(page: Any) -> tuple[str, dict[str, str]]:
     [form] = lxml.html.fromstring(page.data).forms
-    assert form.method == "POST" and form.action is None  # posts back to the link itself
+    assert form.method == "POST"
+    assert form.action is None
     return form.action, dict(form.fields)
 
 
@@ -190,7 +196,9 @@ def test_an_old_key_still_verifies_links_already_sent(app, client, api_key, agen
     send_outbox(app)
     path = the_link(mailbox)
     old = app.config["SECRET_KEY"]
-    app.config.update(SECRET_KEY="a brand new key, at least thirty-two characters", SECRET_KEY_FALLBACKS=[old])
+    app.config.update(
+        SECRET_KEY="a brand new key, at least thirty-two characters", SECRET_KEY_FALLBACKS=[old]
+    )
     assert client.get(path).status_code == 200
     app.config.update(SECRET_KEY_FALLBACKS=[])
     assert client.get(path).status_code == 404

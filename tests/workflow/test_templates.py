@@ -67,7 +67,9 @@ def test_supervisors_and_administrators_manage_templates(app, client, staff):
 
     path = f"/open311/staff/templates/{made.json['id']}"
     changed = client.put(
-        path, json={"title": "Patched", "text": "Done: {service_name}."}, headers=bearer(staff["supervisor"])
+        path,
+        json={"title": "Patched", "text": "Done: {service_name}."},
+        headers=bearer(staff["supervisor"]),
     )
     assert changed.status_code == 200, changed.json
     assert changed.json["text"] == "Done: {service_name}."
@@ -81,18 +83,36 @@ def test_bad_templates_and_the_wrong_people_change_nothing(app, client, staff):
     before = count(app)
     assert create(client, staff["agent"], title="A", text="B").status_code == 403
     assert create(client, staff["call_taker"], title="A", text="B").status_code == 403
-    assert create(client, staff["other_supervisor"], department=CDOT, title="A", text="B").status_code == 403
+    assert (
+        create(client, staff["other_supervisor"], department=CDOT, title="A", text="B").status_code
+        == 403
+    )
     unknown = create(client, staff["supervisor"], title="T", text=PATCHED)
     assert unknown.status_code == 400
     assert "{thanks}" in unknown.json[0]["description"]
     assert create(client, staff["supervisor"], title="T").status_code == 400
     assert create(client, staff["supervisor"], title="T", text="x" * 4001).status_code == 400
     assert create(client, staff["supervisor"], title="Patched", text="Again").status_code == 409
-    assert create(client, staff["administrator"], department="Nobody", title="A", text="B").status_code == 400
+    assert (
+        create(client, staff["administrator"], department="Nobody", title="A", text="B").status_code
+        == 400
+    )
     path = f"/open311/staff/templates/{made.json['id']}"
-    assert client.put(path, json={"title": "X", "text": "Y"}, headers=bearer(staff["other_supervisor"])).status_code == 403
+    assert (
+        client.put(
+            path, json={"title": "X", "text": "Y"}, headers=bearer(staff["other_supervisor"])
+        ).status_code
+        == 403
+    )
     assert client.delete(path, headers=bearer(staff["agent"])).status_code == 403
-    assert client.get("/open311/staff/templates", query_string={"department": CDOT}, headers=bearer(staff["other_supervisor"])).status_code == 403
+    assert (
+        client.get(
+            "/open311/staff/templates",
+            query_string={"department": CDOT},
+            headers=bearer(staff["other_supervisor"]),
+        ).status_code
+        == 403
+    )
     assert count(app) == before
     assert listed(client, staff["agent"])[0]["text"] == "Fixed."
 
