@@ -34,6 +34,7 @@ PLACEHOLDERS = {
     "department": "the department the request is with",
     "requested_date": "the day it was filed (YYYY-MM-DD, local)",
 }
+MAX_ID = 2**31 - 1  # ids are 32-bit integers
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -130,6 +131,8 @@ def delete(session: Session, staff: Staff, template_id: int) -> None:
 
 
 def _get_for_update(session: Session, template_id: int) -> ResponseTemplate:
+    if not 0 < template_id <= MAX_ID:  # a larger one names nothing (and PostgreSQL refuses it)
+        raise NotFound(f"No response template {template_id}.")
     template = session.scalar(
         sa.select(ResponseTemplate).where(ResponseTemplate.id == template_id).with_for_update()
     )
@@ -154,7 +157,7 @@ def note_from_template(
 ) -> str:
     """The public note template `template_id` gives for this request; only the
     request's own department's templates may be used."""
-    template = session.get(ResponseTemplate, template_id)
+    template = session.get(ResponseTemplate, template_id) if 0 < template_id <= MAX_ID else None
     if template is None or template.department != service_request.agency_responsible:
         raise InvalidRequest(
             f"template_id: {template_id} is not a template of {service_request.agency_responsible}."
