@@ -101,14 +101,8 @@ def create(
     if department not in known_departments:
         raise InvalidRequest(f"department: {department!r} is not a department of the catalogue.")
     checked = _checked(fields)
-    template = ResponseTemplate(
-        department=department,
-        title=checked.title,
-        text=checked.text,
-        created_at=now,
-        updated_at=now,
-    )
-    _save(session, template)
+    template = ResponseTemplate(department=department, created_at=now)
+    _save(session, template, checked, now)
     return template
 
 
@@ -117,9 +111,7 @@ def update(
 ) -> ResponseTemplate:
     template = _get_for_update(session, template_id)
     permissions.require(staff, Operation.MANAGE_TEMPLATES, template.department)
-    checked = _checked(fields)
-    template.title, template.text, template.updated_at = checked.title, checked.text, now
-    _save(session, template)
+    _save(session, template, _checked(fields), now)
     return template
 
 
@@ -141,15 +133,18 @@ def _get_for_update(session: Session, template_id: int) -> ResponseTemplate:
     return template
 
 
-def _save(session: Session, template: ResponseTemplate) -> None:
-    """Flush in a savepoint: a title the department already uses is a 409, not a 500."""
+def _save(
+    session: Session, template: ResponseTemplate, fields: TemplateText, now: datetime
+) -> None:
+    """Write the fields in a savepoint: a title the department already uses is a 409
+    and leaves the row as it was, not a 500."""
+    department = template.department  # read now: a failed flush expires the row
     try:
         with session.begin_nested():
+            template.title, template.text, template.updated_at = fields.title, fields.text, now
             session.add(template)
     except IntegrityError as error:
-        raise Conflict(
-            f"{template.department} already has a template titled {template.title!r}."
-        ) from error
+        raise Conflict(f"{department} already has a template titled {fields.title!r}.") from error
 
 
 def note_from_template(

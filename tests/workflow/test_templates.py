@@ -98,6 +98,22 @@ def test_bad_templates_and_the_wrong_people_change_nothing(app, client, staff):
         == 400
     )
     path = f"/open311/staff/templates/{made.json['id']}"
+    other = create(client, staff["supervisor"], title="Other", text="Other.").json
+    renamed = client.put(
+        f"/open311/staff/templates/{other['id']}",
+        json={"title": "Patched", "text": "Clash"},
+        headers=bearer(staff["supervisor"]),
+    )
+    assert renamed.status_code == 409, renamed.json
+    assert (
+        client.put(
+            "/open311/staff/templates/99999999999",
+            json={"title": "X", "text": "Y"},
+            headers=bearer(staff["supervisor"]),
+        ).status_code
+        == 404
+    )
+    before += 1
     assert (
         client.put(
             path, json={"title": "X", "text": "Y"}, headers=bearer(staff["other_supervisor"])
@@ -114,7 +130,8 @@ def test_bad_templates_and_the_wrong_people_change_nothing(app, client, staff):
         == 403
     )
     assert count(app) == before
-    assert listed(client, staff["agent"])[0]["text"] == "Fixed."
+    texts = {t["title"]: t["text"] for t in listed(client, staff["agent"])}
+    assert texts == {"Other": "Other.", "Patched": "Fixed."}
 
 
 def file(client: Any, api_key: str) -> str:
