@@ -222,11 +222,7 @@ def hide_photo(number: str, position: int) -> Response:
     reason = schemas.hide_photo_reason(body())
     base_url = current_app.config["PUBLIC_BASE_URL"] or request.host_url
     media_actions.hide_photo(session, number, position, reason, current_staff(), base_url, utcnow())
-    service_request = queries.request_for_staff(session, number)
-    events = queries.history(session, service_request.id)
-    reply = payloads.work_item_with_history(
-        service_request, events, jurisdiction().time_zone, utcnow()
-    )
+    reply = _request_reply(queries.request_for_staff(session, number))
     session.commit()
     return render.document("work_item", reply, "json")
 

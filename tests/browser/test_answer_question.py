@@ -19,7 +19,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from open311.config import PROJECT_DIR
-from tests.browser.conftest import PHONE, new_page
+from tests.browser.conftest import DESKTOP, PHONE, new_page
 from tests.builders import bearer, make_staff, pothole_form
 from tests.conftest import make_app, new_api_key
 from tests.notifications.conftest import Mailbox, _free_port
@@ -105,6 +105,12 @@ def test_a_resident_answers_the_emailed_question_once(
     [message] = [m for m in box.messages if m["To"] == email and "question" in m["Subject"]]
     link = re.search(re.escape(site.base_url) + r"/answer/\S+", message.get_content())
     assert link, message.get_content()
+
+    desktop = new_page(browser, errors_on_page, viewport=DESKTOP)
+    desktop.goto(link[0])  # reading the question uses nothing up
+    assert QUESTION in desktop.inner_text("#question")
+    axe.check(desktop)
+    desktop.screenshot(path=str(tmp_path / "answer-desktop.png"), full_page=True)
 
     page = new_page(browser, errors_on_page, viewport=PHONE)
     page.goto(link[0])
