@@ -24,9 +24,9 @@ from functools import reduce
 from typing import Any, Protocol
 
 from open311.models import Channel, NotificationKind
+from open311.notifications.answer_links import answer_token
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
-from open311.workflow.questions import answer_token
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"

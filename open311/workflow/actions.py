@@ -8,7 +8,7 @@ place without that row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,12 +110,27 @@ def perform(
     now = now or utcnow()
     service_request = locked_request(session, number)
     _authorise(session, service_request, step.action, actor)
-    step = templates.with_template(session, service_request, step, time_zone)
+    step = _with_template(session, service_request, step, time_zone)
     change = _change(session, service_request, step)
     apply(session, service_request, step, actor, change, now, time_zone)
     if change.target is Stage.CLOSED and step.action is Action.CLOSE:
         _close_duplicates_of(session, service_request, step, now, time_zone)
     return service_request
+
+
+def _with_template(
+    session: Session, service_request: ServiceRequest, step: Step, time_zone: ZoneInfo
+) -> Step:
+    """The step with its response template's text as the public note (templates.py)."""
+    if step.template_id is None:
+        return step
+    if step.public_note:
+        raise InvalidRequest("public_note or template_id: give one, not both.")
+    note = templates.note_from_template(session, service_request, step.template_id, time_zone)
+    return replace(step, public_note=note[:NOTE_LIMIT])
+
+
+NOTE_LIMIT = 4000  # as the staff API's notes
 
 
 def locked_request(session: Session, number: str) -> ServiceRequest:

@@ -1,7 +1,7 @@
 """The reporter answers the department's question from the link in the email.
 
 The link names the question (its ASK_REPORTER history row), signed with
-SECRET_KEY (old keys still verify: LinkKeys). It works once: while the request
+SECRET_KEY (notifications/answer_links.py). It works once: while the request
 waits for that very question and the question is younger than
 QUESTION_LINK_VALID_DAYS. The answer goes through the same workflow action as
 the staff API's ANSWER (actions.perform), so history has one writer.
@@ -14,25 +14,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from itsdangerous import BadSignature
 from sqlalchemy.orm import Session
 
 from open311.errors import Gone, InvalidRequest, NotFound
 from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
+from open311.notifications.answer_links import question_named_by
 from open311.notifications.subscriptions import LinkKeys
 from open311.validation import without_control_characters
 from open311.workflow import actions
 from open311.workflow.transitions import Action
 
-SALT = "open311.answer"
 ANSWER_LENGTH = 4000
-
-
-def answer_token(keys: LinkKeys, question_id: int) -> str:
-    """The signed token of the link that answers question `question_id`; its own salt,
-    so no other link's token answers anything."""
-    token: str = keys.serializer(SALT).dumps(question_id)
-    return token
 
 
 @dataclass(frozen=True)
@@ -52,23 +44,16 @@ def open_question(
     NotFound: forged or unknown. Gone: answered already (by this link or
     otherwise), replaced by a newer question, or expired.
     """
-    try:
-        question_id = keys.serializer(SALT).loads(token)
-    except BadSignature as error:
-        raise NotFound("This link is not valid.") from error
-    row = (
-        session.execute(
-            sa.select(RequestEvent, ServiceRequest)
-            .join(ServiceRequest, ServiceRequest.id == RequestEvent.service_request_id)
-            .where(
-                RequestEvent.id == question_id,
-                RequestEvent.action == Action.ASK_REPORTER.value,
-                ServiceRequest.intake == Intake.ACCEPTED,
-            )
-        ).first()
-        if isinstance(question_id, int)
-        else None
-    )
+    question_id = question_named_by(keys, token)
+    row = session.execute(
+        sa.select(RequestEvent, ServiceRequest)
+        .join(ServiceRequest, ServiceRequest.id == RequestEvent.service_request_id)
+        .where(
+            RequestEvent.id == question_id,
+            RequestEvent.action == Action.ASK_REPORTER.value,
+            ServiceRequest.intake == Intake.ACCEPTED,
+        )
+    ).first()
     if row is None:
         raise NotFound("This link is not valid.")
     event, service_request = row

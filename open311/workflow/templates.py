@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -23,9 +22,6 @@ from open311.errors import Conflict, InvalidRequest, NotFound
 from open311.models import ResponseTemplate, Service, ServiceRequest, Staff
 from open311.workflow import permissions
 from open311.workflow.permissions import Operation
-
-if TYPE_CHECKING:
-    from open311.workflow.actions import Step
 
 PLACEHOLDERS = {
     "service_request_id": "the request's number",
@@ -160,15 +156,3 @@ def note_from_template(
     service = session.get(Service, service_request.service_code)
     name = service.name if service else service_request.service_code
     return render(template.text, values_for(service_request, name, time_zone))
-
-
-def with_template(
-    session: Session, service_request: ServiceRequest, step: Step, time_zone: ZoneInfo
-) -> Step:
-    """The step with its template's text as the public note (actions.perform calls it)."""
-    if step.template_id is None:
-        return step
-    if step.public_note:
-        raise InvalidRequest("public_note or template_id: give one, not both.")
-    note = note_from_template(session, service_request, step.template_id, time_zone)
-    return replace(step, public_note=note[:4000])

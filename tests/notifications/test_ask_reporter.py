@@ -23,8 +23,8 @@ from open311.models import (
     ServiceRequest,
     Subscription,
 )
+from open311.notifications.answer_links import answer_token
 from open311.notifications.subscriptions import LinkKeys, unsubscribe_token
-from open311.workflow.questions import answer_token
 from tests.builders import bearer, make_staff, pothole_form
 from tests.notifications.conftest import begin, notifications, send_outbox
 
