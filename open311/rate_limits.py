@@ -20,6 +20,7 @@ with `count_writes_of`.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import time
@@ -152,6 +153,23 @@ def count_writes_of(caller: str) -> None:
             raise _refusal(
                 "writes with this credential", str(item), _reset_in(item, PER_CALLER, caller)
             )
+
+
+SIGN_INS: Final = "sign-in-links"
+
+
+def count_sign_in_link(email: str) -> None:
+    """Count a sign-in link asked for, against this client address and against the email
+    it goes to (hashed: no address is kept in the counter's store); 429 past either."""
+    digest = "email:" + hashlib.sha256(email.encode()).hexdigest()
+    config = current_app.config
+    for setting, who, what in (
+        ("RATE_LIMIT_SIGN_IN_PER_ADDRESS", client_address(), "sign-in links from this address"),
+        ("RATE_LIMIT_SIGN_IN_PER_EMAIL", digest, "sign-in links to this email"),
+    ):
+        for item in _items(config[setting]):
+            if not _counted(item, SIGN_INS, who, hit=True):
+                raise _refusal(what, str(item), _reset_in(item, SIGN_INS, who))
 
 
 def _counted(item: RateLimitItem, scope: str, who: str, *, hit: bool) -> bool:

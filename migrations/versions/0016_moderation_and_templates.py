@@ -5,7 +5,7 @@ The question emails (NotificationKind.QUESTION) need no change: the kind is a
 VARCHAR without a CHECK constraint.
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-12-07 07:00:00
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0013"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 

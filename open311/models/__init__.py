@@ -19,6 +19,7 @@ from open311.models.notifications import (
     Webhook,
 )
 from open311.models.reporters import Feedback, PartnerUpdate
+from open311.models.residents import ResidentSession, SignInLink
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -28,6 +29,7 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
+from open311.models.sms import SmsConversation, SmsMessage
 from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [
@@ -54,6 +56,7 @@ __all__ = [
     "RequestEvent",
     "RequestNumberCounter",
     "RequestPhoto",
+    "ResidentSession",
     "ResolutionQuantiles",
     "ResponseTemplate",
     "Role",
@@ -61,6 +64,9 @@ __all__ = [
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "SignInLink",
+    "SmsConversation",
+    "SmsMessage",
     "Staff",
     "StaffToken",
     "Stage",

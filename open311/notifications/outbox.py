@@ -115,7 +115,11 @@ def _question(
 
 
 def ask_to_confirm(
-    session: Session, subscription: Subscription, follows: str, expires_at: datetime
+    session: Session,
+    subscription: Subscription,
+    follows: str,
+    expires_at: datetime,
+    request_number: str | None = None,
 ) -> None:
     """Queue the one message that asks an address's owner to confirm a subscription.
 
@@ -126,6 +130,8 @@ def ask_to_confirm(
         "summary": "Please confirm your subscription",
         "follows": follows,
         "expires_datetime": _utc_text(expires_at),
+        # The request followed, if it is one: an email in another language names it so.
+        **({"service_request_id": request_number} if request_number else {}),
     }
     _queue(
         session,
@@ -136,6 +142,27 @@ def ask_to_confirm(
                 subscription_id=subscription.id,
                 channel=subscription.channel,
                 address=subscription.address,
+            )
+        ],
+    )
+
+
+def ask_to_sign_in(session: Session, sign_in_id: int, email: str, expires_at: datetime) -> None:
+    """Queue the email that carries a one-time sign-in link (accounts/residents.py).
+
+    The link itself is signed by the worker when it writes the email, as the
+    confirmation links are: the outbox never holds a usable credential.
+    """
+    message = {"summary": "Sign in to CHI 311", "expires_datetime": _utc_text(expires_at)}
+    _queue(
+        session,
+        [
+            _pending(
+                message,
+                kind=NotificationKind.SIGN_IN,
+                sign_in_id=sign_in_id,
+                channel=Channel.EMAIL,
+                address=email,
             )
         ],
     )

@@ -7,7 +7,6 @@ real SMTP server (aiosmtpd); the test opens the link from the message.
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -42,15 +41,12 @@ def mailbox() -> Any:
 
 def send_outbox(site: Any, smtp_port: int) -> None:
     """One pass of the production worker, configured through its environment."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
-    env.update(
-        OPEN311_DATABASE_URL=site.database_url,
-        OPEN311_SECRET_KEY=site.secret_key,
-        OPEN311_PUBLIC_BASE_URL=site.base_url,
-        OPEN311_SMTP_HOST="127.0.0.1",
-        OPEN311_SMTP_PORT=str(smtp_port),
-        SPATIALITE_LIBRARY_PATH="mod_spatialite",
-    )
+    env = {
+        **site.env,  # the server's own: its database and SECRET_KEY, which signs the link
+        "OPEN311_PUBLIC_BASE_URL": site.base_url,
+        "OPEN311_SMTP_HOST": "127.0.0.1",
+        "OPEN311_SMTP_PORT": str(smtp_port),
+    }
     flask = Path(sys.executable).with_name("flask")
     done = subprocess.run(
         [str(flask), "--app", "wsgi", "open311", "send-outbox", "--once"],
