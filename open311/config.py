@@ -88,6 +88,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # A rating of 1 or 2 this many days after a request was completed reopens
     # it for a supervisor's review.
     "FEEDBACK_REOPEN_DAYS": 14,
+    # How long the link in a question's email lets the reporter answer it.
+    "QUESTION_LINK_VALID_DAYS": 14,
     "DEFAULT_PAGE_SIZE": 1000,
     "MAX_PAGE_SIZE": 1000,
     # Notifications (open311/notifications): email through this SMTP server, …

@@ -9,6 +9,7 @@ from open311.models.estimates import ResolutionQuantiles, Scope
 from open311.models.history import ActorKind, RequestEvent
 from open311.models.knowledge import Article, ArticleService
 from open311.models.media import RequestPhoto
+from open311.models.moderation import DescriptionRedaction, ResponseTemplate
 from open311.models.notifications import (
     Channel,
     DeliveryState,
@@ -54,6 +55,7 @@ __all__ = [
     "CloseReason",
     "ConsoleSession",
     "DeliveryState",
+    "DescriptionRedaction",
     "Feedback",
     "Intake",
     "Notification",
@@ -67,6 +69,7 @@ __all__ = [
     "RequestPhoto",
     "ResidentSession",
     "ResolutionQuantiles",
+    "ResponseTemplate",
     "Role",
     "RoleSetting",
     "Scope",

@@ -35,6 +35,9 @@ class NotificationKind(enum.StrEnum):
     SIGN_IN = "sign_in"
     # A staff member's one-time link to set a console password: about no subscription.
     PASSWORD_RESET = "password_reset"
+    # Staff asked the reporter a question (ASK_REPORTER): sent to the email given
+    # when filing, with a link to answer it (open311/workflow/questions.py).
+    QUESTION = "question"
 
 
 class DeliveryState(enum.StrEnum):

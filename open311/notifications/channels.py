@@ -29,6 +29,7 @@ from babel.support import NullTranslations, Translations
 
 from open311.accounts.residents import sign_in_token
 from open311.models import Channel, NotificationKind
+from open311.notifications.answer_links import answer_token
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
 from open311.notifications.subscriptions import (
     LinkKeys,
@@ -285,6 +286,10 @@ class Links:
         """The staff console's page that sets a new password (console/views.py)."""
         return f"{self.base_url}/console/reset/{password_reset_token(self.keys, reset_id)}"
 
+    def answer(self, question_id: int) -> str:
+        """The resident site's page where the reporter answers (web.answer_question)."""
+        return f"{self.base_url}/answer/{answer_token(self.keys, question_id)}"
+
 
 def text_of(message: Outgoing, links: Links) -> str:
     payload = message.payload
@@ -325,6 +330,8 @@ class EmailSender:
             email = self._confirmation(message)
         elif message.kind is NotificationKind.PASSWORD_RESET:
             email = self._password_reset(message)
+        elif message.kind is NotificationKind.QUESTION:
+            email = self._question(message)
         else:
             email = self._news(message)
         email["Content-Language"] = message.language
@@ -406,6 +413,20 @@ class EmailSender:
             f"{payload['expires_datetime']} UTC):\n{self.links.password_reset(payload['reset_id'])}"
             f"\n\nIf you did not expect it, tell your administrator; your password is "
             f"unchanged until the link is used.\n"
+        )
+        return email
+
+    def _question(self, message: Outgoing) -> EmailMessage:
+        payload = message.payload
+        number = payload["service_request_id"]
+        link = self.links.answer(int(payload["question_event_id"]))
+        email = EmailMessage()
+        email["Subject"] = f"A question about your request {number}"
+        email.set_content(
+            f"The department working on your service request {number} has a question "
+            f"for you:\n\n{payload.get('note') or ''}\n\nTo answer it, open this link and "
+            f"send your answer:\n{link}\n\nThe link works once. Until you answer, the "
+            f"request waits for you.\n\nDetails: {self.links.request(number)}\n"
         )
         return email
 

@@ -173,7 +173,9 @@ def _sendable(session: Session, claimed: Sequence[int], now: datetime) -> list[O
         notification, cancelled_at, confirmed_at, url, secret, deleted_at, language, used_at,
         expires_at,
     ) in rows:  # fmt: skip
-        if cancelled_at is not None or deleted_at is not None:
+        # A question is the department asking the filer: sent even if they stopped the news.
+        stopped = cancelled_at is not None and notification.kind is not NotificationKind.QUESTION
+        if stopped or deleted_at is not None:
             notification.state = DeliveryState.CANCELLED
             continue
         if notification.kind is NotificationKind.SIGN_IN:

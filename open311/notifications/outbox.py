@@ -65,7 +65,53 @@ def enqueue(session: Session, service_request: ServiceRequest, event: RequestEve
     if summary is None or (event.action == Action.NOTE and not event.public_note):
         return 0  # an internal note shows the public only that a note exists
     message = _message(service_request, event.action, summary, event.public_note, event.at)
-    return _fan_out(session, service_request, message, event_id=event.id)
+    question = None
+    if event.action == Action.ASK_REPORTER and service_request.email:
+        question = _question(session, service_request, message, event)
+    return _fan_out(session, service_request, message, event_id=event.id, question=question)
+
+
+def _question(
+    session: Session, service_request: ServiceRequest, message: dict[str, Any], event: RequestEvent
+) -> dict[str, Any]:
+    """The email that asks the reporter, with the link to answer (channels.py writes it).
+
+    It goes to the email given when filing, under the filer's own subscription to
+    the request (made at filing, confirmed then), even if they have since stopped
+    the news: the department is asking them, about their own report.
+    """
+    address = (service_request.email or "").lower()
+    subscription_id = session.scalar(
+        sa.select(Subscription.id)
+        .where(
+            Subscription.service_request_id == service_request.id,
+            Subscription.channel == Channel.EMAIL,
+            Subscription.address == address,
+            Subscription.confirmed_at.is_not(None),
+        )
+        .order_by(Subscription.cancelled_at.is_not(None), Subscription.id.desc())
+        .limit(1)
+    )
+    if subscription_id is None:  # filed before filers followed their requests
+        subscription = Subscription(
+            channel=Channel.EMAIL,
+            address=address,
+            service_request_id=service_request.id,
+            confirmed_at=service_request.requested_at,
+        )
+        session.add(subscription)
+        session.flush()
+        subscription_id = subscription.id
+    return _pending(
+        {**message, "question_event_id": event.id},
+        kind=NotificationKind.QUESTION,
+        subscription_id=subscription_id,
+        channel=Channel.EMAIL,
+        address=address,
+        webhook_id=None,
+        service_request_id=service_request.id,
+        event_id=event.id,
+    )
 
 
 def ask_to_confirm(
@@ -193,11 +239,23 @@ def _message(
 
 
 def _fan_out(
-    session: Session, service_request: ServiceRequest, message: dict[str, Any], event_id: int | None
+    session: Session,
+    service_request: ServiceRequest,
+    message: dict[str, Any],
+    event_id: int | None,
+    question: dict[str, Any] | None = None,
 ) -> int:
+    """Queue `message` for every receiver; the reporter asked a `question` gets it
+    instead of the news, once."""
     if service_request.intake is Intake.PENDING_REVIEW:
         return 0
     receivers = _receivers(session, service_request)
+    if question is not None:
+        receivers = [
+            r
+            for r in receivers
+            if not (r.channel is Channel.EMAIL and r.address == question["address"])
+        ]
     _queue(
         session,
         [
@@ -211,9 +269,10 @@ def _fan_out(
                 event_id=event_id,
             )
             for receiver in receivers
-        ],
+        ]
+        + ([question] if question is not None else []),
     )
-    return len(receivers)
+    return len(receivers) + (question is not None)
 
 
 def _receivers(session: Session, service_request: ServiceRequest) -> list[_Receiver]:

@@ -9,7 +9,15 @@ from zoneinfo import ZoneInfo
 
 from open311.citations.queries import PartyRecord
 from open311.formats.w3c import format_w3c
-from open311.models import Citation, RequestEvent, ServiceRequest, Staff, Status
+from open311.models import (
+    Citation,
+    DescriptionRedaction,
+    RequestEvent,
+    ResponseTemplate,
+    ServiceRequest,
+    Staff,
+    Status,
+)
 from open311.workflow.queries import DuplicateRule, LikelyParent
 
 
@@ -85,6 +93,38 @@ def work_item_with_history(
     return {
         **work_item(service_request, time_zone, now),
         "history": [event(row, time_zone) for row in events],
+    }
+
+
+def with_redactions(
+    item: dict[str, Any], found: Sequence[DescriptionRedaction], time_zone: ZoneInfo
+) -> dict[str, Any]:
+    """A work item with the originals its description's redactions replaced: only for
+    staff whose role may moderate (the caller decides)."""
+    return {
+        **item,
+        "redactions": [
+            {
+                "id": row.id,
+                "datetime": format_w3c(row.at, time_zone),
+                "staff_id": row.staff_id,
+                "reason": row.reason,
+                "original": row.original,
+                "redacted": row.redacted,
+            }
+            for row in found
+        ],
+    }
+
+
+def response_template(row: ResponseTemplate, time_zone: ZoneInfo) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "department": row.department,
+        "title": row.title,
+        "text": row.text,
+        "created_datetime": format_w3c(row.created_at, time_zone),
+        "updated_datetime": format_w3c(row.updated_at, time_zone),
     }
 
 

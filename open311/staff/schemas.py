@@ -20,6 +20,7 @@ from open311.workflow.steps import (
     queue_filter,
     step,
 )
+from open311.workflow.templates import TemplateText
 
 __all__ = ["STAFF_ACTIONS", "hide_photo_reason", "new_citation", "queue_filter", "step"]
 
@@ -72,3 +73,51 @@ def repeat_parties_query(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def new_staff(params: Mapping[str, Any]) -> dict[str, Any]:
     return load_form(StaffForm(), params)
+
+
+class RedactForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    # What the public will read instead; absent: the whole description is removed.
+    description = fields.String(validate=NOTE_LENGTH)
+    reason = fields.String(required=True, validate=NOTE_LENGTH)
+
+
+def redaction(params: Mapping[str, Any]) -> dict[str, Any]:
+    return load_form(RedactForm(), params)
+
+
+class TemplateForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    title = fields.String(required=True, validate=NAME_LENGTH)
+    text = fields.String(required=True, validate=NOTE_LENGTH)
+
+
+class NewTemplateForm(TemplateForm):
+    department = fields.String(validate=NAME_LENGTH)
+
+
+class TemplatesQueryForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    department = fields.String(validate=NAME_LENGTH)
+
+
+def template_fields(params: Mapping[str, Any]) -> TemplateText:
+    data = load_form(TemplateForm(), params)
+    return TemplateText(title=data["title"], text=data["text"])
+
+
+def new_template(params: Mapping[str, Any], own_department: str) -> tuple[str, TemplateText]:
+    data = load_form(NewTemplateForm(), params)
+    fields_ = TemplateText(title=data["title"], text=data["text"])
+    return data.get("department", own_department), fields_
+
+
+def templates_query(params: Mapping[str, Any], own_department: str) -> str:
+    department: str = load_form(TemplatesQueryForm(), params).get("department", own_department)
+    return department

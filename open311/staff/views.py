@@ -25,7 +25,7 @@ from open311.service_requests import signals
 from open311.service_requests.submissions import submission
 from open311.staff import dashboard as dashboard_payloads
 from open311.staff import payloads, schemas
-from open311.workflow import actions, dashboard, permissions, queries
+from open311.workflow import actions, dashboard, moderation, permissions, queries, templates
 from open311.workflow.permissions import Operation
 
 PREFIX = "/open311/staff"
@@ -45,7 +45,7 @@ class WorkflowActionConverter(BaseConverter):
     """Any path segment but the nouns with routes of their own beside the actions,
     so that POST …/likely-parents is a 405 (it is read-only), not an unknown action."""
 
-    regex = r"(?!likely-parents$)[^/]+"
+    regex = r"(?!(likely-parents|redact)$)[^/]+"
 
 
 LIST_FIELDS = ("stage", "service_code")
@@ -123,14 +123,20 @@ def show_request(number: str) -> Response:
     session = db.session()
     service_request = queries.request_for_staff(session, number)
     permissions.require(current_staff(), Operation.VIEW, service_request.agency_responsible)
+    return render.document("work_item", _request_reply(service_request), "json")
+
+
+def _request_reply(service_request: Any) -> dict[str, Any]:
+    """The request with its history, and, for staff who may moderate, the originals
+    of its redacted description."""
+    session, time_zone = db.session(), jurisdiction().time_zone
     events = queries.history(session, service_request.id)
-    return render.document(
-        "work_item",
-        payloads.work_item_with_history(
-            service_request, events, jurisdiction().time_zone, utcnow()
-        ),
-        "json",
-    )
+    reply = payloads.work_item_with_history(service_request, events, time_zone, utcnow())
+    department = service_request.agency_responsible
+    if permissions.allowed(current_staff(), Operation.MODERATE, department):
+        found = moderation.redactions(session, service_request.id)
+        reply = payloads.with_redactions(reply, found, time_zone)
+    return reply
 
 
 @bp.get("/requests/<number>/likely-parents")
@@ -205,10 +211,7 @@ def act(number: str, action: str) -> Response:
         actions.Actor.of_staff(current_staff()),
         time_zone=jurisdiction().time_zone,
     )
-    events = queries.history(session, service_request.id)
-    reply = payloads.work_item_with_history(
-        service_request, events, jurisdiction().time_zone, utcnow()
-    )
+    reply = _request_reply(service_request)
     session.commit()
     return render.document("work_item", reply, "json")
 
@@ -220,11 +223,7 @@ def hide_photo(number: str, position: int) -> Response:
     reason = schemas.hide_photo_reason(body())
     base_url = current_app.config["PUBLIC_BASE_URL"] or request.host_url
     media_actions.hide_photo(session, number, position, reason, current_staff(), base_url, utcnow())
-    service_request = queries.request_for_staff(session, number)
-    events = queries.history(session, service_request.id)
-    reply = payloads.work_item_with_history(
-        service_request, events, jurisdiction().time_zone, utcnow()
-    )
+    reply = _request_reply(queries.request_for_staff(session, number))
     session.commit()
     return render.document("work_item", reply, "json")
 
@@ -279,3 +278,58 @@ def create_staff() -> Response:
     reply = {**payloads.staff_member(staff), "token": token}
     session.commit()
     return render.document("staff", reply, "json", status=201)
+
+
+@bp.post("/requests/<number>/redact")
+def redact_description(number: str) -> Response:
+    """Replace the description the public reads, with a reason; the original stays
+    for staff who may moderate."""
+    session = db.session()
+    asked = schemas.redaction(body())
+    moderation.redact_description(
+        session, number, asked.get("description"), asked["reason"], current_staff(), utcnow()
+    )
+    reply = _request_reply(queries.request_for_staff(session, number))
+    session.commit()
+    return render.document("work_item", reply, "json")
+
+
+@bp.get("/templates")
+def list_templates() -> Response:
+    """A department's response templates (default: one's own)."""
+    department = schemas.templates_query(request.args, current_staff().department)
+    permissions.require(current_staff(), Operation.VIEW, department)
+    found = templates.of_department(db.session(), department)
+    time_zone = jurisdiction().time_zone
+    reply = [payloads.response_template(row, time_zone) for row in found]
+    return render.document("templates", reply, "json")
+
+
+@bp.post("/templates")
+def create_template() -> Response:
+    session = db.session()
+    department, fields = schemas.new_template(body(), current_staff().department)
+    template = templates.create(
+        session, current_staff(), department, fields, actions.departments(session), utcnow()
+    )
+    reply = payloads.response_template(template, jurisdiction().time_zone)
+    session.commit()
+    return render.document("template", reply, "json", status=201)
+
+
+@bp.put("/templates/<int:template_id>")
+def update_template(template_id: int) -> Response:
+    session = db.session()
+    fields = schemas.template_fields(body())
+    template = templates.update(session, current_staff(), template_id, fields, utcnow())
+    reply = payloads.response_template(template, jurisdiction().time_zone)
+    session.commit()
+    return render.document("template", reply, "json")
+
+
+@bp.delete("/templates/<int:template_id>")
+def delete_template(template_id: int) -> Response:
+    session = db.session()
+    templates.delete(session, current_staff(), template_id)
+    session.commit()
+    return Response(status=204)

@@ -35,6 +35,7 @@ def _title(code: int) -> str:
         400: _("Something in the form needs a change"),
         404: _("We could not find that page"),
         409: _("That cannot be done now"),
+        410: _("This link no longer works"),
         429: _("Too many requests: wait a moment"),
         503: _("The service is busy: try again soon"),
     }

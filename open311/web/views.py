@@ -43,12 +43,13 @@ from open311.media import uploads as media_uploads
 from open311.models import Service
 from open311.models.base import utcnow
 from open311.notifications import confirmation, followers, subscriptions
-from open311.notifications.subscriptions import Scope
+from open311.notifications.subscriptions import LinkKeys, Scope
 from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
 from open311.web.i18n import _
 from open311.workflow import feedback as workflow_feedback
 from open311.workflow import queries as workflow_queries
+from open311.workflow import questions
 
 bp = Blueprint("web", __name__)  # templates in open311/templates/web/, the app's folder
 errors.install(bp)  # HTML error pages for the site's routes only
@@ -263,6 +264,52 @@ def give_feedback(number: str) -> BaseResponse:
         return _back_with_problems(number, error, "feedback")
     session_.commit()
     flash(_("Thank you: your rating was received."), "success")
+    return redirect(url_for("web.track_request", number=number), 303)
+
+
+@bp.get("/answer/<token>")
+def answer_question(token: str) -> str:
+    """The page the department's emailed question links to: the question and a form."""
+    return _answer_form(token, "", {}, 200)[0]
+
+
+def _answer_form(token: str, answer: str, errors: dict[str, str], status: int) -> tuple[str, int]:
+    question = questions.open_question(
+        db.session(), LinkKeys.from_config(current_app.config), token, _answer_window(), utcnow()
+    )
+    page = render_template(
+        "web/answer.html",
+        question=question,
+        asked=pages.when(question.asked_at),
+        answer=answer,
+        errors=errors,
+    )
+    return page, status
+
+
+def _answer_window() -> timedelta:
+    return timedelta(days=current_app.config["QUESTION_LINK_VALID_DAYS"])
+
+
+@bp.post("/answer/<token>")
+def send_answer(token: str) -> BaseResponse | tuple[str, int]:
+    """Record the answer (the staff API's ANSWER action), then the request's page."""
+    session_ = db.session()
+    text = request.form.get("answer", "")
+    try:
+        answered = questions.answer(
+            session_, LinkKeys.from_config(current_app.config), token, text,
+            valid_for=_answer_window(), time_zone=jurisdiction().time_zone, now=utcnow(),
+        )  # fmt: skip
+    except InvalidRequest:
+        session_.rollback()
+        problem = _(
+            "Write your answer, at most %(count)d characters.", count=questions.ANSWER_LENGTH
+        )
+        return _answer_form(token, text[: questions.ANSWER_LENGTH], {"answer": problem}, 400)
+    number = answered.number
+    session_.commit()
+    flash(_("Thank you: your answer was sent to the department."), "success")
     return redirect(url_for("web.track_request", number=number), 303)
 
 

@@ -8,7 +8,7 @@ place without that row.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.errors import Conflict, Forbidden, InvalidRequest, NotFound
+from open311.errors import Conflict, Forbidden, Gone, InvalidRequest, NotFound
 from open311.estimates.actions import refresh_expected
 from open311.models import (
     ActorKind,
@@ -32,7 +32,7 @@ from open311.models import (
 )
 from open311.models.base import utcnow
 from open311.notifications import outbox
-from open311.workflow import permissions
+from open311.workflow import permissions, templates
 from open311.workflow.transitions import TRANSITIONS, Action
 
 # Reasons staff give with CLOSE; the others come from their own actions.
@@ -51,6 +51,8 @@ class Step:
     department: str | None = None
     reason: CloseReason | None = None
     parent: str | None = None  # the request number a duplicate belongs to
+    # A department's response template (workflow/templates.py), instead of public_note.
+    template_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,9 @@ class Actor:
     kind: ActorKind
     staff: Staff | None = None
     api_key: ApiKey | None = None
+    # The reporter through the signed link of the email that asked them (the
+    # ASK_REPORTER row's id): it may answer that question, and only while it is open.
+    question_id: int | None = None
 
     @classmethod
     def of_staff(cls, staff: Staff) -> Actor:
@@ -68,6 +73,10 @@ class Actor:
     @classmethod
     def reporter(cls, api_key: ApiKey) -> Actor:
         return cls(ActorKind.REPORTER, api_key=api_key)
+
+    @classmethod
+    def reporter_by_link(cls, question_id: int) -> Actor:
+        return cls(ActorKind.REPORTER, question_id=question_id)
 
 
 SYSTEM = Actor(ActorKind.SYSTEM)
@@ -79,6 +88,8 @@ class _Change:
 
     target: Stage
     details: dict[str, Any] = field(default_factory=dict)
+    # ANSWER: what status_notes becomes once the question has left it.
+    notes_after_answer: str | None = None
 
 
 def perform(
@@ -99,11 +110,27 @@ def perform(
     now = now or utcnow()
     service_request = locked_request(session, number)
     _authorise(session, service_request, step.action, actor)
+    step = _with_template(session, service_request, step, time_zone)
     change = _change(session, service_request, step)
     apply(session, service_request, step, actor, change, now, time_zone)
     if change.target is Stage.CLOSED and step.action is Action.CLOSE:
         _close_duplicates_of(session, service_request, step, now, time_zone)
     return service_request
+
+
+def _with_template(
+    session: Session, service_request: ServiceRequest, step: Step, time_zone: ZoneInfo
+) -> Step:
+    """The step with its response template's text as the public note (templates.py)."""
+    if step.template_id is None:
+        return step
+    if step.public_note:
+        raise InvalidRequest("public_note or template_id: give one, not both.")
+    note = templates.note_from_template(session, service_request, step.template_id, time_zone)
+    return replace(step, public_note=note[:NOTE_LIMIT])
+
+
+NOTE_LIMIT = 4000  # as the staff API's notes
 
 
 def locked_request(session: Session, number: str) -> ServiceRequest:
@@ -131,7 +158,26 @@ def _authorise(
     elif actor.kind is ActorKind.REPORTER:
         if action not in REPORTER_ACTIONS:
             raise Forbidden("A reporter may only answer a question or give feedback.")
-        require_filing_key(service_request, actor.api_key)
+        if actor.question_id is not None:
+            _require_open_question(session, service_request, action, actor.question_id)
+        else:
+            require_filing_key(service_request, actor.api_key)
+
+
+def _require_open_question(
+    session: Session, service_request: ServiceRequest, action: Action, question_id: int
+) -> None:
+    """Gone unless `question_id` is the question the request is waiting for (a link
+    answers once: after an answer, or a newer question, it answers nothing)."""
+    if action is not Action.ANSWER:
+        raise Forbidden("This link may only answer the department's question.")
+    question = last_question(session, service_request)
+    if (
+        service_request.stage is not Stage.AWAITING_REPORTER
+        or question is None
+        or question.id != question_id
+    ):
+        raise Gone("This question has already been answered, or is no longer asked.")
 
 
 # What a reporter may do, through the key that filed the request: answer the
@@ -160,7 +206,7 @@ def _change(session: Session, service_request: ServiceRequest, step: Step) -> _C
     check = _CHECKS.get(step.action)
     details = check(session, service_request, step) if check else {}
     if step.action is Action.ANSWER:
-        target = _stage_before_question(session, service_request)
+        return _answer_change(session, service_request, details)
     return _Change(target, details)
 
 
@@ -252,10 +298,10 @@ _CHECKS = {
 }
 
 
-def _stage_before_question(session: Session, service_request: ServiceRequest) -> Stage:
-    """Where the request was when the department asked the reporter."""
-    asked_from = session.scalar(
-        sa.select(RequestEvent.from_stage)
+def last_question(session: Session, service_request: ServiceRequest) -> RequestEvent | None:
+    """The department's latest question to the reporter (its ASK_REPORTER row)."""
+    return session.scalar(
+        sa.select(RequestEvent)
         .where(
             RequestEvent.service_request_id == service_request.id,
             RequestEvent.action == Action.ASK_REPORTER.value,
@@ -263,7 +309,34 @@ def _stage_before_question(session: Session, service_request: ServiceRequest) ->
         .order_by(RequestEvent.id.desc())
         .limit(1)
     )
-    return asked_from or Stage.ACKNOWLEDGED
+
+
+def _answer_change(
+    session: Session, service_request: ServiceRequest, details: dict[str, Any]
+) -> _Change:
+    """Back to where the request was when the department asked, and the question
+    out of status_notes: they say again what they said before it was asked."""
+    question = last_question(session, service_request)
+    if question is None:
+        return _Change(Stage.ACKNOWLEDGED, details, service_request.status_notes)
+    notes = service_request.status_notes
+    if notes == question.public_note:
+        notes = session.scalar(
+            sa.select(RequestEvent.public_note)
+            .where(
+                RequestEvent.service_request_id == service_request.id,
+                RequestEvent.id < question.id,
+                RequestEvent.action != Action.ASK_REPORTER.value,
+                RequestEvent.public_note.is_not(None),
+            )
+            .order_by(RequestEvent.id.desc())
+            .limit(1)
+        )
+    return _Change(
+        question.from_stage or Stage.ACKNOWLEDGED,
+        {**details, "question_event_id": question.id},
+        notes,
+    )
 
 
 def apply(
@@ -281,6 +354,8 @@ def apply(
     _apply_fields(service_request, step, change)
     service_request.stage = change.target
     service_request.status = Status.CLOSED if change.target is Stage.CLOSED else Status.OPEN
+    if step.action is Action.ANSWER:
+        service_request.status_notes = change.notes_after_answer
     if step.public_note:
         service_request.status_notes = step.public_note
     service_request.updated_at = now

@@ -25,6 +25,9 @@ class Operation(enum.StrEnum):
     CITE = "cite"
     HIDE_PHOTO = "hide_photo"  # a face or a licence plate in a resident's photo
     MANAGE_STAFF = "manage_staff"
+    # Redact a request's description, and read the originals redactions replaced.
+    MODERATE = "moderate"
+    MANAGE_TEMPLATES = "manage_templates"  # a department's response templates
 
 
 Permission = Action | Operation
@@ -42,6 +45,10 @@ _AGENT: dict[Permission, Scope] = {
     Action.MARK_DUPLICATE: Scope.OWN,
     Operation.CITE: Scope.OWN,
     Operation.HIDE_PHOTO: Scope.OWN,
+    # As with photos: the agent working a request is the first to see a phone
+    # number or an insult in it, and the public should not wait for a supervisor.
+    # Seeing the original is the same right: they read it before redacting it.
+    Operation.MODERATE: Scope.OWN,
 }
 
 ALLOWED: dict[Role, dict[Permission, Scope]] = {
@@ -58,10 +65,17 @@ ALLOWED: dict[Role, dict[Permission, Scope]] = {
         Action.ASSIGN: Scope.OWN,
         Action.TRANSFER: Scope.OWN,
         Action.REOPEN: Scope.OWN,
+        Operation.MANAGE_TEMPLATES: Scope.OWN,
     },
     # Administrators run the system (staff, keys, catalogue); they read requests
     # but do not work them, so every change to a request has a worker's name on it.
-    Role.ADMINISTRATOR: {Operation.VIEW: Scope.ANY, Operation.MANAGE_STAFF: Scope.ANY},
+    # Templates are words set up ahead, not work on a request: they may manage any
+    # department's. They never see redacted originals (no MODERATE).
+    Role.ADMINISTRATOR: {
+        Operation.VIEW: Scope.ANY,
+        Operation.MANAGE_STAFF: Scope.ANY,
+        Operation.MANAGE_TEMPLATES: Scope.ANY,
+    },
 }
 
 

@@ -33,6 +33,8 @@ class StepForm(Schema):
     department = fields.String(validate=NAME_LENGTH)
     reason = fields.Enum(CloseReason, by_value=True)
     parent = fields.String(validate=validate.Length(min=1, max=32))
+    # A response template of the request's department, in place of public_note.
+    template_id = fields.Integer(strict=False, validate=validate.Range(min=1, max=2**31 - 1))
 
 
 class QueueForm(Schema):

@@ -51,6 +51,9 @@ ROUTES = (
     ("GET", r"^/open311/staff/dashboard/[a-z-]+$", "staff/dashboard"),  # not its .csv
     ("POST", r"^/open311/staff/requests(/[^/]+/[^/]+)?$", "staff/work-item"),
     ("POST", r"^/open311/staff/requests/[^/]+/photos/[0-9]+/hide$", "staff/work-item"),
+    ("GET", r"^/open311/staff/templates$", "staff/templates"),
+    ("POST", r"^/open311/staff/templates$", "staff/template"),
+    ("PUT", r"^/open311/staff/templates/[0-9]+$", "staff/template"),
     ("GET", r"^/open311/staff/requests/[^/]+$", "staff/work-item"),
     # The GeoJSON feed; the CSV and NDJSON feeds have no JSON Schema (tests/opendata checks them).
     ("GET", r"^/open311/feeds/requests\.geojson$", "feeds/requests.geojson"),
