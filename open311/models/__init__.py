@@ -17,6 +17,7 @@ from open311.models.notifications import (
     Subscription,
     Webhook,
 )
+from open311.models.patterns import Pattern, PatternKind, PatternRequest
 from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.service_requests import (
     CloseReason,
@@ -49,6 +50,9 @@ __all__ = [
     "NotificationKind",
     "PartnerUpdate",
     "PartyKind",
+    "Pattern",
+    "PatternKind",
+    "PatternRequest",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",

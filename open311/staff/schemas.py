@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from open311.citations.actions import NewCitation
 from open311.errors import InvalidRequest
-from open311.models import CitationStatus, CloseReason, PartyKind, Role, Stage
+from open311.models import CitationStatus, CloseReason, PartyKind, PatternKind, Role, Stage
 from open311.validation import load, without_control_characters
 from open311.workflow.actions import Step
 from open311.workflow.queries import QueueFilter
@@ -181,3 +181,18 @@ def hide_photo_reason(params: Mapping[str, Any]) -> str:
     if not reason.strip():
         raise InvalidRequest("reason: say why the photo is hidden.")
     return reason
+
+
+class PatternsForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(validate=validate.OneOf([k.value for k in PatternKind]))
+    department = fields.String(validate=NAME_LENGTH)
+
+
+def patterns_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    data = _load(PatternsForm(), params)
+    if "kind" in data:
+        data["kind"] = PatternKind(data["kind"])
+    return data
