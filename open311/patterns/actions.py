@@ -115,15 +115,22 @@ def recompute(session: Session, rules: Rules, now: datetime) -> Counter[PatternK
 def repeat_places(session: Session, plane: Plane, rules: Rules, now: datetime) -> list[list[Row]]:
     """Places with at least repeat_count requests of one service in the last repeat_days:
     one address (address_key, computed in SQL) or points within repeat_metres."""
-    rows = _rows(session, plane, now - timedelta(days=rules.repeat_days))
+    return repeat_groups(_rows(session, plane, now - timedelta(days=rules.repeat_days)), rules)
+
+
+def repeat_groups(rows: Sequence[Row], rules: Rules) -> list[list[Row]]:
+    """The rows of each repeat place, by department and service: one address key, or
+    points within repeat_metres of each other (a point of NaN joins by address only)."""
     places = []
     for members in _by_group(rows).values():
         places_of = _UnionFind(len(members))
         first_of_key: dict[str, int] = {}
         for index, row in enumerate(members):
             places_of.union(index, first_of_key.setdefault(row.key, index))
-        for i, j in _near_pairs([(row.x, row.y) for row in members], rules.repeat_metres):
-            places_of.union(i, j)
+        located = [i for i, row in enumerate(members) if not math.isnan(row.x)]
+        near = _near_pairs([(members[i].x, members[i].y) for i in located], rules.repeat_metres)
+        for i, j in near:
+            places_of.union(located[i], located[j])
         components: dict[int, list[Row]] = defaultdict(list)
         for index, row in enumerate(members):
             components[places_of.find(index)].append(row)
@@ -145,7 +152,9 @@ def hotspots_in_python(rows: Sequence[Row], rules: Rules) -> list[list[Row]]:
     by_id = {row.id: row for row in rows}
     found = []
     for members in _by_group(rows).values():
-        points: list[tuple[Hashable, float, float]] = [(r.id, r.x, r.y) for r in members]
+        points: list[tuple[Hashable, float, float]] = [
+            (r.id, r.x, r.y) for r in members if not math.isnan(r.x)
+        ]
         for cluster in dbscan.clusters(points, rules.hotspot_eps_m, rules.hotspot_min_points):
             found.append(sorted((by_id[i] for i in cluster), key=lambda r: r.id))  # type: ignore[index]
     return found
