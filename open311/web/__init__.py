@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from open311.web import i18n, installable  # noqa: F401  (installable adds its routes to bp)
+from open311.web import i18n, installable, patterns  # noqa: F401  (they add their routes to bp)
 from open311.web.views import bp
 
 
