@@ -33,7 +33,9 @@ def _choices() -> tuple[dict[str, str], dict[str, str]]:
     return services, dict(area_names(session, "community_area"))
 
 
-def _asked(services: dict[str, str], areas: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+def _asked(
+    services: dict[str, str], areas: dict[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
     """The service and community area asked for, and an error for each unknown one."""
     asked, errors = {}, {}
     service = request.args.get("service_code", "").strip()
@@ -51,25 +53,24 @@ def _asked(services: dict[str, str], areas: dict[str, str]) -> tuple[dict[str, s
     return asked, errors
 
 
-def _figure(name: str, asked: dict[str, str]) -> dashboard.WeeklyFlow | dashboard.DaysToClose:
-    session = db.session()
-    now = utcnow()
-    if name == "weekly":
-        return dashboard.weekly_flow(
-            session, None, now, _jurisdiction().time_zone,
-            service_code=asked.get("service_code"),
-            community_area=asked.get("community_area"),
-        )  # fmt: skip
-    return dashboard.days_to_close(session, None, now, "community_area")
+def _weekly(asked: dict[str, str]) -> dashboard.WeeklyFlow:
+    return dashboard.weekly_flow(
+        db.session(), None, utcnow(), _jurisdiction().time_zone,
+        service_code=asked.get("service_code"),
+        community_area=asked.get("community_area"),
+    )  # fmt: skip
+
+
+def _days_to_close() -> dashboard.DaysToClose:
+    return dashboard.days_to_close(db.session(), None, utcnow(), "community_area")
 
 
 @bp.get("/patterns")
 def patterns_page() -> tuple[str, int]:
     services, areas = _choices()
     asked, errors = _asked(services, areas)
-    weekly = _figure("weekly", {} if errors else asked)
-    days = _figure("days-to-close", {})
-    assert isinstance(weekly, dashboard.WeeklyFlow) and isinstance(days, dashboard.DaysToClose)
+    weekly = _weekly({} if errors else asked)
+    days = _days_to_close()
     return render_template(
         "web/patterns.html",
         args=request.args,
@@ -98,7 +99,7 @@ def patterns_data(name: str, fmt: str) -> Response:
             response = Response(message + "\n", mimetype="text/plain")
         response.status_code = 400
         return response
-    figure = _figure(name, asked)
+    figure: dashboard.Figure = _weekly(asked) if name == "weekly" else _days_to_close()
     table = dashboard.table(figure)
     if fmt == "csv":
         response = Response(dashboard.to_csv(table), mimetype="text/csv")
