@@ -19,6 +19,7 @@
     legend.hidden = false;
   }
   var map = window.cityMap(box, { keyboard: true }, false, function (outlines) {
+    map.fitBounds(outlines.getBounds(), { padding: [8, 8] });
     fetch(text.figure, { credentials: "same-origin" })
       .then(function (response) { return response.json(); })
       .then(function (figure) {
@@ -41,5 +42,4 @@
       })
       .catch(function () { /* the table holds the same figures */ });
   });
-  map.setView([41.8336, -87.7319], 10);
 })();
