@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from open311.database import begin_write
+from open311.errors import NotFound
 from open311.extensions import db
 from open311.models import Pattern
 from open311.patterns import actions, dbscan, queries
@@ -124,6 +125,8 @@ def test_a_place_asked_about_three_times_in_the_window_is_a_repeat_place(app):
             ("repeat", 4, "W Elm St & N Ada")
         ]
         assert queries.patterns_for_request(db.session(), "SR26-9") == []
+        with pytest.raises(NotFound):
+            queries.patterns_for_request(db.session(), "SR26-404")
 
 
 def cluster_rows(seed: int) -> list[tuple[str, float, float]]:
