@@ -316,6 +316,23 @@ def tag_areas_command(retag: bool) -> None:
     click.echo(f"{tagged} requests tagged with their areas")
 
 
+@open311_cli.command("find-patterns")
+def find_patterns_command() -> None:
+    """Find repeat places and hotspots again (meant for a schedule, e.g. hourly).
+
+    Replaces the stored patterns in one transaction; settings REPEAT_PLACE_* and HOTSPOT_*.
+    """
+    from open311.models import PatternKind
+    from open311.models.base import utcnow
+    from open311.patterns import actions as pattern_actions
+
+    rules = pattern_actions.Rules.from_config(current_app.config)
+    with writing() as session:
+        counts = pattern_actions.recompute(session, rules, utcnow())
+    repeats, hotspots = counts[PatternKind.REPEAT], counts[PatternKind.HOTSPOT]
+    click.echo(f"{repeats} repeat places and {hotspots} hotspots found")
+
+
 def _chicago_properties(kind: str) -> tuple[str, str | None]:
     from open311.areas.loader import CHICAGO_FILES
 

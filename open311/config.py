@@ -85,6 +85,17 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # duplicate rules (alley lights, shared/chicago311 README §2).
     "DUPLICATE_RADIUS_M": 200.0,
     "DUPLICATE_WINDOW_DAYS": 30.0,
+    # Patterns (open311/patterns, `flask open311 find-patterns`). A repeat place:
+    # one service's requests at one address (or within a few metres of one point)
+    # at least this many times in this many days; a hotspot: a DBSCAN cluster of
+    # one service's requests of the last days, points within eps metres, at least
+    # min points to a core.
+    "REPEAT_PLACE_COUNT": 3,
+    "REPEAT_PLACE_DAYS": 90,
+    "REPEAT_PLACE_METRES": 15.0,
+    "HOTSPOT_WINDOW_DAYS": 30,
+    "HOTSPOT_EPS_M": 150.0,
+    "HOTSPOT_MIN_POINTS": 5,
     # A rating of 1 or 2 this many days after a request was completed reopens
     # it for a supervisor's review.
     "FEEDBACK_REOPEN_DAYS": 14,

@@ -47,40 +47,34 @@ class PartyRecord:
 
 
 def repeat_parties(session: Session, department: str, at_least: int) -> list[PartyRecord]:
-    """Parties cited at least `at_least` times by `department`, the most cited first."""
-    counts = (
-        sa.select(
-            Citation.party_key,
-            sa.func.count().label("citations"),
-            sa.func.sum(Citation.fine_amount).label("fines_total"),
-            sa.func.min(Citation.cited_on).label("first_cited_on"),
-            sa.func.max(Citation.cited_on).label("last_cited_on"),
-            sa.func.max(Citation.id).label("latest_id"),
-        )
-        .where(Citation.department == department)
-        .group_by(Citation.party_key)
-        .having(sa.func.count() >= at_least)
-        .subquery()
-    )
-    stmt = (
-        sa.select(Citation, counts)
-        .join(counts, Citation.id == counts.c.latest_id)
-        .order_by(counts.c.citations.desc(), counts.c.last_cited_on.desc(), Citation.party_key)
-        .limit(PAGE_LIMIT)
-    )
-    return [
-        PartyRecord(
-            row.party_key,
-            row.Citation,
-            row.citations,
-            Decimal(str(row.fines_total)).quantize(Decimal("0.01")),
-            _as_date(row.first_cited_on),
-            _as_date(row.last_cited_on),
-        )
-        for row in session.execute(stmt)
+    """Parties cited at least `at_least` times by `department`, the most cited first.
+
+    One party is every citation joined through a shared licence or a shared name at
+    one address (parties.group): "ACME INC." with a licence and "Acme, Inc" without
+    one at the same address are one repeat offender.
+    """
+    citations = session.scalars(
+        sa.select(Citation).where(Citation.department == department).order_by(Citation.id)
+    ).all()
+    keys = [
+        parties.keys_of_citation(c.party_name, c.licence_number, c.party_address) for c in citations
     ]
-
-
-def _as_date(value: date | str) -> date:
-    """min()/max() of a DATE column come back as text on SQLite."""
-    return value if isinstance(value, date) else date.fromisoformat(value)
+    records = []
+    for members in parties.group(keys):
+        if len(members) < at_least:
+            continue
+        cited = [citations[i] for i in members]
+        latest = cited[-1]
+        licences = [k for i in members for k in keys[i] if k.startswith("licence:")]
+        records.append(
+            PartyRecord(
+                licences[-1] if licences else keys[members[-1]][0],
+                latest,
+                len(cited),
+                sum((c.fine_amount for c in cited), Decimal(0)).quantize(Decimal("0.01")),
+                min(c.cited_on for c in cited),
+                max(c.cited_on for c in cited),
+            )
+        )
+    records.sort(key=lambda r: (-r.citations, -r.last_cited_on.toordinal(), r.party_key))
+    return records[:PAGE_LIMIT]

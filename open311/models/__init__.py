@@ -18,6 +18,7 @@ from open311.models.notifications import (
     Subscription,
     Webhook,
 )
+from open311.models.patterns import Pattern, PatternKind, PatternRequest
 from open311.models.reporters import Feedback, PartnerUpdate
 from open311.models.residents import ResidentSession, SignInLink
 from open311.models.service_requests import (
@@ -63,6 +64,9 @@ __all__ = [
     "PartnerUpdate",
     "PartyKind",
     "PasswordReset",
+    "Pattern",
+    "PatternKind",
+    "PatternRequest",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",

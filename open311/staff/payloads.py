@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -12,12 +14,14 @@ from open311.formats.w3c import format_w3c
 from open311.models import (
     Citation,
     DescriptionRedaction,
+    Pattern,
     RequestEvent,
     ResponseTemplate,
     ServiceRequest,
     Staff,
     Status,
 )
+from open311.opendata.feeds import FORMULA_STARTS
 from open311.workflow.queries import DuplicateRule, LikelyParent
 
 
@@ -196,3 +200,54 @@ def repeat_parties(department: str, found: Sequence[PartyRecord]) -> dict[str, A
             for record in found
         ],
     }
+
+
+PATTERN_COLUMNS = (
+    "kind", "service_code", "label", "lat", "long", "requests",
+    "first_requested_datetime", "last_requested_datetime", "service_request_ids",
+)  # fmt: skip
+
+
+def patterns(
+    department: str,
+    found: Sequence[tuple[Pattern, list[str]]],
+    computed_at: datetime | None,
+    time_zone: ZoneInfo,
+) -> dict[str, Any]:
+    """A department's repeat places and hotspots, each with its requests' numbers."""
+    return {
+        "department": department,
+        "computed_datetime": format_w3c(computed_at, time_zone) if computed_at else None,
+        "patterns": [
+            {
+                "kind": pattern.kind.value,
+                "service_code": pattern.service_code,
+                "label": pattern.label,
+                "lat": pattern.lat,
+                "long": pattern.long,
+                "requests": pattern.requests,
+                "first_requested_datetime": format_w3c(pattern.first_requested_at, time_zone),
+                "last_requested_datetime": format_w3c(pattern.last_requested_at, time_zone),
+                "service_request_ids": numbers,
+            }
+            for pattern, numbers in found
+        ],
+    }
+
+
+def patterns_csv(document: dict[str, Any]) -> str:
+    """patterns() as CSV, one pattern a line; a cell a spreadsheet would run as a
+    formula (an address typed as =HYPERLINK(…)) starts with a quote, as in the feeds."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(PATTERN_COLUMNS)
+    for row in document["patterns"]:
+        cells = {**row, "service_request_ids": " ".join(row["service_request_ids"])}
+        writer.writerow([_cell(cells[name]) for name in PATTERN_COLUMNS])
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

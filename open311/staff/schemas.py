@@ -10,7 +10,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 # The workflow's own forms (a step, the queue's filter, hiding a photo) are the
 # domain's (workflow/steps.py): the console reads the same ones.
 from open311.citations.forms import new_citation
-from open311.models import CitationStatus, Role
+from open311.models import CitationStatus, PatternKind, Role
 from open311.workflow.steps import (
     NAME_LENGTH,
     NOTE_LENGTH,
@@ -121,3 +121,18 @@ def new_template(params: Mapping[str, Any], own_department: str) -> tuple[str, T
 def templates_query(params: Mapping[str, Any], own_department: str) -> str:
     department: str = load_form(TemplatesQueryForm(), params).get("department", own_department)
     return department
+
+
+class PatternsForm(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(validate=validate.OneOf([k.value for k in PatternKind]))
+    department = fields.String(validate=NAME_LENGTH)
+
+
+def patterns_query(params: Mapping[str, Any]) -> dict[str, Any]:
+    data = load_form(PatternsForm(), params)
+    if "kind" in data:
+        data["kind"] = PatternKind(data["kind"])
+    return data

@@ -20,6 +20,7 @@ from open311.jurisdiction import Jurisdiction
 from open311.media import actions as media_actions
 from open311.models import Staff
 from open311.models.base import utcnow
+from open311.patterns import queries as pattern_queries
 from open311.service_requests import actions as request_actions
 from open311.service_requests import signals
 from open311.service_requests.submissions import submission
@@ -198,6 +199,27 @@ def repeat_parties() -> Response:
     permissions.require(current_staff(), Operation.CITE, department)
     found = citation_queries.repeat_parties(db.session(), department, asked.get("min", 2))
     return render.document("parties", payloads.repeat_parties(department, found), "json")
+
+
+@bp.get("/patterns")
+@bp.get("/patterns.<any(csv):format>")
+def patterns(format: str = "json") -> Response:
+    """A department's repeat places and hotspots (`flask open311 find-patterns`), as JSON
+    or CSV; ?kind=repeat|hotspot keeps one kind."""
+    asked = schemas.patterns_query(request.args)
+    department = asked.get("department", current_staff().department)
+    permissions.require(current_staff(), Operation.VIEW, department)
+    session = db.session()
+    found = pattern_queries.of_department(session, department, asked.get("kind"))
+    document = payloads.patterns(
+        department,
+        pattern_queries.with_numbers(session, found),
+        pattern_queries.last_computed_at(session),
+        jurisdiction().time_zone,
+    )
+    if format == "csv":
+        return Response(payloads.patterns_csv(document), mimetype="text/csv")
+    return render.document("patterns", document, "json")
 
 
 @bp.post("/requests/<number>/<workflow_action:action>")

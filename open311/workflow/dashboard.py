@@ -219,19 +219,28 @@ def weekly_flow(
     now: datetime,
     time_zone: ZoneInfo,
     weeks: int = DEFAULT_WEEKS,
+    *,
+    service_code: str | None = None,
+    community_area: str | None = None,
 ) -> WeeklyFlow:
-    """Requests filed and requests closed in each of the last `weeks` local weeks."""
+    """Requests filed and requests closed in each of the last `weeks` local weeks;
+    of one service and one community area if given (the public patterns page)."""
     starts = week_starts(now, weeks, time_zone)
     _without_jit(session)
+    where = _accepted(department)
+    if service_code is not None:
+        where.append(ServiceRequest.service_code == service_code)
+    if community_area is not None:
+        where.append(ServiceRequest.community_area == community_area)
     filed_week = _bucket(ServiceRequest.requested_at, starts)
     filed = (
         sa.select(filed_week.label("week"), sa.func.count())
-        .where(*_accepted(department), ServiceRequest.requested_at >= starts[0])
+        .where(*where, ServiceRequest.requested_at >= starts[0])
         .group_by("week")
     )
     closings = _materialized(
         sa.select(_closed_at().label("closed_at")).where(
-            *_accepted(department),
+            *where,
             ServiceRequest.status == Status.CLOSED,
             # Closing moves updated_at: this bound lets an index skip the older rows.
             ServiceRequest.updated_at >= starts[0],

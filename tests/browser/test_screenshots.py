@@ -85,6 +85,11 @@ def test_every_page(browser, site, smtp_sink, axe, errors_on_page, shots, size, 
     page.goto(site.url("/near?address=121+N+LaSalle+St"))
     page.wait_for_selector("#near-map .leaflet-marker-icon")
     shot("near")
+    page.goto(site.url("/patterns"))
+    wait_until(
+        page, "document.querySelectorAll('#patterns-map path[fill-opacity=\"0.55\"]').length >= 77"
+    )
+    shot("patterns")
     page.goto(site.url("/help"))
     shot("help")
     page.goto(site.url("/help/potholes-in-the-alley"))

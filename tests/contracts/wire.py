@@ -46,6 +46,7 @@ ROUTES = (
     ("POST", r"^/open311/staff/citations/[^/]+/status$", "staff/citation"),
     ("GET", r"^/open311/staff/citations$", "staff/citations"),
     ("GET", r"^/open311/staff/citations/parties$", "staff/parties"),
+    ("GET", r"^/open311/staff/patterns$", "staff/patterns"),
     ("POST", r"^/open311/staff/staff$", "staff/staff"),
     ("GET", r"^/open311/staff/queue$", "staff/queue"),
     ("GET", r"^/open311/staff/dashboard/[a-z-]+$", "staff/dashboard"),  # not its .csv
