@@ -8,6 +8,9 @@ from typing import Any, Final
 import flask_babel
 from flask import Flask, current_app, g, request
 from flask_babel import gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
 from open311.catalog.translations import ServiceText, Translations, read_translations
 from open311.extensions import babel
@@ -35,6 +38,18 @@ def init_app(app: Flask) -> None:
         ngettext=lambda singular, plural, n: _page_translations().ungettext(singular, plural, n),
         newstyle=True,
     )
+    # Jinja's newstyle `_` goes through two context calls before the catalogue; the
+    # service form says forty-odd strings, so `_` and `gettext` do the same work directly.
+    app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
+
+
+@pass_context
+def _page_gettext(context: Context, text: str, **variables: Any) -> str:
+    """What Jinja's newstyle gettext does: the translation, escaped-safe, always formatted."""
+    translated = _page_translations().ugettext(text)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables  # type: ignore[no-any-return]
 
 
 def _page_translations() -> Any:

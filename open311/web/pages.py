@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from flask_babel import format_date, format_time
+from flask import current_app, get_template_attribute
+from flask_babel import format_date, format_time, get_locale
+from markupsafe import Markup
 
 from open311.formats.markdown import to_safe_html
+from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, RequestPhoto, Service, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
@@ -34,6 +37,25 @@ def questions(service: Service) -> list[dict[str, Any]]:
     """The service definition's questions in order, each with what its control needs."""
     asked = [a for a in service.attributes if a.get("variable", True)]
     return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
+
+
+BLANK_QUESTIONS: Final = "open311.web.blank_questions"  # app.extensions: {key: Markup}
+BLANK_QUESTIONS_KEPT: Final = 2000  # forgotten all at once past it
+
+
+def blank_questions(service: Service) -> Markup:
+    """The form's questions with nothing answered, as HTML: rendered once per service
+    version and language, then reused, since every GET of the form shows the same ones.
+    A form sent back with answers or errors renders its questions afresh."""
+    key = (service.code, service.changed_at, str(get_locale()))
+    cache: dict[tuple[Any, ...], Markup] = current_app.extensions.setdefault(BLANK_QUESTIONS, {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= BLANK_QUESTIONS_KEPT:
+            cache.clear()
+        question = get_template_attribute("web/macros.html", "question")
+        found = cache[key] = Markup("".join(question(q, {}, {}) for q in questions(service)))
+    return found
 
 
 def notes(service: Service) -> list[str]:
@@ -71,7 +93,7 @@ def when(moment: datetime) -> str:
     return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
 
 
-def article_summary(article: Article) -> dict[str, Any]:
+def article_summary(article: Article | ArticleTitle) -> dict[str, Any]:
     return {"slug": article.slug, "title": article.title, "summary": article.summary}
 
 

@@ -110,11 +110,12 @@ def _service_form(
     service_code: str, values: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> tuple[str, int]:
     service = catalog_queries.active_service(db.session(), service_code)
-    articles = knowledge_queries.articles_for_service(db.session(), service.code)
+    articles = knowledge_queries.article_titles_for_service(db.session(), service.code)
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),
-        questions=pages.questions(service),
+        questions=pages.questions(service) if values or errors else None,
+        blank_questions=None if values or errors else pages.blank_questions(service),
         notes=pages.notes(service),
         articles=[pages.article_summary(a) for a in articles],
         values=values,
