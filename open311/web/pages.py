@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
-from flask import current_app, get_template_attribute
+from flask import current_app, get_template_attribute, url_for
 from flask_babel import format_date, format_time, get_locale
 from markupsafe import Markup
 
@@ -14,7 +14,7 @@ from open311.formats.markdown import to_safe_html
 from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, RequestPhoto, Service, Status
-from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
 from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
@@ -144,6 +144,32 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
         "lat": row.lat,
         "long": row.long,
     }
+
+
+def ward_order(code: str) -> tuple[int, str]:
+    """Wards by number (2 before 10), any other code after them."""
+    return (int(code), "") if code.isdigit() else (10**9, code)
+
+
+def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
+    """A map marker of one cell: a request's own (label and link), or a count to zoom into."""
+    marker: dict[str, Any] = {
+        "count": cell.count,
+        "lat": cell.lat,
+        "long": cell.long,
+        "bounds": [[cell.min_lat, cell.min_long], [cell.max_lat, cell.max_long]],
+    }
+    if cell.count == 1:
+        name = service_name(cell.service_code, names.get(cell.service_code, cell.service_code))
+        marker["label"] = f"{name} {cell.number}"
+        marker["url"] = url_for("web.track_request", number=cell.number)
+    else:
+        marker["label"] = ngettext(
+            "%(num)d request here: zoom in to see them",
+            "%(num)d requests here: zoom in to see them",
+            cell.count,
+        )
+    return marker
 
 
 def request_page(

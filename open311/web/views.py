@@ -28,6 +28,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from open311 import spatial
 from open311.accounts.keys import site_key
 from open311.areas.queries import area_names, areas_as_features
 from open311.catalog import queries as catalog_queries
@@ -289,7 +290,36 @@ def near_me() -> tuple[str, int]:
         more=len(rows) == int(forms.NEAR_PAGE_SIZE),
         services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],
         areas=area_names(session_, "community_area"),
+        wards=sorted(area_names(session_, "ward"), key=lambda area: pages.ward_order(area[0])),
     ), 400 if errors else 200
+
+
+MAX_MAP_ZOOM = 22
+
+
+@bp.get("/near/clusters.json")
+def near_clusters() -> Response:
+    """The near-me page's requests in the map's view (bbox and zoom), clustered into cells:
+    every page of them, with the page's filters (the same reading as GET requests)."""
+    query, errors = forms.near_query(request.args, jurisdiction().geocoder)
+    if errors:
+        raise InvalidRequest(*errors.values())
+    zoom = request.args.get("zoom", "")
+    if not filters.WHOLE_NUMBER.fullmatch(zoom) or int(zoom) > MAX_MAP_ZOOM:
+        raise InvalidRequest(f"zoom: a whole number from 0 to {MAX_MAP_ZOOM} is required.")
+    query["bbox"] = request.args.get("bbox", "")
+    where = filters.request_filter(
+        query, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+    )
+    if where.box is None:
+        raise InvalidRequest(
+            "bbox: the map's view (min_long,min_lat,max_long,max_lat) is required."
+        )
+    cells = queries.cluster_requests(
+        db.session(), where, spatial.cluster_cell(where.box, int(zoom))
+    )
+    names = catalog_queries.service_names(db.session())
+    return jsonify({"clusters": [pages.cluster_marker(cell, names) for cell in cells]})
 
 
 @bp.get("/help")
