@@ -387,3 +387,19 @@ def place_at() -> Response:
     inside = jurisdiction().boundary.contains(lon, lat)
     address = jurisdiction().geocoder.reverse(lon, lat).address if inside else None
     return make_response(jsonify({"inside": inside, "address": address}))
+
+
+SUGGESTIONS = 6  # what a phone's screen shows above its keyboard
+SUGGESTION_PREFIX_LENGTH = 100
+
+
+@bp.get("/map/addresses.json")
+def address_suggestions() -> Response:
+    """Addresses in the city starting with what was typed (`q`), for the address boxes."""
+    typed = request.args.get("q", "")[:SUGGESTION_PREFIX_LENGTH]
+    city = jurisdiction().boundary
+    found = jurisdiction().geocoder.suggest(typed, SUGGESTIONS * 2)
+    inside = [place for place in found if city.contains(place.lon, place.lat)][:SUGGESTIONS]
+    return jsonify(
+        {"addresses": [{"address": p.address, "lat": p.lat, "long": p.lon} for p in inside]}
+    )
