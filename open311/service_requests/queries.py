@@ -172,9 +172,9 @@ def _nearest(session: Session, stmt: AnySelect, where: RequestFilter, dialect: s
 
 class Cluster(NamedTuple):
     """Requests in one cell of a map's grid: how many, their centre and extent, and one
-    of them (the only one when count is 1), for its marker."""
+    of them (the only one when it holds one), for its marker."""
 
-    count: int
+    requests: int  # how many
     lat: float
     long: float
     min_lat: float

@@ -154,12 +154,12 @@ def ward_order(code: str) -> tuple[int, str]:
 def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
     """A map marker of one cell: a request's own (label and link), or a count to zoom into."""
     marker: dict[str, Any] = {
-        "count": cell.count,
+        "count": cell.requests,
         "lat": cell.lat,
         "long": cell.long,
         "bounds": [[cell.min_lat, cell.min_long], [cell.max_lat, cell.max_long]],
     }
-    if cell.count == 1:
+    if cell.requests == 1:
         name = service_name(cell.service_code, names.get(cell.service_code, cell.service_code))
         marker["label"] = f"{name} {cell.number}"
         marker["url"] = url_for("web.track_request", number=cell.number)
@@ -167,7 +167,7 @@ def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
         marker["label"] = ngettext(
             "%(num)d request here: zoom in to see them",
             "%(num)d requests here: zoom in to see them",
-            cell.count,
+            cell.requests,
         )
     return marker
 

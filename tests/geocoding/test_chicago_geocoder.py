@@ -317,7 +317,9 @@ def test_suggestions_read_common_spellings(
     assert expected in [place.address for place in geocoder.suggest(typed, 5)]
 
 
-@pytest.mark.parametrize("typed", ["", "121", "lasalle", "121 ", "121 zzzz", "\x00 a", "121, N LA SALLE"])
+@pytest.mark.parametrize(
+    "typed", ["", "121", "lasalle", "121 ", "121 zzzz", "\x00 a", "121, N LA SALLE"]
+)
 def test_no_suggestions_until_a_number_and_a_street_fit(
     geocoder: ChicagoGeocoder, typed: str
 ) -> None:
