@@ -23,7 +23,7 @@ from open311.geocoding import Geocoder
 from open311.models import Service
 from open311.service_requests import submissions
 from open311.service_requests.actions import MISSING_LOCATION, Submission
-from open311.web.i18n import _
+from open311.web.i18n import _, attributes_in_language
 
 # The service page's own fields; attribute[…] answers are taken as they are.
 FIELDS: Final = (
@@ -98,7 +98,7 @@ def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) ->
         problems += error.descriptions
     if not params.get("address_string") and not params.get("lat"):
         problems.append(MISSING_LOCATION)
-    errors = errors_of(problems, service.attributes)
+    errors = errors_of(problems, attributes_in_language(service.code, service.attributes))
     return Checked(None if errors else submission, in_page_order(errors, service.attributes))
 
 

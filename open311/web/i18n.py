@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -12,7 +13,12 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from open311.catalog.translations import ServiceText, Translations, read_translations
+from open311.catalog.translations import (
+    AttributeText,
+    ServiceText,
+    Translations,
+    read_translations,
+)
 from open311.extensions import babel
 
 LANGUAGES: Final = {"en": "English", "es": "Español"}
@@ -96,3 +102,23 @@ def service_description(code: str, english: str) -> str:
 
 
 _ENGLISH: Final = ServiceText()
+
+
+def attributes_in_language(code: str, attributes: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """A service's attributes with their questions' words and choices' names in the
+    page's language where the catalogue has them; keys, codes and rules unchanged."""
+    texts = service_texts().get(code, _ENGLISH).attributes
+    if not texts:
+        return list(attributes)
+    return [_attribute_in(attribute, texts.get(attribute["code"])) for attribute in attributes]
+
+
+def _attribute_in(attribute: Mapping[str, Any], text: AttributeText | None) -> Mapping[str, Any]:
+    if text is None:
+        return attribute
+    values = [
+        {**value, "name": text.values.get(str(value["key"]), value["name"])}
+        for value in attribute.get("values", [])
+    ]
+    translated = {**attribute, "description": text.description or attribute.get("description")}
+    return {**translated, "values": values} if "values" in attribute else translated

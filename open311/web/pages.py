@@ -16,7 +16,13 @@ from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, RequestPhoto, Service, Status
 from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
-from open311.web.i18n import _, ngettext, service_description, service_name
+from open311.web.i18n import (
+    _,
+    attributes_in_language,
+    ngettext,
+    service_description,
+    service_name,
+)
 from open311.workflow.queries import PublicNote
 
 DAY_SECONDS = 86400
@@ -35,7 +41,8 @@ def service_card(service: Service) -> dict[str, Any]:
 
 def questions(service: Service) -> list[dict[str, Any]]:
     """The service definition's questions in order, each with what its control needs."""
-    asked = [a for a in service.attributes if a.get("variable", True)]
+    attributes = attributes_in_language(service.code, service.attributes)
+    asked = [a for a in attributes if a.get("variable", True)]
     return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
 
 
@@ -60,7 +67,8 @@ def blank_questions(service: Service) -> Markup:
 
 def notes(service: Service) -> list[str]:
     """The definition's statements that ask nothing (variable = false): shown as text."""
-    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
+    attributes = attributes_in_language(service.code, service.attributes)
+    return [a.get("description", "") for a in attributes if not a.get("variable", True)]
 
 
 def _question(attribute: dict[str, Any]) -> dict[str, Any]:

@@ -152,7 +152,8 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
         )
     except InvalidRequest as error:
         session_.rollback()
-        return _refused(service, forms.errors_of(error.descriptions, service.attributes))
+        questions = i18n.attributes_in_language(service.code, service.attributes)
+        return _refused(service, forms.errors_of(error.descriptions, questions))
     number = filed.service_request.number
     session_.commit()
     if not filed.replayed:
