@@ -169,6 +169,7 @@ def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
     }
     if cell.requests == 1:
         name = service_name(cell.service_code, names.get(cell.service_code, cell.service_code))
+        marker["number"] = cell.number
         marker["label"] = f"{name} {cell.number}"
         marker["url"] = url_for("web.track_request", number=cell.number)
     else:

@@ -29,11 +29,28 @@
     return Math.min(high, Math.max(low, value));
   }
 
-  function labelled(marker, label) {
+  // Leaflet turns Enter on a focused marker into "keypress", not "click": both act.
+  function acting(marker, act) {
+    marker.on("click", act);
+    marker.on("keypress", function (event) {
+      if (event.originalEvent.key === "Enter") {
+        act();
+      }
+    });
+    return marker;
+  }
+
+  function labelled(marker, cell) {
     marker.on("add", function () {
       var element = marker.getElement();
-      element.setAttribute("aria-label", label);
-      element.setAttribute("role", "button");
+      element.setAttribute("aria-label", cell.label);
+      element.setAttribute("role", cell.url ? "link" : "button");
+      element.dataset.count = String(cell.count);
+      element.dataset.lat = String(cell.lat);
+      element.dataset.long = String(cell.long);
+      if (cell.number) {
+        element.dataset.number = cell.number;
+      }
     });
     return marker;
   }
@@ -42,18 +59,18 @@
     var at = L.latLng(cell.lat, cell.long);
     if (cell.count === 1) {
       var one = L.marker(at, { title: cell.label, alt: cell.label, keyboard: true });
-      one.on("click", function () { window.location.assign(cell.url); });
-      return labelled(one, cell.label);
+      acting(one, function () { window.location.assign(cell.url); });
+      return labelled(one, cell);
     }
     var size = 30 + 6 * String(cell.count).length;
     var icon = L.divIcon({ className: "site-cluster", html: String(cell.count), iconSize: [size, size] });
     var many = L.marker(at, { icon: icon, title: cell.label, keyboard: true });
-    many.on("click", function () {
+    acting(many, function () {
       var bounds = L.latLngBounds(cell.bounds);
       var zoom = Math.max(map.getBoundsZoom(bounds.pad(0.2)), map.getZoom() + 1);
       map.setView(bounds.getCenter(), Math.min(zoom, map.getMaxZoom()));
     });
-    return labelled(many, cell.label);
+    return labelled(many, cell);
   }
 
   function load() {
