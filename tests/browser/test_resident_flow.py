@@ -87,7 +87,7 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     offer.click()
     wait_until(page, "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3")
     assert "se tomó la foto" in page.inner_text("#photo-offer")
-    page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
+    page.locator("label", has_text="Carril junto a la acera").click()  # the question in Spanish
     page.fill("#description", "Bache profundo junto a la acera")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/requests/SR\d\d-\d{8}/done$"))
