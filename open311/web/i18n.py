@@ -49,10 +49,22 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
 
 
+_FIXED: Final = "_open311_fixed_strings"
+
+
 @pass_context
 def _page_gettext(context: Context, text: str, **variables: Any) -> str:
     """What Jinja's newstyle gettext does: the translation, escaped-safe, always formatted."""
-    translated = _page_translations().ugettext(text)
+    translations = _page_translations()
+    if not variables and context.eval_ctx.autoescape:
+        # A page's fixed strings, escaped and formatted once per language (the catalogue
+        # object is Flask-Babel's, one per language, kept for the app's life).
+        done: dict[str, Markup] = translations.__dict__.setdefault(_FIXED, {})
+        found = done.get(text)
+        if found is None:
+            found = done[text] = Markup(translations.ugettext(text)) % {}
+        return found
+    translated = translations.ugettext(text)
     if context.eval_ctx.autoescape:
         translated = Markup(translated)
     return translated % variables  # type: ignore[no-any-return]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
 
@@ -46,22 +47,34 @@ def questions(service: Service) -> list[dict[str, Any]]:
     return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
 
 
-BLANK_QUESTIONS: Final = "open311.web.blank_questions"  # app.extensions: {key: Markup}
-BLANK_QUESTIONS_KEPT: Final = 2000  # forgotten all at once past it
+BLANK_FIELDS: Final = "open311.web.blank_fields"  # app.extensions: {key: BlankFields}
+BLANK_FIELDS_KEPT: Final = 2000  # forgotten all at once past it
 
 
-def blank_questions(service: Service) -> Markup:
-    """The form's questions with nothing answered, as HTML: rendered once per service
-    version and language, then reused, since every GET of the form shows the same ones.
-    A form sent back with answers or errors renders its questions afresh."""
+@dataclass(frozen=True)
+class BlankFields:
+    """The parts of the service form that show nothing typed yet, as HTML."""
+
+    questions: Markup
+    contact: Markup
+
+
+def blank_fields(service: Service) -> BlankFields:
+    """The form's questions and contact fields with nothing answered: rendered once per
+    service version and language, then reused, since every GET of the form shows the
+    same ones. A form sent back with answers or errors renders them afresh."""
     key = (service.code, service.changed_at, str(get_locale()))
-    cache: dict[tuple[Any, ...], Markup] = current_app.extensions.setdefault(BLANK_QUESTIONS, {})
+    cache: dict[tuple[Any, ...], BlankFields] = current_app.extensions.setdefault(BLANK_FIELDS, {})
     found = cache.get(key)
     if found is None:
-        if len(cache) >= BLANK_QUESTIONS_KEPT:
+        if len(cache) >= BLANK_FIELDS_KEPT:
             cache.clear()
         question = get_template_attribute("web/macros.html", "question")
-        found = cache[key] = Markup("".join(question(q, {}, {}) for q in questions(service)))
+        contact = get_template_attribute("web/macros.html", "contact_fields")
+        found = cache[key] = BlankFields(
+            Markup("".join(question(q, {}, {}) for q in questions(service))),
+            Markup(contact({}, {})),
+        )
     return found
 
 

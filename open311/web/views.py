@@ -116,7 +116,7 @@ def _service_form(
         "web/service.html",
         service=pages.service_card(service),
         questions=pages.questions(service) if values or errors else None,
-        blank_questions=None if values or errors else pages.blank_questions(service),
+        blank=None if values or errors else pages.blank_fields(service),
         notes=pages.notes(service),
         articles=[pages.article_summary(a) for a in articles],
         values=values,
