@@ -184,9 +184,10 @@ def near_query(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The near-me page's choices as GET requests' parameters, and the problems by field.
 
-    An address, or else a pin (lat and long), becomes a circle around it; a ward or
-    community area is passed as the API's area filter. The parameters then go
-    through the API's own request_filter, which checks the pin's numbers.
+    An address becomes a circle around it; else a ward or community area is passed as
+    the API's area filter; else a pin (lat and long, from "Use my location") is a
+    circle too. The parameters then go through the API's own request_filter, which
+    checks the pin's numbers.
     """
     query = {key: args[key].strip() for key in _NEAR_PASSED if args.get(key, "").strip()}
     query["page_size"] = NEAR_PAGE_SIZE
@@ -201,10 +202,8 @@ def near_query(
             )
         else:
             query.update(lat=f"{place.lat:.6f}", long=f"{place.lon:.6f}", radius=NEAR_RADIUS_METRES)
+    elif areas := {kind: args[kind].strip() for kind in NEAR_AREAS if args.get(kind, "").strip()}:
+        query.update(areas)
     elif all(pin):
         query.update(lat=pin[0], long=pin[1], radius=NEAR_RADIUS_METRES)
-    else:
-        query.update(
-            {kind: args[kind].strip() for kind in NEAR_AREAS if args.get(kind, "").strip()}
-        )
     return query, errors

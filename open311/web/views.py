@@ -292,6 +292,10 @@ def near_me() -> tuple[str, int]:
         services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],
         areas=area_names(session_, "community_area"),
         wards=sorted(area_names(session_, "ward"), key=lambda area: pages.ward_order(area[0])),
+        # a search around a pin keeps it for the next choices (an address or area wins)
+        pin=(query["lat"], query["long"])
+        if "lat" in query and not request.args.get("address", "").strip()
+        else None,
     ), 400 if errors else 200
 
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.browser.conftest import DESKTOP, new_page, wait_until
+from tests.browser.conftest import CITY_HALL, DESKTOP, PHONE, new_page, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -97,4 +97,32 @@ def test_an_address_chosen_by_keyboard_then_found_near_me(browser, site, axe, er
     marker.focus()
     page.keyboard.press("Enter")  # a marker opens its request
     page.wait_for_url(re.compile(f"/requests/{number}$"))
+    assert errors_on_page == []
+
+
+def test_near_me_around_where_the_phone_is(browser, site, axe, errors_on_page):
+    page = new_page(
+        browser,
+        errors_on_page,
+        viewport=PHONE,
+        geolocation=CITY_HALL,
+        permissions=["geolocation"],
+    )
+    # A pothole filed where the phone is.
+    page.goto(site.url("/services/PHF"))
+    page.click("#use-location")
+    wait_until(page, "document.getElementById('lat').value !== ''")
+    page.locator("label", has_text="Bike Lane").click()
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/done$"))
+    number = page.inner_text("#request-number")
+    page.goto(site.url("/near?community_area=32"))
+    assert page.locator("#community_area").input_value() == "32"
+    page.click("#near-location")  # "Use my location": the pin wins over the area chosen
+    page.wait_for_url(re.compile(r"/near\?.*lat=41\.88"))
+    assert "community_area=&" in page.url or "community_area" not in page.url
+    assert page.locator("input[type=hidden][name=lat]").input_value().startswith("41.88")
+    assert page.locator(f'.site-results a[href="/requests/{number}"]').count() == 1
+    page.wait_for_selector("#near-map .leaflet-marker-icon")
+    axe.check(page)
     assert errors_on_page == []

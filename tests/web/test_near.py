@@ -130,3 +130,20 @@ def test_suggestions_and_the_map_count_as_searches(app, client):
     assert client.get("/map/addresses.json?q=121+n+la").status_code == 200
     assert client.get(f"/near/clusters.json?bbox={LOOP}&zoom=12").status_code == 200
     assert client.get("/map/addresses.json?q=121+n+la").status_code == 429
+
+
+def test_a_pin_is_kept_for_the_next_choices_and_an_area_or_address_wins_over_it(
+    app, client, api_key
+):
+    result = app.test_cli_runner().invoke(args=["open311", "load-chicago-areas", str(AREAS)])
+    assert result.exit_code == 0, result.output
+    number = file_at(client, api_key, 41.883637, -87.630231)  # City Hall: ward 42
+    around = client.get("/near?lat=41.8836&long=-87.6302&address=").text
+    assert '<input type="hidden" name="lat" value="41.8836">' in around
+    assert f'href="/requests/{number}"' in around
+    # A far pin, but ward 42 chosen: the ward is searched.
+    assert f'href="/requests/{number}"' in client.get("/near?lat=41.70&long=-87.65&ward=42").text
+    # A far pin, but an address typed: the address is searched, and the pin is not kept.
+    typed = client.get("/near?lat=41.70&long=-87.65&address=121+N+LaSalle+St").text
+    assert f'href="/requests/{number}"' in typed
+    assert 'type="hidden" name="lat"' not in typed
