@@ -189,6 +189,8 @@ def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
     page = new_page(browser, errors_on_page, viewport=PHONE)
     page.goto(site.url("/services/PHF"))
     page.fill("#address_string", "121 N LaSalle St")
+    page.locator("#address_string-suggestions").wait_for()  # suggestions open below the box
+    page.keyboard.press("Escape")  # closed: what was typed is sent
     page.locator("label", has_text="Traffic Lane").click()
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/done$"))

@@ -102,7 +102,9 @@
       fetch(text.suggest + "?q=" + encodeURIComponent(typed), { credentials: "same-origin" })
         .then(function (response) { return response.ok ? response.json() : { addresses: [] }; })
         .then(function (answer) {
-          if (ticket === asked) {  // an older answer arriving late is dropped
+          // An older answer arriving late is dropped, and so is any answer once the
+          // resident has moved on to another field.
+          if (ticket === asked && document.activeElement === input) {
             show(answer.addresses || []);
           }
         })
