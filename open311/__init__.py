@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, observability, rate_limits, staff, web
+from open311 import config, database, feeds, georeport, observability, rate_limits, sms, staff, web
 from open311.cli import open311_cli
 from open311.edge import headers
 from open311.edge.errors import install_fallback_handlers
@@ -34,6 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     feeds.init_app(app)
     staff.init_app(app)
     web.init_app(app)
+    sms.init_app(app)
     init_edge(app)
     app.cli.add_command(open311_cli)
     return app

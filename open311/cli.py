@@ -630,3 +630,20 @@ def delete_webhook_command(key_id: int, webhook_id: int) -> None:
     with writing() as session:
         webhook = delete_webhook(session, keys.get_key(session, key_id), webhook_id)
     click.echo(f"webhook {webhook.id} deleted")
+
+
+@open311_cli.command("resend-sms")
+def resend_sms() -> None:
+    """Send the text replies the provider refused or that were never handed over
+    (those younger than a conversation's 30 minutes); run it from cron, say each minute."""
+    from open311.models.base import utcnow
+    from open311.sms import sending, store
+    from open311.sms.twilio import STATUS_PATH, Account
+
+    session = db.session()
+    replies = store.replies_to_resend(session, utcnow())
+    session.rollback()  # the read's transaction: sending owns its own
+    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
+    account = Account.from_config(current_app.config)
+    taken = sending.send_replies(session, replies, account, base + STATUS_PATH if base else None)
+    click.echo(f"{taken} of {len(replies)} replies sent")

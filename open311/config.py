@@ -97,6 +97,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "MAIL_FROM": "CHI 311 <no-reply@localhost>",
     # … texts through a factory "module:callable" taking the config (the default logs them),
     "SMS_GATEWAY": "open311.notifications.channels:LoggingSmsGateway.from_config",
+    # … or through the Twilio-compatible adapter (open311/sms/twilio.py), which also
+    # receives texts at /sms/twilio: SMS_GATEWAY =
+    # "open311.sms.twilio:TwilioSmsGateway.from_config". Its API (another compatible
+    # provider's, or a local one in tests), account, auth token and the number texted.
+    "SMS_TWILIO_API_URL": "https://api.twilio.com",
+    "SMS_TWILIO_ACCOUNT_SID": "",
+    "SMS_TWILIO_AUTH_TOKEN": "",  # also checks the webhooks' signatures: unset, all are 403
+    "SMS_TWILIO_FROM": "",
+    "SMS_TWILIO_TIMEOUT_SECONDS": 10,
     # … and partners' webhooks, each POST given up after this long.
     "WEBHOOK_TIMEOUT_SECONDS": 5,
     # Webhooks go to public addresses only; these networks (CIDR, a list or one
@@ -108,6 +117,11 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # it was sent; asking again re-sends it at most once in this many seconds.
     "CONFIRMATION_VALID_DAYS": 7,
     "CONFIRMATION_RESEND_SECONDS": 3600,
+    # Residents sign in on the site by a link sent by email (accounts/residents.py): it
+    # works once, this many minutes; the browser then stays signed in this many days
+    # at most (or until it signs out).
+    "SIGN_IN_LINK_MINUTES": 30,
+    "RESIDENT_SESSION_DAYS": 30,
     # The outbox worker (`flask open311 send-outbox`).
     "OUTBOX_CONCURRENCY": 8,  # deliveries in flight per worker
     "OUTBOX_LEASE_SECONDS": 120,  # a claim dies with its worker after this long
@@ -168,6 +182,10 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # a client with a mistyped key learns it in one reply; more than 20 wrong ones
     # in 10 minutes is guessing.
     "RATE_LIMIT_FAILED_AUTH_PER_ADDRESS": "20 per 10 minutes",
+    # Sign-in links asked for, per client address and per email address: a resident
+    # needs one, or a few if the mail is slow; more would make us a mail cannon.
+    "RATE_LIMIT_SIGN_IN_PER_ADDRESS": "10 per hour",
+    "RATE_LIMIT_SIGN_IN_PER_EMAIL": "5 per hour",
     # How many proxies in front of the app set X-Forwarded-For (nginx: 1). 0 trusts
     # none: a client could otherwise name any address and dodge every limit.
     "TRUSTED_PROXIES": 0,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,13 @@ START_TIMEOUT = 30.0  # seconds for gunicorn to boot and answer its ready path
 _LISTENING = re.compile(r"Listening at: (http://127\.0\.0\.1:\d+)")
 # gunicorn's own lines say [ERROR]; the app's JSON lines say "level": "ERROR".
 _ERROR_MARKS = ("Traceback", "[ERROR]", '"level": "ERROR"')
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 free a moment ago, for a server that must be told its port."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def start(env: Mapping[str, str], log: Path, *arguments: str) -> subprocess.Popen[bytes]:

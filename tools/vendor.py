@@ -90,6 +90,13 @@ PACKAGES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
             ),
         ],
     ),
+    # The console's dashboard charts (MIT). The UMD build needs no bundler, uses no eval
+    # and injects no style element, so it runs under the pages' CSP (script-src 'self').
+    "chart.js": (
+        "4.6.2",
+        "chartjs",
+        [("LICENSE.md", "LICENSE.md"), ("dist/chart.umd.min.js", "chart.umd.min.js")],
+    ),
 }
 
 

@@ -73,12 +73,24 @@ def site_key(session: Session) -> ApiKey:
     files carry this key, so the API's rules about the filing key (feedback,
     answers, retried POSTs) hold for the site too. Nobody holds its plaintext.
     """
+    return _own_key(session, SITE_KEY_NAME)
+
+
+SMS_KEY_NAME = "Text messages (sms)"
+
+
+def sms_key(session: Session) -> ApiKey:
+    """The key requests filed by text message carry, made on first use (as site_key)."""
+    return _own_key(session, SMS_KEY_NAME)
+
+
+def _own_key(session: Session, name: str) -> ApiKey:
     found = session.scalar(
         sa.select(ApiKey)
-        .where(ApiKey.name == SITE_KEY_NAME, ApiKey.revoked_at.is_(None))
+        .where(ApiKey.name == name, ApiKey.revoked_at.is_(None))
         .order_by(ApiKey.id)
         .limit(1)
     )
     if found is None:
-        found, _plaintext = create_key(session, SITE_KEY_NAME)
+        found, _plaintext = create_key(session, name)
     return found

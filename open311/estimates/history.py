@@ -48,23 +48,7 @@ class ServiceFacts:
 
 def resolution_history(session: Session) -> Iterator[PastRequest]:
     """Every accepted request, by service_code then requested_at, streamed."""
-    # The last time the workflow closed it; updated_at for requests closed
-    # elsewhere (imported), since a note after closing also moves updated_at.
-    last_closed = (
-        sa.select(sa.func.max(RequestEvent.at))
-        .where(
-            RequestEvent.service_request_id == ServiceRequest.id,
-            RequestEvent.to_stage == Stage.CLOSED,
-            RequestEvent.from_stage != Stage.CLOSED,  # a note on a closed request is no closing
-        )
-        .scalar_subquery()
-    )
-    closed_at = sa.case(
-        (
-            ServiceRequest.status == Status.CLOSED,
-            sa.func.coalesce(last_closed, ServiceRequest.updated_at),
-        )
-    )
+    closed_at = closed_at_of_request()
     stmt = (
         sa.select(
             ServiceRequest.service_code,
@@ -78,6 +62,27 @@ def resolution_history(session: Session) -> Iterator[PastRequest]:
     )
     for code, requested_at, closed, area in session.execute(stmt):
         yield PastRequest(code, requested_at, _aware_like(closed, requested_at), area)
+
+
+def closed_at_of_request() -> sa.ColumnElement[datetime | None]:
+    """When a ServiceRequest row closed, as SQL: NULL while it is open."""
+    # The last time the workflow closed it; updated_at for requests closed
+    # elsewhere (imported), since a note after closing also moves updated_at.
+    last_closed = (
+        sa.select(sa.func.max(RequestEvent.at))
+        .where(
+            RequestEvent.service_request_id == ServiceRequest.id,
+            RequestEvent.to_stage == Stage.CLOSED,
+            RequestEvent.from_stage != Stage.CLOSED,  # a note on a closed request is no closing
+        )
+        .scalar_subquery()
+    )
+    return sa.case(
+        (
+            ServiceRequest.status == Status.CLOSED,
+            sa.func.coalesce(last_closed, ServiceRequest.updated_at),
+        )
+    )
 
 
 def _aware_like(moment: datetime | None, reference: datetime) -> datetime | None:

@@ -41,6 +41,7 @@ from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
+import shapely
 
 from open311.geocoding.base import Place
 
@@ -680,6 +681,10 @@ class Segments:
     ends: Floats  # (n, 2)
     owners: npt.NDArray[np.intp]  # the street of each segment
     streets: Sequence[Street]
+    # Built once with the segments: every POST placed by its coordinates asks.
+    steps: Floats  # ends - starts
+    lengths2: Floats  # squared lengths, at least 1e-9
+    tree: shapely.STRtree  # the segments as lines, for the few near a point
 
     @classmethod
     def build(cls, streets: Sequence[Street], grids: dict[str, GridAxis]) -> Segments:
@@ -687,18 +692,40 @@ class Segments:
         owner = np.repeat(np.arange(len(streets)), [len(outline) for outline in outlines])
         points = np.vstack(outlines)
         inner = np.flatnonzero(owner[1:] == owner[:-1])  # both ends on one street
-        return cls(points[inner], points[inner + 1], owner[inner], streets)
+        starts, ends = points[inner], points[inner + 1]
+        steps = ends - starts
+        lines: npt.NDArray[np.object_] = shapely.linestrings(np.stack([starts, ends], axis=1))  # type: ignore[assignment]
+        return cls(
+            starts,
+            ends,
+            owner[inner],
+            streets,
+            steps,
+            np.maximum((steps**2).sum(axis=1), 1e-9),
+            shapely.STRtree(lines),
+        )
 
     def nearest(self, u: float, v: float) -> tuple[Street, int]:
         """The nearest street, and the side of it the point is on (+1: north or west)."""
         point = _metres(np.array([u]), np.array([v]))[0]
-        step = self.ends - self.starts
-        length2 = np.maximum((step**2).sum(axis=1), 1e-9)
-        t = np.clip(((point - self.starts) * step).sum(axis=1) / length2, 0.0, 1.0)
-        closest = self.starts + step * t[:, None]
-        index = int(np.argmin(((closest - point) ** 2).sum(axis=1)))
-        street = self.streets[self.owners[index]]
-        return street, _side(street, point, closest[index])
+        near = self._near(point)
+        starts, steps = self.starts[near], self.steps[near]
+        t = np.clip(((point - starts) * steps).sum(axis=1) / self.lengths2[near], 0.0, 1.0)
+        closest = starts + steps * t[:, None]
+        best = int(np.argmin(((closest - point) ** 2).sum(axis=1)))
+        street = self.streets[self.owners[near[best]]]
+        return street, _side(street, point, closest[best])
+
+    def _near(self, point: Floats) -> npt.NDArray[np.intp]:
+        """The segments that may be nearest to `point`, in index order: those whose box
+        lies within the nearest one's distance, with a margin for rounding. The exact
+        distances are then computed on these alone, as they were on all of them, so
+        the nearest, and the first of equals, is the same one."""
+        here = shapely.Point(point)
+        _nearest, distances = self.tree.query_nearest(here, return_distance=True)
+        reach = float(distances[0]) * (1 + 1e-6) + 1e-3  # metres
+        box = shapely.box(point[0] - reach, point[1] - reach, point[0] + reach, point[1] + reach)
+        return np.sort(self.tree.query(box))
 
 
 def _metres(u: Floats, v: Floats) -> Floats:

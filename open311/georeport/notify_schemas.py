@@ -81,6 +81,18 @@ def subscription(params: MultiDict[str, str]) -> tuple[Scope, Follower]:
     return scope, follower(params)
 
 
+LANGUAGES = ("en", "es")  # the languages emails are written in (the site's)
+
+
+def language(params: MultiDict[str, str]) -> str | None:
+    """The optional `language` of a subscription's emails; None when absent (English for a
+    new one, unchanged for one that exists)."""
+    given = present(params, ("language",)).get("language")
+    if given is not None and given not in LANGUAGES:
+        raise InvalidRequest(f"language: one of {', '.join(LANGUAGES)}.")
+    return given
+
+
 def webhook(params: MultiDict[str, str]) -> tuple[str, list[Scope], bool]:
     """POST /webhooks: the URL, its filters (each may repeat or be a comma list), accounts."""
     data = load(WebhookForm(), present(params, ("url", "accounts")))

@@ -35,9 +35,13 @@ def follow_request(service_request_id: str, fmt: str) -> Response:
     """A resident (email, phone or the partner's account_id) follows one request."""
     session = db.session()
     api_key = caller_key(session)
-    follower = followers.follower(merged_params())
+    params = merged_params()
+    follower = followers.follower(params)
+    language = notify_schemas.language(params)
     scope = Scope(service_request_id=service_request_id)
-    entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
+    entry = confirmation.subscribe(
+        session, scope, follower, api_key, jurisdiction(), _rules(), language
+    )
     return _created_subscription(entry, fmt)
 
 
@@ -46,8 +50,12 @@ def subscribe(fmt: str) -> Response:
     """A resident follows a service, an area, or a circle around a place."""
     session = db.session()
     api_key = caller_key(session)
-    scope, follower = notify_schemas.subscription(merged_params())
-    entry = confirmation.subscribe(session, scope, follower, api_key, jurisdiction(), _rules())
+    params = merged_params()
+    scope, follower = notify_schemas.subscription(params)
+    language = notify_schemas.language(params)
+    entry = confirmation.subscribe(
+        session, scope, follower, api_key, jurisdiction(), _rules(), language
+    )
     return _created_subscription(entry, fmt)
 
 

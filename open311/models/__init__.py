@@ -18,6 +18,7 @@ from open311.models.notifications import (
     Webhook,
 )
 from open311.models.reporters import Feedback, PartnerUpdate
+from open311.models.residents import ResidentSession, SignInLink
 from open311.models.service_requests import (
     CloseReason,
     Intake,
@@ -27,6 +28,7 @@ from open311.models.service_requests import (
     Stage,
     Status,
 )
+from open311.models.sms import SmsConversation, SmsMessage
 from open311.models.staff import Role, Staff, StaffToken
 
 __all__ = [
@@ -52,12 +54,16 @@ __all__ = [
     "RequestEvent",
     "RequestNumberCounter",
     "RequestPhoto",
+    "ResidentSession",
     "ResolutionQuantiles",
     "Role",
     "Scope",
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "SignInLink",
+    "SmsConversation",
+    "SmsMessage",
     "Staff",
     "StaffToken",
     "Stage",

@@ -30,6 +30,9 @@ class NotificationKind(enum.StrEnum):
     # "Confirm this subscription": the one message sent to an email or phone that a
     # partner subscribed, before anything else is sent there (double opt-in).
     CONFIRMATION = "confirmation"
+    # A one-time link to sign in on the site (models/residents.py): about no
+    # subscription and no request, only the SignInLink it carries.
+    SIGN_IN = "sign_in"
 
 
 class DeliveryState(enum.StrEnum):
@@ -137,6 +140,9 @@ class Subscription(Base):
     # When its owner was last asked through the API: a confirmation is queued then if it
     # is pending (an email or phone that follows already is marked, and sent nothing).
     confirmation_sent_at: Mapped[datetime | None]
+    # The language its emails are written in (en, es): the site's page it was made from;
+    # the API's own default is English.
+    language: Mapped[str] = mapped_column(sa.String(8), server_default="en")
 
 
 class Notification(Base):
@@ -145,7 +151,8 @@ class Notification(Base):
     Workers claim rows (claimed_by, lease_expires_at, attempts + 1), deliver them
     outside any transaction, and record the outcome at once in its own one.
     `key` is the notification id a receiver de-duplicates on. A confirmation is
-    about a subscription, not a request, so it has no service_request_id.
+    about a subscription, not a request, so it has no service_request_id; a sign-in
+    link is about neither, and names its SignInLink instead of a subscription.
     """
 
     __tablename__ = "notification"
@@ -155,7 +162,10 @@ class Notification(Base):
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    subscription_id: Mapped[int] = mapped_column(sa.ForeignKey("subscription.id"), index=True)
+    subscription_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("subscription.id"), index=True
+    )
+    sign_in_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resident_sign_in.id"))
     channel: Mapped[Channel] = mapped_column(str_enum(Channel, 16))  # email, sms or webhook
     address: Mapped[str | None] = mapped_column(sa.String(254))  # email or phone
     webhook_id: Mapped[int | None] = mapped_column(sa.ForeignKey("webhook.id"))

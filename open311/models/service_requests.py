@@ -75,6 +75,8 @@ class ServiceRequest(Base):
         ),
         # A department's queue: its requests at a stage, the most overdue first.
         sa.Index("ix_service_request_agency_stage_due", "agency_responsible", "stage", "due_at"),
+        # A resident's own requests ("My requests"), by the email they gave in any case.
+        sa.Index("ix_service_request_email_lower", sa.func.lower(sa.text("email"))),
     )
 
     id: Mapped[intpk]

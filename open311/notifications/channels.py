@@ -13,6 +13,7 @@ import http.client
 import importlib
 import json
 import logging
+import re
 import smtplib
 import socket
 import ssl
@@ -20,9 +21,13 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
-from functools import reduce
+from functools import cache, reduce
+from pathlib import Path
 from typing import Any, Protocol
 
+from babel.support import NullTranslations, Translations
+
+from open311.accounts.residents import sign_in_token
 from open311.models import Channel, NotificationKind
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
 from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
@@ -47,7 +52,7 @@ class Outgoing:
     id: int
     key: str  # the notification id: Idempotency-Key, Message-ID, payload's notification_id
     channel: Channel
-    subscription_id: int
+    subscription_id: int | None
     payload: dict[str, Any]
     attempts: int  # including this one
     address: str | None = None  # email or phone
@@ -55,6 +60,8 @@ class Outgoing:
     url: str | None = None  # webhook
     secret: str | None = None  # webhook
     kind: NotificationKind = NotificationKind.CHANGE  # a confirmation goes to email or sms
+    sign_in_id: int | None = None  # a sign-in link's (kind SIGN_IN: no subscription)
+    language: str = "en"  # of an email: its subscription's, or the sign-in's
 
 
 # --- webhooks -----------------------------------------------------------------------
@@ -171,6 +178,78 @@ class WebhookSender:
 
 # --- email --------------------------------------------------------------------------
 
+TRANSLATIONS_DIR = Path(__file__).resolve().parent.parent / "translations"
+
+
+@cache
+def _catalogue(language: str) -> NullTranslations:
+    """The site's own catalogue (open311/translations), read straight through Babel:
+    the senders run in worker threads, outside any Flask app or request."""
+    if language == "en":
+        return NullTranslations()
+    return Translations.load(str(TRANSLATIONS_DIR), [language])
+
+
+class Words:
+    """gettext in one language, for an email. `pybabel extract` finds the `_(…)` calls."""
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        self.catalogue = _catalogue(language)
+
+    def __call__(self, text: str, **variables: Any) -> str:
+        translated = self.catalogue.gettext(text)
+        return translated % variables if variables else translated
+
+
+def N_(text: str) -> str:  # gettext's name for "extract, translate later"
+    return text
+
+
+# The public summaries of a request's changes (workflow/transitions.py), to translate.
+SUMMARIES = (
+    N_("Request filed"),
+    N_("Request acknowledged"),
+    N_("Request assigned"),
+    N_("Work scheduled"),
+    N_("Work in progress"),
+    N_("Information requested"),
+    N_("Information received from the reporter"),
+    N_("Request transferred"),
+    N_("Request closed"),
+    N_("Closed as a duplicate"),
+    N_("Request reopened"),
+    N_("Reopened for review after feedback"),
+    N_("Note added"),
+    N_("Request accepted"),
+    N_("Request rejected"),
+    N_("Update from the reporter"),
+)
+CLOSE_REASONS = (
+    N_("completed"),
+    N_("duplicate"),
+    N_("not city responsibility"),
+    N_("unable to locate"),
+    N_("cancelled"),
+    N_("rejected"),
+)
+_DETAIL = re.compile(r"^ (?:for|to|of) (?P<what>.+)$|^ \((?P<reason>[a-z ]+)\)$")
+
+
+def summary_in(_: Words, summary: str) -> str:
+    """A change's summary in the email's language; its details (a date, a department,
+    a request number, a reason for closing) kept after the translated words."""
+    if _.language == "en":
+        return summary  # the words the workflow wrote
+    for base in SUMMARIES:
+        if summary == base:
+            return _(base)
+        if summary.startswith(base) and (detail := _DETAIL.match(summary[len(base) :])):
+            if detail["reason"]:
+                return f"{_(base)} ({_(detail['reason'])})"
+            return f"{_(base)}: {detail['what']}"
+    return summary  # not one of ours: as it came
+
 
 @dataclass(frozen=True)
 class Links:
@@ -190,16 +269,34 @@ class Links:
         token = confirmation_token(self.keys, subscription_id)
         return f"{self.base_url}/open311/confirm/{token}"
 
+    def sign_in(self, sign_in_id: int) -> str:
+        """The resident site's page that spends a sign-in link (web/account.py)."""
+        return f"{self.base_url}/sign-in/{sign_in_token(self.keys, sign_in_id)}"
+
+    def track(self, number: str) -> str:
+        return f"{self.base_url}/requests/{number}"
+
 
 def text_of(message: Outgoing, links: Links) -> str:
     payload = message.payload
-    lines = [f"{payload['summary']}: service request {payload['service_request_id']}."]
+    _ = Words(message.language)
+    number = payload["service_request_id"]
+    lines = [
+        _(
+            "%(summary)s: service request %(number)s.",
+            summary=summary_in(_, payload["summary"]),
+            number=number,
+        )
+    ]
     if payload.get("note"):
         lines.append(str(payload["note"]))
+    status = {"open": _("Open"), "closed": _("Closed")}.get(payload["status"], payload["status"])
     lines += [
-        f"Status: {payload['status']}.",
-        f"Details: {links.request(payload['service_request_id'])}",
+        _("Status: %(status)s.", status=status if message.language != "en" else payload["status"]),
+        _("Details: %(url)s", url=links.request(number)),
     ]
+    if message.language != "en":
+        lines.append(_("Follow it on the site: %(url)s", url=links.track(number)))
     return "\n\n".join(lines)
 
 
@@ -213,10 +310,13 @@ class EmailSender:
 
     def __call__(self, message: Outgoing) -> None:
         assert message.address
-        if message.kind is NotificationKind.CONFIRMATION:
+        if message.kind is NotificationKind.SIGN_IN:
+            email = self._sign_in(message)
+        elif message.kind is NotificationKind.CONFIRMATION:
             email = self._confirmation(message)
         else:
             email = self._news(message)
+        email["Content-Language"] = message.language
         email["From"] = self.mail_from
         email["To"] = message.address
         domain = self.mail_from.rpartition("@")[2].strip(">") or "localhost"
@@ -228,28 +328,60 @@ class EmailSender:
             raise DeliveryFailed(f"SMTP {self.host}:{self.port}: {error}") from error
 
     def _news(self, message: Outgoing) -> EmailMessage:
+        assert message.subscription_id is not None
+        _ = Words(message.language)
         unsubscribe = self.links.unsubscribe(message.subscription_id)
         email = EmailMessage()
-        email["Subject"] = f"{message.payload['summary']} ({message.payload['service_request_id']})"
+        summary = summary_in(_, message.payload["summary"])
+        email["Subject"] = f"{summary} ({message.payload['service_request_id']})"
         email["List-Unsubscribe"] = f"<{unsubscribe}>"
         email["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
-        email.set_content(
-            f"{text_of(message, self.links)}\n\n-- \n"
-            f"You follow this request or its area. To stop these emails: {unsubscribe}\n"
+        stop = _(
+            "You follow this request or its area. To stop these emails: %(url)s", url=unsubscribe
         )
+        email.set_content(f"{text_of(message, self.links)}\n\n-- \n{stop}\n")
         return email
 
     def _confirmation(self, message: Outgoing) -> EmailMessage:
+        assert message.subscription_id is not None
         payload = message.payload
+        _ = Words(message.language)
         link = self.links.confirm(message.subscription_id)
+        follows = payload["follows"]
+        if message.language != "en" and payload.get("service_request_id"):
+            follows = _("service request %(number)s", number=payload["service_request_id"])
         email = EmailMessage()
-        email["Subject"] = payload["summary"]  # short: a long one is folded, and mangled
+        # Short: a long one is folded, and mangled.
+        email["Subject"] = _("Please confirm your subscription")
         email.set_content(
-            f"Someone asked for updates about {payload['follows']} to be sent to this "
-            f"address.\n\nTo start them, open this link and press Confirm:\n{link}"
-            f"\n\nIf it was not you, ignore this message: nothing more will be sent to you "
-            f"unless someone confirms there. The link works until "
-            f"{payload['expires_datetime']} (UTC).\n"
+            _(
+                "Someone asked for updates about %(follows)s to be sent to this address."
+                "\n\nTo start them, open this link and press Confirm:\n%(link)s"
+                "\n\nIf it was not you, ignore this message: nothing more will be sent to "
+                "you unless someone confirms there. The link works until %(until)s (UTC).",
+                follows=follows,
+                link=link,
+                until=payload["expires_datetime"],
+            )
+            + "\n"
+        )
+        return email
+
+    def _sign_in(self, message: Outgoing) -> EmailMessage:
+        assert message.sign_in_id is not None
+        _ = Words(message.language)
+        link = self.links.sign_in(message.sign_in_id)
+        email = EmailMessage()
+        email["Subject"] = _("Sign in to CHI 311")
+        email.set_content(
+            _(
+                "To see your requests on CHI 311, open this link and press Sign in:\n%(link)s"
+                "\n\nThe link works once, until %(until)s (UTC). If you did not ask to sign "
+                "in, ignore this message: nobody can sign in without this link.",
+                link=link,
+                until=message.payload["expires_datetime"],
+            )
+            + "\n"
         )
         return email
 
@@ -294,6 +426,7 @@ class SmsSender:
     def __call__(self, message: Outgoing) -> None:
         assert message.address
         payload = message.payload
+        assert message.subscription_id is not None  # sign-in links go by email only
         if message.kind is NotificationKind.CONFIRMATION:
             text = (
                 f"311: to get texts about {payload['follows']}, open "

@@ -48,6 +48,7 @@ def subscribe(
     api_key: ApiKey,
     jurisdiction: Jurisdiction,
     rules: Rules,
+    language: str | None = None,
 ) -> Subscription:
     """A resident follows something; a pending one's owner is asked to confirm.
 
@@ -62,7 +63,9 @@ def subscribe(
     on the same schedule: the reply, built from that, must not tell it apart
     from an address asked for the first time.
     """
-    subscription = subscriptions.subscribe(session, scope, follower, api_key, jurisdiction)
+    subscription = subscriptions.subscribe(
+        session, scope, follower, api_key, jurisdiction, language
+    )
     if subscription.channel not in ASKED:
         return subscription  # a partner's own user: the partner answers for it
     now = utcnow()
@@ -71,9 +74,22 @@ def subscribe(
         subscription.confirmation_sent_at = now
         if subscription.confirmed_at is None:
             outbox.ask_to_confirm(
-                session, subscription, described(session, subscription), now + rules.valid_for
+                session,
+                subscription,
+                described(session, subscription),
+                now + rules.valid_for,
+                _request_number(session, subscription),
             )
     return subscription
+
+
+def _request_number(session: Session, subscription: Subscription) -> str | None:
+    """The number of the request followed, if it is one: the email says it in any language."""
+    if subscription.service_request_id is None:
+        return None
+    return subscriptions.request_numbers(session, [subscription.service_request_id])[
+        subscription.service_request_id
+    ]
 
 
 def described(session: Session, subscription: Subscription) -> str:

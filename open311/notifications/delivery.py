@@ -30,6 +30,7 @@ from open311.models import (
     DeliveryState,
     Notification,
     NotificationKind,
+    SignInLink,
     Subscription,
     Webhook,
 )
@@ -124,7 +125,7 @@ def claim(
         .returning(Notification.id),
         execution_options={"synchronize_session": False},
     ).all()
-    messages = _sendable(session, claimed)
+    messages = _sendable(session, claimed, now)
     session.commit()
     return messages
 
@@ -145,7 +146,7 @@ def _one_per_webhook(
     return chosen
 
 
-def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
+def _sendable(session: Session, claimed: Sequence[int], now: datetime) -> list[Outgoing]:
     """The claimed rows as messages; those no longer to be sent are cancelled instead."""
     rows = session.execute(
         sa.select(
@@ -155,19 +156,31 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
             Webhook.url,
             Webhook.secret,
             Webhook.deleted_at,
+            # A sign-in link's email is written in the language of the page it was asked from.
+            sa.func.coalesce(Subscription.language, SignInLink.language),
+            SignInLink.used_at,
+            SignInLink.expires_at,
         )
-        .join(Subscription, Subscription.id == Notification.subscription_id)
+        .outerjoin(Subscription, Subscription.id == Notification.subscription_id)
+        .outerjoin(SignInLink, SignInLink.id == Notification.sign_in_id)
         .outerjoin(Webhook, Webhook.id == Notification.webhook_id)
         .where(Notification.id.in_(claimed))
         .order_by(Notification.id)
         .execution_options(populate_existing=True)
     ).all()
     messages = []
-    for notification, cancelled_at, confirmed_at, url, secret, deleted_at in rows:
+    for (
+        notification, cancelled_at, confirmed_at, url, secret, deleted_at, language, used_at,
+        expires_at,
+    ) in rows:  # fmt: skip
         if cancelled_at is not None or deleted_at is not None:
             notification.state = DeliveryState.CANCELLED
             continue
-        if (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
+        if notification.kind is NotificationKind.SIGN_IN:
+            if used_at is not None or expires_at is None or expires_at <= now:
+                notification.state = DeliveryState.CANCELLED  # a dead link helps no one
+                continue
+        elif (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
             # Confirmed already: no need to ask. Not confirmed: news is not sent (none
             # is queued for it; this holds even if some was).
             notification.state = DeliveryState.CANCELLED
@@ -185,6 +198,8 @@ def _sendable(session: Session, claimed: Sequence[int]) -> list[Outgoing]:
                 webhook_id=notification.webhook_id,
                 url=url,
                 secret=secret,
+                sign_in_id=notification.sign_in_id,
+                language=language or "en",
             )
         )
     return messages

@@ -69,7 +69,11 @@ def enqueue(session: Session, service_request: ServiceRequest, event: RequestEve
 
 
 def ask_to_confirm(
-    session: Session, subscription: Subscription, follows: str, expires_at: datetime
+    session: Session,
+    subscription: Subscription,
+    follows: str,
+    expires_at: datetime,
+    request_number: str | None = None,
 ) -> None:
     """Queue the one message that asks an address's owner to confirm a subscription.
 
@@ -80,6 +84,8 @@ def ask_to_confirm(
         "summary": "Please confirm your subscription",
         "follows": follows,
         "expires_datetime": _utc_text(expires_at),
+        # The request followed, if it is one: an email in another language names it so.
+        **({"service_request_id": request_number} if request_number else {}),
     }
     _queue(
         session,
@@ -90,6 +96,27 @@ def ask_to_confirm(
                 subscription_id=subscription.id,
                 channel=subscription.channel,
                 address=subscription.address,
+            )
+        ],
+    )
+
+
+def ask_to_sign_in(session: Session, sign_in_id: int, email: str, expires_at: datetime) -> None:
+    """Queue the email that carries a one-time sign-in link (accounts/residents.py).
+
+    The link itself is signed by the worker when it writes the email, as the
+    confirmation links are: the outbox never holds a usable credential.
+    """
+    message = {"summary": "Sign in to CHI 311", "expires_datetime": _utc_text(expires_at)}
+    _queue(
+        session,
+        [
+            _pending(
+                message,
+                kind=NotificationKind.SIGN_IN,
+                sign_in_id=sign_in_id,
+                channel=Channel.EMAIL,
+                address=email,
             )
         ],
     )
@@ -201,6 +228,14 @@ def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Sub
 def _subscriptions_matching(dialect: str) -> sa.Select[Subscription]:
     """The statement of _matching, built once per backend: every filing and every
     change runs it, and building it cost more than running it."""
+    circle = circles_holding(
+        dialect,
+        Subscription.center_long,
+        Subscription.center_lat,
+        Subscription.radius_meters,
+        sa.bindparam("lon", type_=sa.Float),
+        sa.bindparam("lat", type_=sa.Float),
+    )
     scopes = [
         Subscription.service_request_id == sa.bindparam("service_request_id", type_=sa.Integer),
         Subscription.service_code == sa.bindparam("service_code", type_=sa.String),
@@ -211,13 +246,16 @@ def _subscriptions_matching(dialect: str) -> sa.Select[Subscription]:
             )
             for kind in AREA_KINDS
         ),
-        circles_holding(
-            dialect,
-            Subscription.center_long,
-            Subscription.center_lat,
-            Subscription.radius_meters,
-            sa.bindparam("lon", type_=sa.Float),
-            sa.bindparam("lat", type_=sa.Float),
+        # The circles twice, by channel: as the live-circle unique indexes split them.
+        # Then every arm of the OR has an index (those two hold the live circles only),
+        # and PostgreSQL ORs index scans instead of reading every subscription, one
+        # more for each resident who filed with an email.
+        *(
+            sa.and_(on_channel, circle)
+            for on_channel in (
+                Subscription.channel != sa.literal_column(f"'{Channel.ACCOUNT.value}'"),
+                Subscription.channel == sa.literal_column(f"'{Channel.ACCOUNT.value}'"),
+            )
         ),
     ]
     live_webhook = sa.or_(

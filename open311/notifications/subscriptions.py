@@ -106,6 +106,21 @@ def follow_as_filer(session: Session, service_request: ServiceRequest) -> None:
         session.connection().execute(sa.insert(Subscription), rows)
 
 
+def speak_to_filer(session: Session, service_request_id: int, language: str) -> None:
+    """The filer's own subscriptions to their request get its emails in `language`
+    (the site's page it was filed from)."""
+    session.execute(
+        sa.update(Subscription)
+        .where(
+            Subscription.service_request_id == service_request_id,
+            Subscription.channel.in_([Channel.EMAIL, Channel.SMS]),
+            Subscription.cancelled_at.is_(None),
+        )
+        .values(language=language),
+        execution_options={"synchronize_session": False},
+    )
+
+
 def _dialable(phone: str | None) -> bool:
     return phone is not None and sum(c.isdigit() for c in phone) >= MIN_PHONE_DIGITS
 
@@ -116,8 +131,12 @@ def subscribe(
     follower: Follower,
     api_key: ApiKey,
     jurisdiction: Jurisdiction,
+    language: str | None = None,
 ) -> Subscription:
     """A resident follows a request, a service, an area or a circle; idempotent.
+
+    `language` (en, es) is that of its emails: the site's page it was asked from.
+    None keeps an existing subscription's, and makes a new one English.
 
     A live subscription of the same address to the same thing is returned as it
     is (locked: asking again may queue a confirmation), also when a concurrent
@@ -129,8 +148,10 @@ def subscribe(
     channel, address = follower.channel()
     wanted = _scoped(session, scope, jurisdiction)
     wanted.channel, wanted.address, wanted.api_key_id = channel, address, api_key.id
+    wanted.language = language or "en"
     existing = _live_twin(session, wanted)
     if existing is not None:
+        existing.language = language or existing.language
         return existing
     if channel is Channel.ACCOUNT:
         wanted.confirmed_at = utcnow()
@@ -144,6 +165,7 @@ def subscribe(
         existing = _live_twin(session, wanted)
         if existing is None:
             raise
+        existing.language = language or existing.language
         return existing
     return wanted
 
@@ -351,6 +373,21 @@ def unsubscribe(session: Session, keys: LinkKeys, token: str) -> Subscription:
             session, sa.select(Subscription.id).where(Subscription.id == subscription.id)
         )
     return subscription
+
+
+def stop_phone(session: Session, phone: str) -> None:
+    """A phone that texted STOP: its live subscriptions cancelled, and what was queued
+    for it not sent (carriers require silence until it texts START)."""
+    live = (
+        Subscription.channel == Channel.SMS,
+        Subscription.address == phone,
+        Subscription.cancelled_at.is_(None),
+    )
+    _cancel_pending(session, sa.select(Subscription.id).where(*live))
+    session.execute(
+        sa.update(Subscription).where(*live).values(cancelled_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
 
 
 def _cancel_pending(session: Session, subscription_ids: sa.Select[int]) -> None:

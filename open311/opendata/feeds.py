@@ -141,6 +141,11 @@ def _text(cell: str | None) -> str | None:
     return "'" + cell if cell and cell.startswith(FORMULA_STARTS) else cell
 
 
+def spreadsheet_text(cell: str | None) -> str | None:
+    """_text for the other CSV writers (the staff dashboard's): one rule for every CSV."""
+    return _text(cell)
+
+
 def city_status(status: Status, status_notes: str | None) -> str:
     """Open, Completed, or Canceled: a closed request whose notes begin with "Cancel"."""
     if status is Status.OPEN:

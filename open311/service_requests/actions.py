@@ -22,6 +22,7 @@ from open311.media import actions as media_actions
 from open311.media.pipeline import Photo
 from open311.models import (
     ApiKey,
+    Base,
     CloseReason,
     Intake,
     ReplayGuard,
@@ -238,11 +239,15 @@ def _guard_names(fingerprint: str, idempotency_key: str | None) -> list[str]:
     return guards
 
 
-# Built once: every POST with a key runs it.
-_GUARDS_OF_KEY = sa.select(ReplayGuard).where(
-    ReplayGuard.api_key_id == sa.bindparam("api_key_id", type_=sa.Integer),
-    ReplayGuard.guard.in_(sa.bindparam("guards", expanding=True)),
+# Built once: every POST with a key runs them. Rows, not objects: the ORM's loading
+# cost more than the query, and nothing else in the filing reads guards as objects.
+_GUARDS = Base.metadata.tables[ReplayGuard.__tablename__]
+_OF_KEY = (
+    _GUARDS.c.api_key_id == sa.bindparam("api_key_id", type_=sa.Integer),
+    _GUARDS.c.guard.in_(sa.bindparam("guards", expanding=True)),
 )
+_GUARDS_OF_KEY = sa.select(_GUARDS).where(*_OF_KEY)
+_DELETE_GUARDS_OF_KEY = sa.delete(_GUARDS).where(*_OF_KEY)
 
 
 def _earlier_copy(
@@ -253,16 +258,15 @@ def _earlier_copy(
     window_start: datetime,
 ) -> ServiceRequest | None:
     """The request an earlier copy of this POST filed, if any is still guarded."""
-    rows = session.scalars(_GUARDS_OF_KEY, {"api_key_id": api_key.id, "guards": guards}).all()
+    connection = session.connection()
+    rows = connection.execute(_GUARDS_OF_KEY, {"api_key_id": api_key.id, "guards": guards}).all()
     for guard in rows:
         if guard.guard != fingerprint and guard.fingerprint != fingerprint:
             raise Conflict("Idempotency-Key was already used for a different request.")
     live = [g for g in rows if g.guard != fingerprint or g.created_at > window_start]
-    expired = [guard for guard in rows if guard not in live]
-    for guard in expired:
-        session.delete(guard)  # an old fingerprint: this is a new report
-    if expired:
-        session.flush()
+    expired = [guard.guard for guard in rows if guard not in live]
+    if expired:  # an old fingerprint: this is a new report
+        connection.execute(_DELETE_GUARDS_OF_KEY, {"api_key_id": api_key.id, "guards": expired})
     if not live:
         return None
     return session.get(ServiceRequest, live[0].service_request_id)

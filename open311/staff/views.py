@@ -23,8 +23,9 @@ from open311.models.base import utcnow
 from open311.service_requests import actions as request_actions
 from open311.service_requests import signals
 from open311.service_requests.submissions import submission
+from open311.staff import dashboard as dashboard_payloads
 from open311.staff import payloads, schemas
-from open311.workflow import actions, permissions, queries
+from open311.workflow import actions, dashboard, permissions, queries
 from open311.workflow.permissions import Operation
 
 PREFIX = "/open311/staff"
@@ -239,6 +240,33 @@ def queue() -> Response:
     return render.document(
         "queue", [payloads.work_item(row, time_zone, now) for row in rows], "json"
     )
+
+
+DASHBOARD_FIGURE = f"<any({', '.join(map(repr, dashboard.FIGURES))}):figure>"
+
+
+@bp.get(f"/dashboard/{DASHBOARD_FIGURE}")
+@bp.get(f"/dashboard/{DASHBOARD_FIGURE}.csv", defaults={"as_csv": True})
+def dashboard_figure(figure: str, as_csv: bool = False) -> Response:
+    """One figure of the supervisor's dashboard: a department's, or the city's."""
+    session = db.session()
+    asked = dashboard_payloads.query(request.args)
+    department = dashboard.scope_for(
+        current_staff(), asked.get("department"), actions.departments(session)
+    )
+    found = dashboard.compute(
+        session, figure, department, utcnow(), jurisdiction().time_zone,
+        weeks=asked.get("weeks", dashboard.DEFAULT_WEEKS),
+        days=asked.get("days", dashboard.DEFAULT_DAYS),
+    )  # fmt: skip
+    if as_csv:
+        return Response(
+            dashboard.to_csv(dashboard.table(found)),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{figure}.csv"'},
+        )
+    reply = dashboard_payloads.payload(figure, found, jurisdiction().time_zone)
+    return render.document("dashboard", reply, "json")
 
 
 @bp.post("/staff")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from open311.web import i18n
+from open311.web import account, i18n, installable
 from open311.web.views import bp
+
+__all__ = ["account", "init_app", "installable"]  # their routes join bp when imported
 
 
 def init_app(app: Flask) -> None:

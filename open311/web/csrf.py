@@ -39,6 +39,12 @@ def check() -> None:
         raise BadRequest(_("This form has expired. Go back, reload the page and send it again."))
 
 
+def renew() -> None:
+    """A new token from the next page on: after signing in, a token seen before it
+    (on a shared computer, say) no longer sends forms for the resident."""
+    session.pop(_KEY, None)
+
+
 def browser_id() -> str:
     """A random name for this browser, kept in the session (the form's device_id)."""
     if "browser" not in session:

@@ -37,6 +37,8 @@ FIELDS: Final = (
     "last_name",
 )
 MEDIA: Final = "media"  # the photos' file input
+IDEMPOTENCY_KEY: Final = "idempotency_key"  # the form field beside the Idempotency-Key header
+MAX_KEY_LENGTH: Final = 200
 LOCATION: Final = "address_string"  # where place problems show: the address box, beside the map
 FORM: Final = "form"  # a problem no single field owns
 _REQUIRED = re.compile(r"^(?P<code>\S+) required$")
@@ -76,6 +78,19 @@ def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> M
         if key.startswith("attribute["):
             params.setlist(key, form.getlist(key))
     return params
+
+
+def idempotency_key(header: str | None, form: Mapping[str, str]) -> str | None:
+    """The key a browser gave this report when it was written: the Idempotency-Key header
+    (a report kept offline, sent by script) or the form field of that name.
+
+    The domain treats it as the API does: the same key and content again is the
+    same request; the same key with other content is a Conflict.
+    """
+    key = (header or form.get(IDEMPOTENCY_KEY) or "").strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(f"Idempotency-Key: at most {MAX_KEY_LENGTH} characters.")
+    return key or None
 
 
 def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) -> Checked:

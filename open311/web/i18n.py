@@ -80,6 +80,11 @@ def _page_translations() -> Any:
     return found
 
 
+def language() -> str:
+    """This page's language (en, es): the one its emails are written in too."""
+    return str(flask_babel.get_locale() or DEFAULT_LANGUAGE)
+
+
 def _(text: str, **variables: Any) -> str:
     """gettext, typed: Flask-Babel's returns Any. `pybabel extract` finds `_(…)` calls."""
     return str(gettext(text, **variables))

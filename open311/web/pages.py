@@ -11,10 +11,12 @@ from flask import current_app, get_template_attribute, url_for
 from flask_babel import format_date, format_time, get_locale
 from markupsafe import Markup
 
+from open311.accounts.residents import OwnRequest
+from open311.estimates import wording
 from open311.formats.markdown import to_safe_html
 from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
-from open311.models import Article, CloseReason, RequestPhoto, Service, Status
+from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
 from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
 from open311.web.i18n import (
@@ -26,7 +28,6 @@ from open311.web.i18n import (
 )
 from open311.workflow.queries import PublicNote
 
-DAY_SECONDS = 86400
 # singlevaluelists with more choices than this are a <select>, fewer are radio buttons
 MAX_RADIOS = 6
 
@@ -132,25 +133,7 @@ def expected_words(
     requested_at: datetime, early: datetime | None, late: datetime | None
 ) -> str | None:
     """The calibrated 10th-90th percentile range in words; None without one."""
-    if early is None or late is None:
-        return None
-    low = max(0, round((early - requested_at).total_seconds() / DAY_SECONDS))
-    high = max(low, round((late - requested_at).total_seconds() / DAY_SECONDS))
-    if high < 1:
-        return _("Most requests like this are done within a day.")
-    if low < 1:
-        return ngettext(
-            "Most requests like this are done within %(num)d day.",
-            "Most requests like this are done within %(num)d days.",
-            high,
-        )
-    if low == high:
-        return ngettext(
-            "Most requests like this are done in about %(num)d day.",
-            "Most requests like this are done in about %(num)d days.",
-            high,
-        )
-    return _("Most requests like this are done in %(low)d to %(high)d days.", low=low, high=high)
+    return wording.expected_words(requested_at, early, late, _, ngettext)
 
 
 def request_summary(row: PublicRequest) -> dict[str, Any]:
@@ -192,6 +175,26 @@ def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
             cell.requests,
         )
     return marker
+
+
+def own_request(row: OwnRequest) -> dict[str, Any]:
+    """One of a resident's requests in "My requests": public ones link to their page."""
+    public = row.intake is Intake.ACCEPTED
+    if row.intake is Intake.PENDING_REVIEW:
+        status = _("Waiting for the City's review")
+    elif row.intake is Intake.REJECTED:
+        status = _("Not accepted")
+    else:
+        status = _("Open") if row.status is Status.OPEN else _("Closed")
+    return {
+        "number": row.number,
+        "service_name": service_name(row.service_code, row.service_name),
+        "status": status,
+        "is_open": public and row.status is Status.OPEN,
+        "public": public,
+        "address": row.address,
+        "requested": when(row.requested_at),
+    }
 
 
 def request_page(

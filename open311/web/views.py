@@ -32,7 +32,7 @@ from open311 import spatial
 from open311.accounts.keys import site_key
 from open311.areas.queries import area_names, areas_as_features
 from open311.catalog import queries as catalog_queries
-from open311.errors import InvalidRequest, NotFound, Open311Error
+from open311.errors import Conflict, InvalidRequest, NotFound, Open311Error
 from open311.extensions import db
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
@@ -43,7 +43,7 @@ from open311.media import queries as media_queries
 from open311.media import uploads as media_uploads
 from open311.models import Service
 from open311.models.base import utcnow
-from open311.notifications import confirmation, followers
+from open311.notifications import confirmation, followers, subscriptions
 from open311.notifications.subscriptions import Scope
 from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
@@ -112,6 +112,9 @@ def _service_form(
 ) -> tuple[str, int]:
     service = catalog_queries.active_service(db.session(), service_code)
     articles = knowledge_queries.article_titles_for_service(db.session(), service.code)
+    # Named before the first POST, so a report sent again after a lost reply (or by the
+    # page and the service worker at once) has the same content as the first copy.
+    csrf.browser_id()
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),
@@ -149,12 +152,23 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
             replay_window=timedelta(seconds=current_app.config["REPLAY_WINDOW_SECONDS"]),
             channel="web",
             media=media_actions.destination(current_app, request.host_url),
+            idempotency_key=forms.idempotency_key(
+                request.headers.get("Idempotency-Key"), request.form
+            ),
         )
+    except Conflict:
+        session_.rollback()
+        raise Conflict(
+            _("This report was already sent with different details, so it was not sent again.")
+        ) from None
     except InvalidRequest as error:
         session_.rollback()
         questions = i18n.attributes_in_language(service.code, service.attributes)
         return _refused(service, forms.errors_of(error.descriptions, questions))
     number = filed.service_request.number
+    if not filed.replayed and i18n.language() != i18n.DEFAULT_LANGUAGE:
+        # The filer's emails about it, in the language they filed in.
+        subscriptions.speak_to_filer(session_, filed.service_request.id, i18n.language())
     session_.commit()
     if not filed.replayed:
         signals.request_filed.send("web")
@@ -218,7 +232,9 @@ def follow(number: str) -> BaseResponse:
     try:
         follower = followers.follower(MultiDict({"email": request.form.get("email", "")}))
         scope = Scope(service_request_id=number)
-        confirmation.subscribe(session_, scope, follower, site_key(session_), jurisdiction(), rules)
+        confirmation.subscribe(
+            session_, scope, follower, site_key(session_), jurisdiction(), rules, i18n.language()
+        )
     except Open311Error as error:
         return _back_with_problems(number, error, "follow")
     session_.commit()

@@ -10,23 +10,31 @@ runs on every page a test visits: a serious or critical violation fails it.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import io
 import json
 import os
 import secrets
 import shutil
+import signal
 import subprocess
+import sys
 import tarfile
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
+from aiosmtpd.controller import Controller
 from PIL import ExifTags, Image, ImageDraw
 from playwright.sync_api import sync_playwright
 
+from open311.accounts.keys import create_key
 from open311.config import PROJECT_DIR
 from open311.extensions import db
 from tests import servers
@@ -92,9 +100,79 @@ class Site:
     base_url: str
     database_url: str
     media_root: Path
+    env: dict[str, str] = field(default_factory=dict)  # the server's, for its other commands
 
     def url(self, path: str) -> str:
         return self.base_url + path
+
+
+class SmtpSink:
+    """A real SMTP server (aiosmtpd) on a free port of 127.0.0.1 that keeps every message."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.controller = Controller(self, hostname="127.0.0.1", port=servers.free_port())
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink()
+    sink.controller.start()
+    yield sink
+    sink.controller.stop()
+
+
+def send_outbox_until(site: Site, done: Callable[[], bool], timeout: float = 30.0) -> str:
+    """The outbox worker as production runs it (`flask open311 send-outbox`, a process of
+    its own beside the server, with the server's settings), until `done()`; its output.
+    Links in messages name the served site (PUBLIC_BASE_URL)."""
+    env = {**site.env, "FLASK_APP": "wsgi:app", "OPEN311_PUBLIC_BASE_URL": site.base_url}
+    env["OPEN311_OUTBOX_POLL_SECONDS"] = "0.1"
+    log = site.media_root.parent / f"worker-{secrets.token_hex(4)}.log"
+    with log.open("w") as out:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "open311", "send-outbox"],
+            cwd=PROJECT_DIR, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + timeout
+        while not done():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the worker did not deliver:\n{log.read_text()}")
+            time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)  # lets the deliveries in flight finish
+        worker.wait(30)
+    return log.read_text()
+
+
+def file_by_api(site: Site, address: str, description: str) -> str:
+    """A pothole filed through GeoReport by a partner's app with the resident's email;
+    its request number."""
+    app = make_app(site.database_url)
+    with app.app_context():
+        _key, plaintext = create_key(db.session(), "A partner's app")
+        db.session.commit()
+        db.engine.dispose()
+    response = requests.post(
+        site.url("/open311/v2/requests.json"),
+        data={
+            "api_key": plaintext, "service_code": "PHF", "lat": "41.8789", "long": "-87.6359",
+            "attribute[WHEREIST]": "TRAFFIC", "description": description, "email": address,
+        },
+        timeout=30,
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    return str(response.json()[0]["service_request_id"])
 
 
 @pytest.fixture(scope="session")
@@ -136,8 +214,11 @@ def site_database(spatialite_template: Path, tmp_path_factory: pytest.TempPathFa
 
 
 @pytest.fixture(scope="session")
-def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    """gunicorn on a free port, serving the seeded database; stopped after the session."""
+def site(
+    site_database: str, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
+    """gunicorn on a free port, serving the seeded database; stopped after the session.
+    Its email goes to the SMTP sink."""
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     media_root = tmp_path_factory.mktemp("media")  # photos filed by the tests, not instance/
     env = {key: value for key, value in os.environ.items() if not key.startswith("OPEN311_")}
@@ -148,11 +229,13 @@ def site(site_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         OPEN311_MEDIA_ROOT=str(media_root),
         OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # the server refuses to start without one
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
+        OPEN311_SMTP_HOST="127.0.0.1",
+        OPEN311_SMTP_PORT=str(smtp_sink.controller.port),
     )
     process = servers.start(env, log, "--workers", "2", "wsgi:app")
     try:
         base_url = servers.wait_until_serving(process, log, "/", START_TIMEOUT, poll=0.2)
-        yield Site(base_url, site_database, media_root)
+        yield Site(base_url, site_database, media_root, env)
     finally:
         servers.stop(process)
     servers.fail_on_errors(log, "the site")

@@ -48,6 +48,7 @@ ROUTES = (
     ("GET", r"^/open311/staff/citations/parties$", "staff/parties"),
     ("POST", r"^/open311/staff/staff$", "staff/staff"),
     ("GET", r"^/open311/staff/queue$", "staff/queue"),
+    ("GET", r"^/open311/staff/dashboard/[a-z-]+$", "staff/dashboard"),  # not its .csv
     ("POST", r"^/open311/staff/requests(/[^/]+/[^/]+)?$", "staff/work-item"),
     ("POST", r"^/open311/staff/requests/[^/]+/photos/[0-9]+/hide$", "staff/work-item"),
     ("GET", r"^/open311/staff/requests/[^/]+$", "staff/work-item"),
