@@ -93,9 +93,10 @@ translations-compile: setup
 vendor:
 	$(PY) tools/vendor.py
 
-# Phone and desktop screenshots of every page of the resident site into docs/screenshots/.
+# Phone and desktop screenshots of every page of the resident site and the console
+# into docs/screenshots/.
 screenshots: setup
-	OPEN311_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py -q
+	OPEN311_SCREENSHOTS=docs/screenshots $(PY) -m pytest tests/browser/test_screenshots.py tests/browser/test_console_screenshots.py -q
 
 clean:
 	rm -rf $(VENV)

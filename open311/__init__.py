@@ -7,7 +7,18 @@ from typing import Any
 
 from flask import Flask
 
-from open311 import config, database, feeds, georeport, observability, rate_limits, sms, staff, web
+from open311 import (
+    config,
+    console,
+    database,
+    feeds,
+    georeport,
+    observability,
+    rate_limits,
+    sms,
+    staff,
+    web,
+)
 from open311.cli import open311_cli
 from open311.edge import headers
 from open311.edge.errors import install_fallback_handlers
@@ -35,6 +46,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     staff.init_app(app)
     web.init_app(app)
     sms.init_app(app)
+    console.init_app(app)  # after web: the pages' Flask-Babel is set up there
     init_edge(app)
     app.cli.add_command(open311_cli)
     return app
@@ -54,6 +66,7 @@ def init_edge(app: Flask) -> None:
         {
             f"{staff.views.PREFIX}/": staff.views.render_errors,
             f"{feeds.views.PREFIX}/": feeds.views.render_errors,
+            f"{console.PREFIX}/": console.errors.render_errors,
             georeport.errors.PREFIX: render_errors_by_suffix,
         },
         default=web.errors.render_errors,  # the resident site owns every other path

@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
-from open311.accounts import keys
+from open311.accounts import keys, passwords, signin
 from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
 from open311.catalog.translations import check_translations
@@ -173,6 +173,37 @@ def create_staff(email: str, name: str, role: str, department: str) -> None:
             known=departments(session),
         )
     click.echo(f"staff {staff.id} ({staff.role.value}, {staff.department}): {token}")
+
+
+@open311_cli.command("create-admin")
+@click.argument("email")
+@click.option("--name", required=True, help="The administrator's full name.")
+@click.option("--department", required=True, help="An agency_responsible of the catalogue.")
+@click.password_option(help="Their console password (asked for when not given).")
+def create_admin(email: str, name: str, department: str, password: str) -> None:
+    """Add an administrator who signs in to the console (/console) with PASSWORD."""
+    with writing() as session:
+        passwords.check_new(password)
+        staff, _token = staff_accounts.create_staff(
+            session,
+            name=name,
+            email=email,
+            role=Role.ADMINISTRATOR,
+            department=department,
+            known=departments(session),
+        )
+        signin.set_password(session, email, password)
+    click.echo(f"administrator {staff.id} ({staff.email}) may sign in at /console")
+
+
+@open311_cli.command("set-password")
+@click.argument("email")
+@click.password_option(help="The new console password (asked for when not given).")
+def set_password(email: str, password: str) -> None:
+    """Set the console password of staff member EMAIL; their sessions end."""
+    with writing() as session:
+        staff = signin.set_password(session, email, password)
+    click.echo(f"password set for staff {staff.id} ({staff.email})")
 
 
 @open311_cli.command("list-staff")

@@ -198,6 +198,15 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # The site's session cookie (its CSRF token, the requests filed from this browser):
     # not sent with cross-site POSTs; set OPEN311_SESSION_COOKIE_SECURE=true behind HTTPS.
     "SESSION_COOKIE_SAMESITE": "Lax",
+    # The staff console (open311/console): its own cookie, holding a random session id
+    # (only its hash is stored); Secure when SESSION_COOKIE_SECURE is.
+    "CONSOLE_COOKIE_NAME": "open311_console",
+    "CONSOLE_IDLE_MINUTES": 30,  # a session unused this long is over
+    # Failed passwords or codes, per account and per address: the tenth in a minute is
+    # refused (429) before any hashing.
+    "CONSOLE_SIGN_IN_FAILURES": "9 per minute",
+    "CONSOLE_PAGE_SIZE": 50,  # requests on a page of the queue
+    "CONSOLE_RESET_VALID_HOURS": 24,  # an emailed password link works once, this long
     # Logs: JSON lines on stderr; INFO writes one line per request answered.
     "LOG_LEVEL": "INFO",
     # /readyz fails when the database takes longer than this to answer (a hung

@@ -238,3 +238,25 @@ def _items(setting: str) -> tuple[RateLimitItem, ...]:
 def _limiter() -> Limiter:
     limiter: Limiter = current_app.extensions[EXTENSION]
     return limiter
+
+
+# --- counts kept for other modules (the console's failed sign-ins) ----------------------
+
+
+def shared_counts() -> bool:
+    """Are counts shared by every worker and server (Redis)? Otherwise a caller that
+    needs one count everywhere keeps its own (in the database)."""
+    return bool(current_app.config["REDIS_URL"])
+
+
+def within(setting: str, scope: str, who: str, *, hit: bool) -> bool:
+    """Is `who` within every limit of `setting` in `scope` (counting this one if `hit`)?"""
+    return all([_counted(item, scope, who, hit=hit) for item in _items(setting)])
+
+
+def seconds_until_reset(setting: str, scope: str, who: str) -> int:
+    return max(1, math.ceil(max(_reset_in(item, scope, who) for item in _items(setting))))
+
+
+def parse(setting: str) -> tuple[RateLimitItem, ...]:
+    return _items(setting)

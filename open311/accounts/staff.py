@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from marshmallow import EXCLUDE, Schema, fields, validate
 from sqlalchemy.orm import Session
 
 from open311.accounts.keys import hash_key
 from open311.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from open311.models import Role, Staff, StaffToken
 from open311.models.base import utcnow
+from open311.validation import load, without_control_characters
 
 
 def create_staff(
@@ -63,3 +66,28 @@ def authenticate_staff(session: Session, plaintext: str | None) -> Staff:
         raise Unauthorized("Invalid or revoked staff token.")
     staff: Staff = row.Staff
     return staff
+
+
+def names_of(session: Session, staff_ids: set[int]) -> dict[int, str]:
+    """Staff names by id, for a history that shows who did what."""
+    if not staff_ids:
+        return {}
+    rows = session.execute(sa.select(Staff.id, Staff.name).where(Staff.id.in_(staff_ids)))
+    return {staff_id: name for staff_id, name in rows}
+
+
+class StaffForm(Schema):
+    """A new staff member, from any interface (the staff API, the console)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    role = fields.Enum(Role, by_value=True, required=True)
+    department = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+def new_staff_form(params: Mapping[str, Any]) -> dict[str, Any]:
+    fields_given = {k: without_control_characters(params.get(k)) for k in StaffForm().fields}
+    return load(StaffForm(), {k: v for k, v in fields_given.items() if v not in ("", None)})

@@ -66,3 +66,14 @@ def servable(session: Session, file_name: str) -> ServedFile | None:
 def stored_digests(session: Session) -> set[str]:
     """Every digest a photo row names, hidden ones included."""
     return set(session.scalars(sa.select(RequestPhoto.digest).distinct()))
+
+
+def photos_for_staff(session: Session, service_request_id: int) -> list[RequestPhoto]:
+    """Every photo of a request, hidden ones too (with who hid it and why), by position."""
+    return list(
+        session.scalars(
+            sa.select(RequestPhoto)
+            .where(RequestPhoto.service_request_id == service_request_id)
+            .order_by(RequestPhoto.position)
+        )
+    )

@@ -29,7 +29,16 @@ from open311.models.service_requests import (
     Status,
 )
 from open311.models.sms import SmsConversation, SmsMessage
-from open311.models.staff import Role, Staff, StaffToken
+from open311.models.staff import (
+    ConsoleSession,
+    PasswordReset,
+    Role,
+    RoleSetting,
+    SignInEvent,
+    SignInOutcome,
+    Staff,
+    StaffToken,
+)
 
 __all__ = [
     "AREA_KINDS",
@@ -43,6 +52,7 @@ __all__ = [
     "Citation",
     "CitationStatus",
     "CloseReason",
+    "ConsoleSession",
     "DeliveryState",
     "Feedback",
     "Intake",
@@ -50,6 +60,7 @@ __all__ = [
     "NotificationKind",
     "PartnerUpdate",
     "PartyKind",
+    "PasswordReset",
     "ReplayGuard",
     "RequestEvent",
     "RequestNumberCounter",
@@ -57,11 +68,14 @@ __all__ = [
     "ResidentSession",
     "ResolutionQuantiles",
     "Role",
+    "RoleSetting",
     "Scope",
     "Service",
     "ServiceRequest",
     "ServiceType",
+    "SignInEvent",
     "SignInLink",
+    "SignInOutcome",
     "SmsConversation",
     "SmsMessage",
     "Staff",

@@ -33,6 +33,8 @@ class NotificationKind(enum.StrEnum):
     # A one-time link to sign in on the site (models/residents.py): about no
     # subscription and no request, only the SignInLink it carries.
     SIGN_IN = "sign_in"
+    # A staff member's one-time link to set a console password: about no subscription.
+    PASSWORD_RESET = "password_reset"
 
 
 class DeliveryState(enum.StrEnum):
@@ -162,6 +164,7 @@ class Notification(Base):
 
     id: Mapped[intpk]
     key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    # None for a sign-in link or a password reset: about no subscription.
     subscription_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("subscription.id"), index=True
     )

@@ -30,7 +30,12 @@ from babel.support import NullTranslations, Translations
 from open311.accounts.residents import sign_in_token
 from open311.models import Channel, NotificationKind
 from open311.notifications.destinations import Destinations, RefusedDestination, Target
-from open311.notifications.subscriptions import LinkKeys, confirmation_token, unsubscribe_token
+from open311.notifications.subscriptions import (
+    LinkKeys,
+    confirmation_token,
+    password_reset_token,
+    unsubscribe_token,
+)
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "Open311-Signature"
@@ -276,6 +281,10 @@ class Links:
     def track(self, number: str) -> str:
         return f"{self.base_url}/requests/{number}"
 
+    def password_reset(self, reset_id: int) -> str:
+        """The staff console's page that sets a new password (console/views.py)."""
+        return f"{self.base_url}/console/reset/{password_reset_token(self.keys, reset_id)}"
+
 
 def text_of(message: Outgoing, links: Links) -> str:
     payload = message.payload
@@ -314,6 +323,8 @@ class EmailSender:
             email = self._sign_in(message)
         elif message.kind is NotificationKind.CONFIRMATION:
             email = self._confirmation(message)
+        elif message.kind is NotificationKind.PASSWORD_RESET:
+            email = self._password_reset(message)
         else:
             email = self._news(message)
         email["Content-Language"] = message.language
@@ -382,6 +393,19 @@ class EmailSender:
                 until=message.payload["expires_datetime"],
             )
             + "\n"
+        )
+        return email
+
+    def _password_reset(self, message: Outgoing) -> EmailMessage:
+        payload = message.payload
+        email = EmailMessage()
+        email["Subject"] = payload["summary"]
+        email.set_content(
+            f"An administrator of the {payload['city']} 311 console asked for a new password "
+            f"for this address.\n\nTo choose it, open this link (it works once, until "
+            f"{payload['expires_datetime']} UTC):\n{self.links.password_reset(payload['reset_id'])}"
+            f"\n\nIf you did not expect it, tell your administrator; your password is "
+            f"unchanged until the link is used.\n"
         )
         return email
 

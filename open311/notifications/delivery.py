@@ -180,6 +180,8 @@ def _sendable(session: Session, claimed: Sequence[int], now: datetime) -> list[O
             if used_at is not None or expires_at is None or expires_at <= now:
                 notification.state = DeliveryState.CANCELLED  # a dead link helps no one
                 continue
+        elif notification.kind is NotificationKind.PASSWORD_RESET:
+            pass  # to a staff member, about no subscription: always sent
         elif (notification.kind is NotificationKind.CONFIRMATION) != (confirmed_at is None):
             # Confirmed already: no need to ask. Not confirmed: news is not sent (none
             # is queued for it; this holds even if some was).
@@ -191,7 +193,8 @@ def _sendable(session: Session, claimed: Sequence[int], now: datetime) -> list[O
                 key=notification.key,
                 kind=notification.kind,
                 channel=notification.channel,
-                subscription_id=notification.subscription_id,
+                # A sign-in link or a password reset has none, and its email names none.
+                subscription_id=notification.subscription_id or 0,
                 payload=dict(notification.payload),
                 attempts=notification.attempts,
                 address=notification.address,

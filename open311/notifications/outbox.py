@@ -122,6 +122,31 @@ def ask_to_sign_in(session: Session, sign_in_id: int, email: str, expires_at: da
     )
 
 
+def password_reset(
+    session: Session, address: str, reset_id: int, expires_at: datetime, city: str
+) -> None:
+    """Queue the email that carries a staff member's one-time password link; the
+    sender writes the link (channels.Links.password_reset), so no row holds it."""
+    message = {
+        "summary": "Choose a new password for the 311 console",
+        "reset_id": reset_id,
+        "city": city,
+        "expires_datetime": _utc_text(expires_at),
+    }
+    _queue(
+        session,
+        [
+            _pending(
+                message,
+                kind=NotificationKind.PASSWORD_RESET,
+                subscription_id=None,
+                channel=Channel.EMAIL,
+                address=address,
+            )
+        ],
+    )
+
+
 def _pending(message: dict[str, Any], **receiver: Any) -> dict[str, Any]:
     """The row of one pending notification of `message`, due now, with its own stable id."""
     now = datetime.now(UTC)

@@ -304,6 +304,26 @@ def confirmation_token(keys: LinkKeys, subscription_id: int) -> str:
     return token
 
 
+PASSWORD_RESET_SALT = "open311.password-reset"
+
+
+def password_reset_token(keys: LinkKeys, reset_id: int) -> str:
+    """A signed token naming a password reset (accounts/resets.py), for its emailed link."""
+    token: str = keys.serializer(PASSWORD_RESET_SALT).dumps(reset_id)
+    return token
+
+
+def password_reset_id(keys: LinkKeys, token: str) -> int:
+    """The reset a token names; NotFound if it was not signed by us."""
+    try:
+        reset_id = keys.serializer(PASSWORD_RESET_SALT).loads(token)
+    except BadSignature as error:
+        raise NotFound("This link is not valid.") from error
+    if not isinstance(reset_id, int):
+        raise NotFound("This link is not valid.")
+    return reset_id
+
+
 def _named_by(session: Session, keys: LinkKeys, salt: str, token: str) -> Subscription:
     """The subscription a token signed with this salt names; NotFound if forged.
 

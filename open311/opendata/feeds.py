@@ -553,3 +553,9 @@ def _batches(
     lift_statement_timeouts(session)  # the cursor waits idle while a client reads
     result = session.connection().execute(stmt.execution_options(yield_per=batch_size))
     yield from result.partitions()
+
+
+def text_cell(cell: str | None) -> str | None:
+    """A cell for any CSV we write: one that a spreadsheet would run as a formula is
+    made text (the console's queue CSV uses it too)."""
+    return _text(cell)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Final
+from typing import Any, Final
 
 NOTICE: Final = (
     "If this is an emergency happening now, call 911: 311 requests are not watched "
@@ -67,6 +67,16 @@ def emergency_notice(description: str | None) -> str | None:
         return None
     text = NOT_AN_EMERGENCY.sub(" ", _plain(description))
     return NOTICE if any(pattern.search(text) for pattern in EMERGENCY_PATTERNS) else None
+
+
+def flagged(notice_column: Any) -> Any:
+    """SQL: a request whose stored notice begins with the 911 advice (service_notice
+    puts it first), i.e. whose description the rule matched when it was filed."""
+    return notice_column.startswith(NOTICE[:200], autoescape=True)
+
+
+def is_flagged(stored_notice: str | None) -> bool:
+    return bool(stored_notice) and str(stored_notice).startswith(NOTICE[:200])
 
 
 def service_notice(description: str | None, service_notice: str | None) -> str | None:

@@ -10,7 +10,6 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from open311.estimates.median_interval import MedianInterval
 from open311.formats.w3c import format_w3c
-from open311.staff.schemas import NAME_LENGTH, _load
 from open311.workflow import dashboard
 from open311.workflow.dashboard import (
     AGE_BANDS,
@@ -20,6 +19,7 @@ from open311.workflow.dashboard import (
     OverdueByService,
     WeeklyFlow,
 )
+from open311.workflow.steps import NAME_LENGTH, load_form
 
 INTERVAL_METHOD = "order-statistic (binomial ranks)"
 
@@ -34,7 +34,7 @@ class DashboardForm(Schema):
 
 
 def query(params: Mapping[str, Any]) -> dict[str, Any]:
-    return _load(DashboardForm(), params)
+    return load_form(DashboardForm(), params)
 
 
 def payload(name: str, figure: Figure, time_zone: ZoneInfo) -> dict[str, Any]:

@@ -12,16 +12,20 @@ from sqlalchemy.orm import Session
 from open311 import spatial
 from open311.errors import InvalidRequest, NotFound
 from open311.models import Intake, RequestEvent, Service, ServiceRequest, Stage
+from open311.service_requests import emergency
 from open311.workflow.transitions import OPEN_STAGES, PUBLIC_ACTIONS, Action, public_summary
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueueFilter:
-    department: str
+    department: str | None  # None: every department's (an administrator's view)
     stages: tuple[Stage, ...] = ()  # default: every open stage
     service_codes: tuple[str, ...] = ()
     assignee: str | None = None
     overdue_only: bool = False
+    community_area: str | None = None  # an area's code, as tagged on the request
+    ward: str | None = None
+    emergency_only: bool = False  # descriptions the 911 rule matched
     page: int = 1
     page_size: int = 100
 
@@ -30,19 +34,27 @@ def queue(session: Session, where: QueueFilter, now: datetime) -> Sequence[Servi
     """A department's open requests, the most overdue first, then the oldest.
 
     Overdue is measured against the catalogue's target time (`due_at`); requests
-    of services without a target come after every request that has one.
+    of services without a target come after every request that has one. The staff
+    API's queue and the console's are this one query.
     """
     stmt = sa.select(ServiceRequest).where(
-        ServiceRequest.agency_responsible == where.department,
         ServiceRequest.intake == Intake.ACCEPTED,
         ServiceRequest.stage.in_(where.stages or sorted(OPEN_STAGES)),
     )
+    if where.department is not None:
+        stmt = stmt.where(ServiceRequest.agency_responsible == where.department)
     if where.service_codes:
         stmt = stmt.where(ServiceRequest.service_code.in_(where.service_codes))
     if where.assignee:
         stmt = stmt.where(ServiceRequest.assignee == where.assignee)
     if where.overdue_only:
         stmt = stmt.where(ServiceRequest.due_at < now)
+    if where.community_area:
+        stmt = stmt.where(ServiceRequest.community_area == where.community_area)
+    if where.ward:
+        stmt = stmt.where(ServiceRequest.ward == where.ward)
+    if where.emergency_only:
+        stmt = stmt.where(emergency.flagged(ServiceRequest.service_notice))
     stmt = stmt.order_by(
         ServiceRequest.due_at.is_(None),  # false (has a target) sorts first on both backends
         ServiceRequest.due_at,

@@ -1,0 +1,62 @@
+"""The console's pages at phone and desktop width, each checked by axe-core.
+
+`make screenshots` sets OPEN311_SCREENSHOTS=docs/screenshots and keeps the PNGs;
+in a plain test run they go to a temporary folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+
+import pytest
+
+from open311.config import PROJECT_DIR
+from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.browser.console_people import PASSWORD, seed_console
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    wanted = os.environ.get("OPEN311_SCREENSHOTS")
+    folder = PROJECT_DIR / wanted if wanted else tmp_path
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_every_console_page(browser, site, axe, errors_on_page, shots, size, viewport):
+    people = seed_console(site.database_url, "s" + secrets.token_hex(2))
+    page = new_page(browser, errors_on_page, viewport=viewport)
+
+    def shot(name: str) -> None:
+        axe.check(page)
+        page.screenshot(path=str(shots / f"console-{name}-{size}.png"), full_page=True)
+
+    page.goto(site.url("/console/sign-in"))
+    shot("sign-in")
+    page.fill("#email", people.supervisor)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/queue"))
+    shot("queue")
+    page.goto(site.url("/console/queue?view=map"))
+    page.wait_for_selector("#queue-map .leaflet-interactive")
+    shot("queue-map")
+    number = people.requests[2]
+    page.goto(site.url(f"/console/requests/{number}"))
+    page.wait_for_selector("#request-map .leaflet-interactive")
+    form = page.locator("#form-note")
+    form.locator("textarea[name=public_note]").fill("A crew is on the way.")
+    form.locator("textarea[name=internal_note]").fill("Second report of this hole this month.")
+    form.locator("button[type=submit]").click()
+    page.wait_for_selector(".usa-alert--success")
+    page.wait_for_selector("#request-map .leaflet-interactive")
+    shot("request")
+    page.goto(site.url("/console/requests/SR-NOT-THERE"))
+    shot("error")
+    assert [e for e in errors_on_page if "404" not in e] == []
