@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 import flask_babel
 from flask import Flask, current_app, g, request
 from flask_babel import gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
-from open311.catalog.translations import ServiceText, Translations, read_translations
+from open311.catalog.translations import (
+    AttributeText,
+    ServiceText,
+    Translations,
+    read_translations,
+)
 from open311.extensions import babel
 
 LANGUAGES: Final = {"en": "English", "es": "Español"}
@@ -35,6 +44,30 @@ def init_app(app: Flask) -> None:
         ngettext=lambda singular, plural, n: _page_translations().ungettext(singular, plural, n),
         newstyle=True,
     )
+    # Jinja's newstyle `_` goes through two context calls before the catalogue; the
+    # service form says forty-odd strings, so `_` and `gettext` do the same work directly.
+    app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
+
+
+_FIXED: Final = "_open311_fixed_strings"
+
+
+@pass_context
+def _page_gettext(context: Context, text: str, **variables: Any) -> str:
+    """What Jinja's newstyle gettext does: the translation, escaped-safe, always formatted."""
+    translations = _page_translations()
+    if not variables and context.eval_ctx.autoescape:
+        # A page's fixed strings, escaped and formatted once per language (the catalogue
+        # object is Flask-Babel's, one per language, kept for the app's life).
+        done: dict[str, Markup] = translations.__dict__.setdefault(_FIXED, {})
+        found = done.get(text)
+        if found is None:
+            found = done[text] = Markup(translations.ugettext(text)) % {}
+        return found
+    translated = translations.ugettext(text)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables  # type: ignore[no-any-return]
 
 
 def _page_translations() -> Any:
@@ -86,3 +119,23 @@ def service_description(code: str, english: str) -> str:
 
 
 _ENGLISH: Final = ServiceText()
+
+
+def attributes_in_language(code: str, attributes: Sequence[Mapping[str, Any]]) -> list[Any]:
+    """A service's attributes with their questions' words and choices' names in the
+    page's language where the catalogue has them; keys, codes and rules unchanged."""
+    texts = service_texts().get(code, _ENGLISH).attributes
+    if not texts:
+        return list(attributes)
+    return [_attribute_in(attribute, texts.get(attribute["code"])) for attribute in attributes]
+
+
+def _attribute_in(attribute: Mapping[str, Any], text: AttributeText | None) -> Mapping[str, Any]:
+    if text is None:
+        return attribute
+    values = [
+        {**value, "name": text.values.get(str(value["key"]), value["name"])}
+        for value in attribute.get("values", [])
+    ]
+    translated = {**attribute, "description": text.description or attribute.get("description")}
+    return {**translated, "values": values} if "values" in attribute else translated

@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
-from flask_babel import format_date, format_time
+from flask import current_app, get_template_attribute, url_for
+from flask_babel import format_date, format_time, get_locale
+from markupsafe import Markup
 
 from open311.accounts.residents import OwnRequest
 from open311.estimates import wording
 from open311.formats.markdown import to_safe_html
+from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
-from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
 from open311.web.forms import attribute_id
-from open311.web.i18n import _, ngettext, service_description, service_name
+from open311.web.i18n import (
+    _,
+    attributes_in_language,
+    ngettext,
+    service_description,
+    service_name,
+)
 from open311.workflow.queries import PublicNote
 
 # singlevaluelists with more choices than this are a <select>, fewer are radio buttons
@@ -33,13 +43,46 @@ def service_card(service: Service) -> dict[str, Any]:
 
 def questions(service: Service) -> list[dict[str, Any]]:
     """The service definition's questions in order, each with what its control needs."""
-    asked = [a for a in service.attributes if a.get("variable", True)]
+    attributes = attributes_in_language(service.code, service.attributes)
+    asked = [a for a in attributes if a.get("variable", True)]
     return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
+
+
+BLANK_FIELDS: Final = "open311.web.blank_fields"  # app.extensions: {key: BlankFields}
+BLANK_FIELDS_KEPT: Final = 2000  # forgotten all at once past it
+
+
+@dataclass(frozen=True)
+class BlankFields:
+    """The parts of the service form that show nothing typed yet, as HTML."""
+
+    questions: Markup
+    contact: Markup
+
+
+def blank_fields(service: Service) -> BlankFields:
+    """The form's questions and contact fields with nothing answered: rendered once per
+    service version and language, then reused, since every GET of the form shows the
+    same ones. A form sent back with answers or errors renders them afresh."""
+    key = (service.code, service.changed_at, str(get_locale()))
+    cache: dict[tuple[Any, ...], BlankFields] = current_app.extensions.setdefault(BLANK_FIELDS, {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= BLANK_FIELDS_KEPT:
+            cache.clear()
+        question = get_template_attribute("web/macros.html", "question")
+        contact = get_template_attribute("web/macros.html", "contact_fields")
+        found = cache[key] = BlankFields(
+            Markup("".join(question(q, {}, {}) for q in questions(service))),
+            Markup(contact({}, {})),
+        )
+    return found
 
 
 def notes(service: Service) -> list[str]:
     """The definition's statements that ask nothing (variable = false): shown as text."""
-    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
+    attributes = attributes_in_language(service.code, service.attributes)
+    return [a.get("description", "") for a in attributes if not a.get("variable", True)]
 
 
 def _question(attribute: dict[str, Any]) -> dict[str, Any]:
@@ -72,7 +115,7 @@ def when(moment: datetime) -> str:
     return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
 
 
-def article_summary(article: Article) -> dict[str, Any]:
+def article_summary(article: Article | ArticleTitle) -> dict[str, Any]:
     return {"slug": article.slug, "title": article.title, "summary": article.summary}
 
 
@@ -105,6 +148,33 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
         "lat": row.lat,
         "long": row.long,
     }
+
+
+def ward_order(code: str) -> tuple[int, str]:
+    """Wards by number (2 before 10), any other code after them."""
+    return (int(code), "") if code.isdigit() else (10**9, code)
+
+
+def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
+    """A map marker of one cell: a request's own (label and link), or a count to zoom into."""
+    marker: dict[str, Any] = {
+        "count": cell.requests,
+        "lat": cell.lat,
+        "long": cell.long,
+        "bounds": [[cell.min_lat, cell.min_long], [cell.max_lat, cell.max_long]],
+    }
+    if cell.requests == 1:
+        name = service_name(cell.service_code, names.get(cell.service_code, cell.service_code))
+        marker["number"] = cell.number
+        marker["label"] = f"{name} {cell.number}"
+        marker["url"] = url_for("web.track_request", number=cell.number)
+    else:
+        marker["label"] = ngettext(
+            "%(num)d request here: zoom in to see them",
+            "%(num)d requests here: zoom in to see them",
+            cell.requests,
+        )
+    return marker
 
 
 def own_request(row: OwnRequest) -> dict[str, Any]:
