@@ -2,11 +2,9 @@
 response templates, and redacting a request's description. Thin views over the same
 domain functions as the staff API (workflow.dashboard, workflow.templates,
 workflow.moderation); the request page's extras (redactions, templates, pattern flags)
-come from `request_extras`."""
+come from console/extras.py."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -15,9 +13,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from open311.console.views import _back_with, bp, jurisdiction, viewer
 from open311.errors import InvalidRequest
 from open311.extensions import db
-from open311.models import ServiceRequest, Staff
 from open311.models.base import utcnow
-from open311.patterns import queries as pattern_queries
 from open311.workflow import actions, dashboard, moderation, permissions, steps, templates
 from open311.workflow.permissions import Operation
 from open311.workflow.templates import TemplateText
@@ -173,28 +169,6 @@ def redact(number: str) -> BaseResponse:
     session_.commit()
     flash("The description is redacted: the public reads the new text.", "success")
     return redirect(back, 303)
-
-
-def request_extras(staff: Staff, service_request: ServiceRequest) -> dict[str, Any]:
-    """What the request page adds for moderation, templates and patterns."""
-    session_ = db.session()
-    department = service_request.agency_responsible
-    may_moderate = permissions.allowed(staff, Operation.MODERATE, department)
-    return {
-        "may_moderate": may_moderate,
-        "redactions": moderation.redactions(session_, service_request.id)
-        if may_moderate
-        else [],
-        "response_templates": templates.of_department(session_, department)
-        if department
-        else [],
-        "pattern_flags": pattern_queries.patterns_for_request(session_, service_request.number),
-        "local_date": lambda when: when.astimezone(jurisdiction().time_zone).date().isoformat(),
-    }
-
-
-def queue_flags(numbers: list[str]) -> dict[str, list[pattern_queries.Flag]]:
-    return pattern_queries.flags_for_requests(db.session(), numbers)
 
 
 # The forms' fields: lengths as the staff API's (steps' limits), checked at the edge.
