@@ -131,12 +131,13 @@ def add_template() -> BaseResponse:
 @bp.post("/templates/<int:template_id>")
 def edit_template(template_id: int) -> BaseResponse:
     session_ = db.session()
+    department = request.form.get("department", "").strip() or viewer().department
     try:
-        fields = _template_text()
+        templates.update(session_, viewer(), template_id, _template_text(), utcnow())
     except InvalidRequest as error:
-        return _back_with(error, url_for("console.templates_page", edit=template_id))
-    template = templates.update(session_, viewer(), template_id, fields, utcnow())
-    department = template.department
+        return _back_with(
+            error, url_for("console.templates_page", department=department, edit=template_id)
+        )
     session_.commit()
     flash("The template is saved.", "success")
     return redirect(_templates_url(department), 303)
