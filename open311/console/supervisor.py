@@ -6,8 +6,10 @@ come from console/extras.py."""
 
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from typing import Any
+
 from flask import Response, flash, redirect, render_template, request, url_for
+from marshmallow import EXCLUDE, Schema, fields
 from werkzeug.wrappers import Response as BaseResponse
 
 from open311.console.views import _back_with, bp, jurisdiction, viewer
@@ -42,7 +44,7 @@ def dashboard_page() -> str:
         name: dashboard.compute(session_, name, department, now, time_zone)
         for name in dashboard.FIGURES
     }
-    query = {"department": department} if department else {}
+    query: dict[str, Any] = {"department": department} if department else {}
     staff = viewer()
     choose = permissions.ALLOWED[staff.role].get(Operation.VIEW) is permissions.Scope.ANY
     return render_template(
@@ -57,9 +59,7 @@ def dashboard_page() -> str:
 @bp.get(f"/dashboard/{FIGURE}.csv")
 def dashboard_csv(figure: str) -> Response:
     department = _department()
-    found = dashboard.compute(
-        db.session(), figure, department, utcnow(), jurisdiction().time_zone
-    )
+    found = dashboard.compute(db.session(), figure, department, utcnow(), jurisdiction().time_zone)
     name = f"{figure}-{department}" if department else figure
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
     return Response(
