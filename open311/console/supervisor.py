@@ -16,6 +16,7 @@ from open311.console.views import _back_with, bp, jurisdiction, viewer
 from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.models.base import utcnow
+from open311.pages.i18n import _
 from open311.workflow import actions, dashboard, moderation, permissions, steps, templates
 from open311.workflow.permissions import Operation
 from open311.workflow.templates import TemplateText
@@ -124,7 +125,7 @@ def add_template() -> BaseResponse:
     except InvalidRequest as error:
         return _back_with(error, back)
     session_.commit()
-    flash("The template is saved.", "success")
+    flash(_("The template is saved."), "success")
     return redirect(back, 303)
 
 
@@ -139,7 +140,7 @@ def edit_template(template_id: int) -> BaseResponse:
             error, url_for("console.templates_page", department=department, edit=template_id)
         )
     session_.commit()
-    flash("The template is saved.", "success")
+    flash(_("The template is saved."), "success")
     return redirect(_templates_url(department), 303)
 
 
@@ -149,7 +150,7 @@ def delete_template(template_id: int) -> BaseResponse:
     department = request.form.get("department", "").strip() or viewer().department
     templates.delete(session_, viewer(), template_id)
     session_.commit()
-    flash("The template is deleted.", "success")
+    flash(_("The template is deleted."), "success")
     return redirect(_templates_url(department), 303)
 
 
@@ -168,7 +169,7 @@ def redact(number: str) -> BaseResponse:
     except InvalidRequest as error:
         return _back_with(error, back + "#form-redact")
     session_.commit()
-    flash("The description is redacted: the public reads the new text.", "success")
+    flash(_("The description is redacted: the public reads the new text."), "success")
     return redirect(back, 303)
 
 
