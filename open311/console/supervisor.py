@@ -17,7 +17,15 @@ from open311.errors import InvalidRequest
 from open311.extensions import db
 from open311.models.base import utcnow
 from open311.pages.i18n import _
-from open311.workflow import actions, dashboard, moderation, permissions, steps, templates
+from open311.workflow import (
+    actions,
+    dashboard,
+    moderation,
+    offers,
+    permissions,
+    steps,
+    templates,
+)
 from open311.workflow.permissions import Operation
 from open311.workflow.templates import TemplateText
 
@@ -46,8 +54,7 @@ def dashboard_page() -> str:
         for name in dashboard.FIGURES
     }
     query: dict[str, Any] = {"department": department} if department else {}
-    staff = viewer()
-    choose = permissions.ALLOWED[staff.role].get(Operation.VIEW) is permissions.Scope.ANY
+    choose = offers.sees_every_department(viewer())
     return render_template(
         "console/dashboard.html",
         figures=figures,
@@ -62,7 +69,7 @@ def dashboard_csv(figure: str) -> Response:
     department = _department()
     found = dashboard.compute(db.session(), figure, department, utcnow(), jurisdiction().time_zone)
     name = f"{figure}-{department}" if department else figure
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in name)
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in name)
     return Response(
         dashboard.to_csv(dashboard.table(found)),
         mimetype="text/csv",

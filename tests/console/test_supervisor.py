@@ -317,3 +317,20 @@ def test_asking_the_reporter_from_the_console_emails_them_and_the_answer_shows(
     assert question in page
     assert "The bike lane." in page
     assert request_row(app, number).stage is Stage.ACKNOWLEDGED
+
+
+def test_an_administrator_manages_any_departments_templates(app, browser):
+    seed(app)
+    browser.sign_in(add_staff(app, "administrator", "DOB - Buildings", "ad@city.example"))
+    page = browser.get("/console/templates", query_string={"department": STREETS})
+    assert page.status_code == 200
+    assert 'id="templates-department"' in page.get_data(as_text=True)
+    added = browser.post(
+        "/console/templates", {"department": STREETS, "title": "Swept", "text": "Swept {address}."}
+    )
+    assert added.status_code == 303
+    assert added.headers["Location"].endswith(
+        "/console/templates?department=Streets+and+Sanitation"
+    )
+    assert templates_of(app, STREETS) == [("Swept", "Swept {address}.")]
+    assert browser.get("/console/templates", query_string={"department": "Nope"}).status_code == 400
