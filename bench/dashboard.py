@@ -122,11 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     seed.use_the_apps_session_settings()
     dsn = seed.psycopg_dsn(options.database_url)
-    build = argparse.Namespace(
-        reuse=options.reuse, rows=options.requests, seed=options.seed,
-        database_url=options.database_url,
-    )  # fmt: skip
-    facts: dict[str, Any] = {"database": options.database_url, **neighbourhoods.build(build, dsn)}
+    facts = store(options, dsn)
     token, department = administrator(options.database_url, dsn)
     facts["department"] = department
     facts["load average before"] = load_average()
@@ -145,6 +141,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
+    add_store_options(parser)
+    parser.add_argument("--workers", type=int, default=2)
+    return parser.parse_args(argv)
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """The store's and the timing's options, shared with bench.console."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
     add(
@@ -154,10 +157,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--requests", type=int, default=10_000_000, help="requests to generate")
     add("--reuse", action="store_true", help="measure the store as it is")
     add("--seed", type=int, default=311)
-    add("--workers", type=int, default=2)
     add("--repeat", type=int, default=15, help="timed calls of each figure, each way")
     add("--warmup", type=int, default=2)
-    return parser.parse_args(argv)
 
 
 def say(text: str) -> None:
@@ -178,13 +179,26 @@ def administrator(url: str, dsn: str) -> tuple[str, str]:
         )  # fmt: skip
         db.session.commit()
         db.engine.dispose()
+    return token, most_open_department(dsn)
+
+
+def store(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
+    """Build bench.neighbourhoods' store, or reuse it with --reuse; the facts of it."""
+    build = argparse.Namespace(
+        reuse=options.reuse, rows=options.requests, seed=options.seed,
+        database_url=options.database_url,
+    )  # fmt: skip
+    return {"database": options.database_url, **neighbourhoods.build(build, dsn)}
+
+
+def most_open_department(dsn: str) -> str:
     with psycopg.connect(dsn) as connection:
         row = connection.execute(
             f"SELECT agency_responsible FROM service_request WHERE stage IN {OPEN}"
             " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
     assert row is not None, "the store has no open request"
-    return token, row[0]
+    return str(row[0])
 
 
 # --- raw SQL, and what it answers in the app's terms -----------------------------------
@@ -303,11 +317,8 @@ def measure_scope(
     return lines
 
 
-def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]) -> None:
-    say("")
-    for key, value in facts.items():
-        say(f"  {key:<24} {value}")
-    say("")
+def table(lines: list[Line]) -> None:
+    """One line per figure: ours beside raw, the ratio, the limit, PASS or FAIL."""
     say(f"{'figure':<34}{'scope':<14}{'ours ms':>10}{'raw ms':>10}{'ratio':>8}  limit  result")
     for line in lines:
         scope = line.scope if len(line.scope) <= 13 else line.scope[:12] + "…"
@@ -315,6 +326,14 @@ def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]
             f"{line.figure:<34}{scope:<14}{line.ours:>10.1f}{line.raw:>10.1f}"
             f"{line.ratio:>7.2f}x  ≤{LIMIT:g}x   {line.verdict}"
         )
+
+
+def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]) -> None:
+    say("")
+    for key, value in facts.items():
+        say(f"  {key:<24} {value}")
+    say("")
+    table(lines)
     total_ours = sum(line.ours for line in lines)
     total_raw = sum(line.raw for line in lines)
     say(f"{'every figure, both scopes':<48}{total_ours:>10.1f}{total_raw:>10.1f}"
