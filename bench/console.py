@@ -27,8 +27,10 @@ import argparse
 import json
 import re
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -36,6 +38,7 @@ import psycopg
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
 
 from bench import dashboard as bench_dashboard
 from bench import measure, seed
@@ -198,6 +201,10 @@ def raw_queue(
     return [row[at] for row in cursor.fetchall()]
 
 
+def domain_queue(session: Session, where: queries.QueueFilter) -> object:
+    return queries.queue(session, where, utcnow())
+
+
 def measure_queue(
     client: FlaskClient,
     connection: psycopg.Connection[Any],
@@ -217,10 +224,8 @@ def measure_queue(
                 f"  page {shown[:10]} … ({len(shown)})\n  raw  {expected[:10]} … ({len(expected)})"
             )
         say(f"{name}: the page's {len(shown)} requests equal raw SQL's, in order; timing …")
-        calls = {
-            "ours": lambda p=path: page(client, p),
-            "raw": lambda a=asked: raw_queue(connection, department, a, page_size + 1),
-        }
+        raw = partial(raw_queue, connection, department, asked, page_size + 1)
+        calls: dict[str, Callable[[], object]] = {"ours": partial(page, client, path), "raw": raw}
         latency = measure.timed(calls, options.warmup, options.repeat)
         lines.append(Line(name, department, latency["ours"].median, latency["raw"].median))
         # The domain query alone, through the ORM, beside the same raw SQL: tells the
@@ -235,10 +240,7 @@ def measure_queue(
             session = db.session()
             ours = [r.number for r in queries.queue(session, where, utcnow())][:page_size]
             assert ours == expected, f"{name}: the domain query's rows differ from raw SQL's"
-            calls = {
-                "ours": lambda w=where, s=session: queries.queue(s, w, utcnow()),
-                "raw": lambda a=asked: raw_queue(connection, department, a, page_size + 1),
-            }
+            calls = {"ours": partial(domain_queue, session, where), "raw": raw}
             latency = measure.timed(calls, options.warmup, options.repeat)
             session.rollback()
         query = Line(
@@ -281,7 +283,10 @@ def measure_dashboard(
         for figure in dashboard.FIGURES:
             bench_dashboard.raw_figure(connection, figure, department, now)
 
-    calls = {"ours": lambda: page(client, "/console/dashboard"), "raw": raw}
+    calls: dict[str, Callable[[], object]] = {
+        "ours": lambda: page(client, "/console/dashboard"),
+        "raw": raw,
+    }
     latency = measure.timed(calls, options.warmup, options.repeat)
     ours, raw_ms = latency["ours"].median, latency["raw"].median
     return Line("dashboard (every figure)", department, ours, raw_ms)

@@ -26,9 +26,11 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -241,6 +243,10 @@ def raw_figure(
     return found
 
 
+def raw_now(connection: psycopg.Connection[Any], figure: str, scope: str | None) -> Any:
+    return raw_figure(connection, figure, scope, datetime.now(UTC))
+
+
 def ours_in_raw_terms(figure: str, body: dict[str, Any]) -> Any:
     if figure == "open-by-stage":
         return sorted(
@@ -308,9 +314,9 @@ def measure_scope(
                     f"  app {str(mine)[:600]}\n  raw {str(expected)[:600]}"
                 )
             say(f"{figure} ({label}): the app's figure equals raw SQL's; timing …")
-            calls = {
-                "ours": lambda f=figure: ours(f),
-                "raw": lambda f=figure: raw_figure(connection, f, scope, datetime.now(UTC)),
+            calls: dict[str, Callable[[], object]] = {
+                "ours": partial(ours, figure),
+                "raw": partial(raw_now, connection, figure, scope),
             }
             latency = measure.timed(calls, options.warmup, options.repeat)
             lines.append(Line(figure, label, latency["ours"].median, latency["raw"].median))
