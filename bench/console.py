@@ -24,7 +24,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Callable
@@ -41,7 +40,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from bench import dashboard as bench_dashboard
-from bench import measure, seed
+from bench import measure, seed, server
 from bench.dashboard import OPEN, OUT, Line, say, table
 from bench.georeport import load_average
 from open311 import create_app
@@ -57,18 +56,12 @@ EMAIL = "bench.console.supervisor@city.example"
 PASSWORD = "bench console supervisor passphrase"
 TOKEN_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 NUMBER_FIELD = re.compile(r'name="number" value="([^"]+)"')
-# The bench signs in and reads pages far faster than a person: limits it cannot reach.
+# The bench signs in and reads pages far faster than a person: limits it cannot
+# reach, those bench.server gives gunicorn and the console's sign-in's.
 UNLIMITED = {
-    f"RATE_LIMIT_{kind}": "1000000 per minute"
-    for kind in (
-        "READS_PER_ADDRESS",
-        "SEARCHES_PER_ADDRESS",
-        "WRITES_PER_ADDRESS",
-        "WRITES_PER_KEY",
-        "FAILED_AUTH_PER_ADDRESS",
-        "SIGN_IN_PER_ADDRESS",
-        "SIGN_IN_PER_EMAIL",
-    )
+    **{name.removeprefix("OPEN311_"): value for name, value in server.UNLIMITED.items()},
+    "RATE_LIMIT_SIGN_IN_PER_ADDRESS": "1000000 per minute",
+    "RATE_LIMIT_SIGN_IN_PER_EMAIL": "1000000 per minute",
 }
 RAW_QUEUE = f"""
 SELECT * FROM service_request
@@ -106,17 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"  {key:<24} {value}")
     say("")
     table(lines)
-    tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    document = {
-        "options": vars(options),
-        "facts": facts,
-        "table": [
-            {"page": line.figure, "scope": line.scope, "ours_ms": line.ours,
-             "raw_ms": line.raw, "ratio": line.ratio, "verdict": line.verdict}
-            for line in lines
-        ],
-    }  # fmt: skip
-    (OUT / f"console-{tag}.json").write_text(json.dumps(document, indent=1, default=str))
+    bench_dashboard.write_out("console", options, facts, lines)
     return 1 if any(line.verdict == "FAIL" for line in lines) else 0
 
 

@@ -344,18 +344,26 @@ def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]
     total_raw = sum(line.raw for line in lines)
     say(f"{'every figure, both scopes':<48}{total_ours:>10.1f}{total_raw:>10.1f}"
         f"{total_ours / total_raw:>7.2f}x")  # fmt: skip
+    median = statistics.median(line.ours for line in lines) if lines else None
+    write_out("dashboard", options, facts, lines, median_ms=median)
+
+
+def write_out(
+    name: str, options: argparse.Namespace, facts: dict[str, Any], lines: list[Line], **more: Any
+) -> None:
+    """bench/out/<name>-<time>.json: the options, the facts and the table."""
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     document = {
         "options": vars(options),
         "facts": facts,
-        "median_ms": statistics.median(line.ours for line in lines) if lines else None,
+        **more,
         "table": [
             {"figure": line.figure, "scope": line.scope, "ours_ms": line.ours,
              "raw_ms": line.raw, "ratio": line.ratio, "verdict": line.verdict}
             for line in lines
         ],
     }  # fmt: skip
-    (OUT / f"dashboard-{tag}.json").write_text(json.dumps(document, indent=1, default=str))
+    (OUT / f"{name}-{tag}.json").write_text(json.dumps(document, indent=1, default=str))
 
 
 if __name__ == "__main__":
