@@ -14,12 +14,8 @@ from open311.formats.markdown import to_safe_html
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
 from open311.service_requests.queries import PublicRequest, RequestExtras
-from open311.web.forms import attribute_id
 from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
-
-# singlevaluelists with more choices than this are a <select>, fewer are radio buttons
-MAX_RADIOS = 6
 
 
 def service_card(service: Service) -> dict[str, Any]:
@@ -29,42 +25,6 @@ def service_card(service: Service) -> dict[str, Any]:
         "description": service_description(service.code, service.description),
         "group": service.group,
     }
-
-
-def questions(service: Service) -> list[dict[str, Any]]:
-    """The service definition's questions in order, each with what its control needs."""
-    asked = [a for a in service.attributes if a.get("variable", True)]
-    return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
-
-
-def notes(service: Service) -> list[str]:
-    """The definition's statements that ask nothing (variable = false): shown as text."""
-    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
-
-
-def _question(attribute: dict[str, Any]) -> dict[str, Any]:
-    code = attribute["code"]
-    datatype = attribute["datatype"]
-    multiple = datatype == "multivaluelist"
-    values = attribute.get("values", [])
-    return {
-        "code": code,
-        "id": attribute_id(code),
-        "name": f"attribute[{code}][]" if multiple else f"attribute[{code}]",
-        "datatype": datatype,
-        "control": _control(datatype, len(values)),
-        "required": attribute.get("required", False),
-        "label": attribute.get("description") or code,
-        "values": values,
-        "min": attribute.get("min"),
-        "max": attribute.get("max"),
-    }
-
-
-def _control(datatype: str, choices: int) -> str:
-    if datatype == "singlevaluelist":
-        return "radios" if choices <= MAX_RADIOS else "select"
-    return {"multivaluelist": "checkboxes", "text": "textarea"}.get(datatype, datatype)
 
 
 def when(moment: datetime) -> str:
