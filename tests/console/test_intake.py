@@ -80,7 +80,9 @@ def test_the_nearby_open_request_is_offered_and_following_files_nothing(app, bro
             sa.select(Subscription).where(Subscription.address == "caller@example.org")
         ).all()
     assert subscriptions(app) == before + 1
-    assert len(added) == 1 and added[0].confirmed_at is None  # double opt-in: asked first
+    assert len(added) == 1
+    assert added[0].confirmed_at is None  # double opt-in: the caller is asked first
+    assert added[0].confirmation_sent_at is not None
 
 
 def test_a_request_elsewhere_is_not_offered(app, browser, api_key):
