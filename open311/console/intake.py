@@ -81,6 +81,7 @@ def _form(
     errors: dict[str, str],
     status: int = 200,
     nearby: list[dict[str, Any]] | None = None,
+    place: tuple[str, str] | None = None,
 ) -> tuple[str, int]:
     config = current_app.config
     page = render_template(
@@ -91,6 +92,7 @@ def _form(
         values=values,
         errors=service_form.in_page_order(errors, service.attributes),
         nearby=nearby,
+        place=place,
         tiles={"url": config["MAP_TILES_URL"], "attribution": config["MAP_TILES_ATTRIBUTION"]},
     )
     return page, status
@@ -120,11 +122,12 @@ def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
         return _form(service, values, checked.errors, 400)
     if request.form.get("step") != FILE:
         try:
-            nearby = _nearby(service, request.form)
+            place = _place(request.form)
+            nearby = _nearby(service, place)
         except InvalidRequest as error:
             session_.rollback()
             return _form(service, values, service_form.errors_of(error.descriptions, []), 400)
-        return _form(service, values, {}, 200, nearby)
+        return _form(service, values, {}, 200, nearby, place)
     try:
         filed = actions.submit_request(
             session_,
@@ -146,17 +149,20 @@ def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
     return redirect(url_for("console.request_page", number=number), 303)
 
 
-def _nearby(service: Service, form: MultiDict[str, str]) -> list[dict[str, Any]]:
-    """Open requests of this service around the caller's place, nearest first, through
-    GET requests' own filter and query."""
-    address = form.get("address_string", "").strip()
+def _place(form: MultiDict[str, str]) -> tuple[str, str]:
+    """(lat, long) of the caller's place: the map's pin, else the address geocoded."""
     if form.get("lat", "").strip() and form.get("long", "").strip():
-        lat, lon = form["lat"].strip(), form["long"].strip()
-    else:
-        place = jurisdiction().geocoder.geocode(address)
-        if place is None:
-            raise InvalidRequest("address_string: could not be placed.")
-        lat, lon = f"{place.lat:.6f}", f"{place.lon:.6f}"
+        return form["lat"].strip(), form["long"].strip()
+    place = jurisdiction().geocoder.geocode(form.get("address_string", "").strip())
+    if place is None:
+        raise InvalidRequest("address_string: could not be placed.")
+    return f"{place.lat:.6f}", f"{place.lon:.6f}"
+
+
+def _nearby(service: Service, place: tuple[str, str]) -> list[dict[str, Any]]:
+    """Open requests of this service around the caller's place, through GET requests'
+    own filter and query."""
+    lat, lon = place
     query = {
         "service_code": service.code,
         "status": "open",
@@ -177,6 +183,8 @@ def _nearby(service: Service, form: MultiDict[str, str]) -> list[dict[str, Any]]
             ),
             "description": row.description or "",
             "status_notes": row.status_notes,
+            "lat": row.lat,
+            "long": row.long,
         }
         for row in queries.search_requests(db.session(), where)
     ]

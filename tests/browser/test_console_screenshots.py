@@ -83,7 +83,7 @@ def test_the_intake(browser, site, axe, errors_on_page, shots, size, viewport):
     page.fill("#email", "caller@example.org")
     page.click("button[name=step][value=check]")
     page.wait_for_selector("#nearby-title")
-    page.wait_for_selector("#map svg path")  # the city outline drawn
+    page.wait_for_selector("#map .leaflet-interactive")  # the place and the offered request
     axe.check(page)
     page.screenshot(path=str(shots / f"console-intake-{size}.png"), full_page=True)
     assert errors_on_page == []
