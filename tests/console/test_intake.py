@@ -102,3 +102,27 @@ def test_staff_who_may_not_file_are_refused(app, browser):
     refused = browser.post("/console/intake/PHF", {**ANSWERS, "step": "file"})
     assert refused.status_code == 403
     assert stored_requests(app) == 0
+
+
+def test_an_address_that_cannot_be_placed_is_shown_beside_it(app, browser):
+    call_taker(app, browser)
+    unplaced = {**ANSWERS, "lat": "", "long": "", "address_string": "99999 Nowhere Blvd"}
+    response = browser.post("/console/intake/PHF", {**unplaced, "step": "check"})
+    assert response.status_code == 400
+    assert 'id="address_string-error"' in response.get_data(as_text=True)
+    assert stored_requests(app) == 0
+
+
+def test_following_without_the_callers_contact_stores_nothing(app, browser, api_key):
+    reported = browser.client.post("/open311/v2/requests.json", data=pothole_form(api_key))
+    number = reported.json[0]["service_request_id"]
+    call_taker(app, browser)
+    browser.get("/console/intake")
+    before = subscriptions(app)
+    refused = browser.post(f"/console/intake/follow/{number}", {"email": "", "phone": ""})
+    assert refused.status_code == 303
+    assert "exactly one of email, phone" in browser.get("/console/intake").get_data(as_text=True)
+    assert subscriptions(app) == before
+    assert (
+        browser.post("/console/intake/follow/SR-NOT-THERE", {"email": "a@b.org"}).status_code == 404
+    )
