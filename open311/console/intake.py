@@ -32,6 +32,7 @@ from open311.pages import service_form
 from open311.pages.i18n import _
 from open311.service_requests import actions, filters, queries, signals
 from open311.workflow import permissions
+from open311.workflow import queries as workflow_queries
 from open311.workflow.permissions import Operation
 
 NEARBY_SHOWN: Final = "20"
@@ -168,7 +169,7 @@ def _nearby(service: Service, place: tuple[str, str]) -> list[dict[str, Any]]:
         "status": "open",
         "lat": lat,
         "long": lon,
-        "radius": str(current_app.config["DUPLICATE_RADIUS_M"]),
+        "radius": str(_radius(service)),
         "page_size": NEARBY_SHOWN,
     }
     where = filters.request_filter(
@@ -188,6 +189,15 @@ def _nearby(service: Service, place: tuple[str, str]) -> list[dict[str, Any]]:
         }
         for row in queries.search_requests(db.session(), where)
     ]
+
+
+def _radius(service: Service) -> float:
+    """As near as a likely parent of a duplicate: the service's own radius, else the city's."""
+    config = current_app.config
+    default = workflow_queries.DuplicateRule(
+        config["DUPLICATE_RADIUS_M"], config["DUPLICATE_WINDOW_DAYS"]
+    )
+    return workflow_queries.duplicate_rule(db.session(), service.code, default).radius_m
 
 
 @bp.post("/intake/follow/<number>")
