@@ -36,8 +36,7 @@ from open311.workflow import queries as workflow_queries
 from open311.workflow.permissions import Operation
 
 NEARBY_SHOWN: Final = "20"
-CHECK: Final = "check"  # the form's first button: check it, then show what is near
-FILE: Final = "file"  # shown once checked: file a new request
+FILE: Final = "file"  # the button shown once checked; any other step checks and looks near
 
 
 def _may_file() -> None:
@@ -99,18 +98,6 @@ def _form(
     return page, status
 
 
-def _params(service: Service) -> MultiDict[str, str]:
-    """The form as the API's POST parameters (the same names): one reader, one checker."""
-    params: MultiDict[str, str] = MultiDict({"service_code": service.code})
-    for key in service_form.FIELDS:
-        if request.form.get(key, "").strip():
-            params[key] = request.form[key]
-    for key in request.form:
-        if key.startswith("attribute["):
-            params.setlist(key, request.form.getlist(key))
-    return params
-
-
 @bp.post("/intake/<service_code>")
 def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
     """Check the answers; then show the open requests nearby, or file (channel phone)."""
@@ -118,7 +105,9 @@ def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
     session_ = db.session()
     service = catalog_queries.active_service(session_, service_code)
     values = request.form.to_dict(flat=False)
-    checked = service_form.check(service, _params(service), jurisdiction().time_zone)
+    checked = service_form.check(
+        service, service_form.params_of(service.code, request.form), jurisdiction().time_zone
+    )
     if checked.submission is None:
         return _form(service, values, checked.errors, 400)
     if request.form.get("step") != FILE:

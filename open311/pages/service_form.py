@@ -62,6 +62,23 @@ def attribute_id(code: str) -> str:
     return "attr-" + re.sub(r"[^A-Za-z0-9_-]", "-", code)
 
 
+def params_of(
+    service_code: str, form: MultiDict[str, str], device_id: str | None = None
+) -> MultiDict[str, str]:
+    """The POST parameters the API would get for this form (`device_id`, where given,
+    names the reporter's device as GeoReport's field does)."""
+    params: MultiDict[str, str] = MultiDict({"service_code": service_code})
+    if device_id is not None:
+        params["device_id"] = device_id
+    for key in FIELDS:
+        if form.get(key, "").strip():
+            params[key] = form[key]
+    for key in form:
+        if key.startswith("attribute["):
+            params.setlist(key, form.getlist(key))
+    return params
+
+
 def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) -> Checked:
     """Every problem the API would report about these parameters, at once, by field.
 

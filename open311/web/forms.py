@@ -12,8 +12,8 @@ from werkzeug.datastructures import MultiDict
 
 from open311.errors import InvalidRequest
 from open311.geocoding import Geocoder
+from open311.pages import service_form
 from open311.pages.service_form import (
-    FIELDS,
     FORM,
     Checked,
     attribute_id,
@@ -38,14 +38,7 @@ def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> M
     content, a double click files once, while two neighbours who report the
     same pothole in the same words each get their own request.
     """
-    params: MultiDict[str, str] = MultiDict({"service_code": service_code, "device_id": device_id})
-    for key in FIELDS:
-        if form.get(key, "").strip():
-            params[key] = form[key]
-    for key in form:
-        if key.startswith("attribute["):
-            params.setlist(key, form.getlist(key))
-    return params
+    return service_form.params_of(service_code, form, device_id)
 
 
 def idempotency_key(header: str | None, form: Mapping[str, str]) -> str | None:
