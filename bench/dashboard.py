@@ -26,9 +26,11 @@ import json
 import os
 import statistics
 import sys
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -122,11 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     OUT.mkdir(exist_ok=True)
     seed.use_the_apps_session_settings()
     dsn = seed.psycopg_dsn(options.database_url)
-    build = argparse.Namespace(
-        reuse=options.reuse, rows=options.requests, seed=options.seed,
-        database_url=options.database_url,
-    )  # fmt: skip
-    facts: dict[str, Any] = {"database": options.database_url, **neighbourhoods.build(build, dsn)}
+    facts = store(options, dsn)
     token, department = administrator(options.database_url, dsn)
     facts["department"] = department
     facts["load average before"] = load_average()
@@ -145,6 +143,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.dashboard", description=__doc__)
+    add_store_options(parser)
+    parser.add_argument("--workers", type=int, default=2)
+    return parser.parse_args(argv)
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """The store's and the timing's options, shared with bench.console."""
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     add = parser.add_argument
     add(
@@ -154,10 +159,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--requests", type=int, default=10_000_000, help="requests to generate")
     add("--reuse", action="store_true", help="measure the store as it is")
     add("--seed", type=int, default=311)
-    add("--workers", type=int, default=2)
     add("--repeat", type=int, default=15, help="timed calls of each figure, each way")
     add("--warmup", type=int, default=2)
-    return parser.parse_args(argv)
 
 
 def say(text: str) -> None:
@@ -178,13 +181,26 @@ def administrator(url: str, dsn: str) -> tuple[str, str]:
         )  # fmt: skip
         db.session.commit()
         db.engine.dispose()
+    return token, most_open_department(dsn)
+
+
+def store(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
+    """Build bench.neighbourhoods' store, or reuse it with --reuse; the facts of it."""
+    build = argparse.Namespace(
+        reuse=options.reuse, rows=options.requests, seed=options.seed,
+        database_url=options.database_url,
+    )  # fmt: skip
+    return {"database": options.database_url, **neighbourhoods.build(build, dsn)}
+
+
+def most_open_department(dsn: str) -> str:
     with psycopg.connect(dsn) as connection:
         row = connection.execute(
             f"SELECT agency_responsible FROM service_request WHERE stage IN {OPEN}"
             " GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
         ).fetchone()
     assert row is not None, "the store has no open request"
-    return token, row[0]
+    return str(row[0])
 
 
 # --- raw SQL, and what it answers in the app's terms -----------------------------------
@@ -225,6 +241,10 @@ def raw_figure(
                     (picked[code][low] + picked[code][high]) / 2, 2
                 )
     return found
+
+
+def raw_now(connection: psycopg.Connection[Any], figure: str, scope: str | None) -> Any:
+    return raw_figure(connection, figure, scope, datetime.now(UTC))
 
 
 def ours_in_raw_terms(figure: str, body: dict[str, Any]) -> Any:
@@ -294,20 +314,17 @@ def measure_scope(
                     f"  app {str(mine)[:600]}\n  raw {str(expected)[:600]}"
                 )
             say(f"{figure} ({label}): the app's figure equals raw SQL's; timing …")
-            calls = {
-                "ours": lambda f=figure: ours(f),
-                "raw": lambda f=figure: raw_figure(connection, f, scope, datetime.now(UTC)),
+            calls: dict[str, Callable[[], object]] = {
+                "ours": partial(ours, figure),
+                "raw": partial(raw_now, connection, figure, scope),
             }
             latency = measure.timed(calls, options.warmup, options.repeat)
             lines.append(Line(figure, label, latency["ours"].median, latency["raw"].median))
     return lines
 
 
-def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]) -> None:
-    say("")
-    for key, value in facts.items():
-        say(f"  {key:<24} {value}")
-    say("")
+def table(lines: list[Line]) -> None:
+    """One line per figure: ours beside raw, the ratio, the limit, PASS or FAIL."""
     say(f"{'figure':<34}{'scope':<14}{'ours ms':>10}{'raw ms':>10}{'ratio':>8}  limit  result")
     for line in lines:
         scope = line.scope if len(line.scope) <= 13 else line.scope[:12] + "…"
@@ -315,22 +332,38 @@ def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]
             f"{line.figure:<34}{scope:<14}{line.ours:>10.1f}{line.raw:>10.1f}"
             f"{line.ratio:>7.2f}x  ≤{LIMIT:g}x   {line.verdict}"
         )
+
+
+def report(options: argparse.Namespace, facts: dict[str, Any], lines: list[Line]) -> None:
+    say("")
+    for key, value in facts.items():
+        say(f"  {key:<24} {value}")
+    say("")
+    table(lines)
     total_ours = sum(line.ours for line in lines)
     total_raw = sum(line.raw for line in lines)
     say(f"{'every figure, both scopes':<48}{total_ours:>10.1f}{total_raw:>10.1f}"
         f"{total_ours / total_raw:>7.2f}x")  # fmt: skip
+    median = statistics.median(line.ours for line in lines) if lines else None
+    write_out("dashboard", options, facts, lines, median_ms=median)
+
+
+def write_out(
+    name: str, options: argparse.Namespace, facts: dict[str, Any], lines: list[Line], **more: Any
+) -> None:
+    """bench/out/<name>-<time>.json: the options, the facts and the table."""
     tag = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
     document = {
         "options": vars(options),
         "facts": facts,
-        "median_ms": statistics.median(line.ours for line in lines) if lines else None,
+        **more,
         "table": [
             {"figure": line.figure, "scope": line.scope, "ours_ms": line.ours,
              "raw_ms": line.raw, "ratio": line.ratio, "verdict": line.verdict}
             for line in lines
         ],
     }  # fmt: skip
-    (OUT / f"dashboard-{tag}.json").write_text(json.dumps(document, indent=1, default=str))
+    (OUT / f"{name}-{tag}.json").write_text(json.dumps(document, indent=1, default=str))
 
 
 if __name__ == "__main__":

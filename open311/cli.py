@@ -94,7 +94,7 @@ def _read_catalog(directory: Path | None) -> list[dict[str, object]]:
     schemas = Path(current_app.config["SCHEMAS_DIR"])
     try:
         services = read_catalog(directory, schemas)
-        check_translations(directory, schemas, (str(s["service_code"]) for s in services))
+        check_translations(directory, schemas, services)
         return services
     except CatalogError as error:
         raise click.ClickException(str(error)) from error

@@ -6,7 +6,8 @@ counts in memory until it is back. Per client address (the peer, or the address
 TRUSTED_PROXIES proxies say they forwarded for):
 
 - reads: every GET but the searches (RATE_LIMIT_READS_PER_ADDRESS);
-- searches: GET /requests, GET /articles and the feeds (RATE_LIMIT_SEARCHES_PER_ADDRESS);
+- searches: GET /requests, GET /articles, the feeds, and the site's near-me page, its map's
+  clusters and address suggestions (RATE_LIMIT_SEARCHES_PER_ADDRESS);
 - writes: POST, PUT, PATCH and DELETE (RATE_LIMIT_WRITES_PER_ADDRESS), and per API
   key or staff member too once the caller is known (RATE_LIMIT_WRITES_PER_KEY);
 - failed api_key or staff-token attempts (RATE_LIMIT_FAILED_AUTH_PER_ADDRESS): checked
@@ -41,7 +42,14 @@ from open311.errors import Forbidden, TooManyRequests, Unauthorized
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 SEARCHES: Final = frozenset(
-    {"georeport.list_requests", "georeport.search_articles", "feeds.requests_feed"}
+    {
+        "georeport.list_requests",
+        "georeport.search_articles",
+        "feeds.requests_feed",
+        "web.near_me",
+        "web.near_clusters",
+        "web.address_suggestions",
+    }
 )
 # Redis must not hang a request: past this, the limiter counts in memory instead.
 REDIS_TIMEOUT_SECONDS: Final = 0.5

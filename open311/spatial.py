@@ -219,6 +219,40 @@ def nearest_first(dialect: str, lon: float, lat: float) -> sa.ColumnElement[Any]
     return ServiceRequest.location.op("<->")(here)
 
 
+# --- clusters on a map ---------------------------------------------------------------
+
+# A map's clusters are cells of a grid about this many screen pixels wide at the map's
+# zoom, and never more than CLUSTER_CELLS_ACROSS cells across the asked box, whatever
+# zoom is claimed: the answer stays a few hundred cells however many requests match.
+CLUSTER_CELL_PIXELS: Final = 64
+CLUSTER_CELLS_ACROSS: Final = 40
+TILE_PIXELS: Final = 256  # a web map's world is 256 px wide at zoom 0
+
+
+def cluster_cell(box: Box, zoom: int) -> tuple[float, float]:
+    """(degrees of longitude, degrees of latitude) of a cluster cell at this zoom.
+
+    On a web (Mercator) map a degree of latitude is taller than a degree of longitude
+    by 1/cos(latitude), so a cell square on the screen is that much shorter in latitude.
+    """
+    width = 360.0 * CLUSTER_CELL_PIXELS / (TILE_PIXELS * 2.0**zoom)
+    width = max(width, (box.max_lon - box.min_lon) / CLUSTER_CELLS_ACROSS)
+    middle = math.radians((box.min_lat + box.max_lat) / 2)
+    return width, width * max(math.cos(middle), 0.01)
+
+
+def grid_index(dialect: str, column: Any, origin: float, size: float) -> sa.ColumnElement[Any]:
+    """Which cell of a grid of `size` starting at `origin` the column's value is in.
+
+    The origin is at or below every value (-180, -90), so SQLite's CAST, which
+    truncates, floors; PostgreSQL's rounds, hence floor() there.
+    """
+    scaled = (column - origin) / size
+    if dialect == "sqlite":
+        return sa.cast(scaled, sa.Integer)
+    return sa.func.floor(scaled)
+
+
 def circles_holding(
     dialect: str,
     center_long: InstrumentedAttribute[float | None],

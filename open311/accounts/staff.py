@@ -91,3 +91,15 @@ class StaffForm(Schema):
 def new_staff_form(params: Mapping[str, Any]) -> dict[str, Any]:
     fields_given = {k: without_control_characters(params.get(k)) for k in StaffForm().fields}
     return load(StaffForm(), {k: v for k, v in fields_given.items() if v not in ("", None)})
+
+
+def summary(staff: Staff) -> dict[str, Any]:
+    """Who a staff member is, as the staff API and the console's staff page show it."""
+    return {
+        "id": staff.id,
+        "name": staff.name,
+        "email": staff.email,
+        "role": staff.role.value,
+        "department": staff.department,
+        "active": staff.active,
+    }

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from open311.accounts import staff as staff_accounts
 from open311.media.actions import photo_url
 from open311.models import RequestEvent, RequestPhoto, ServiceRequest, Staff, Status
 from open311.service_requests.emergency import is_flagged
@@ -113,12 +114,7 @@ def photos(found: Sequence[RequestPhoto], base_url: str) -> list[dict[str, Any]]
 
 def staff_row(staff: Staff) -> dict[str, Any]:
     return {
-        "id": staff.id,
-        "name": staff.name,
-        "email": staff.email,
-        "role": staff.role.value,
-        "department": staff.department,
-        "active": staff.active,
+        **staff_accounts.summary(staff),
         "has_password": staff.password_hash is not None,
         "has_code": staff.totp_secret is not None,
     }

@@ -39,7 +39,7 @@ from open311.areas.queries import area_names
 from open311.catalog import queries as catalog_queries
 from open311.citations import actions as citation_actions
 from open311.citations import forms as citation_forms
-from open311.console import errors, layout, pages
+from open311.console import errors, extras, layout, pages
 from open311.database import begin_write
 from open311.errors import InvalidRequest, Open311Error, TooManyRequests
 from open311.extensions import db
@@ -52,7 +52,7 @@ from open311.notifications.subscriptions import LinkKeys
 from open311.opendata.feeds import text_cell
 from open311.pages import csrf
 from open311.pages.i18n import _, ngettext
-from open311.workflow import actions, offers, permissions, queries, steps
+from open311.workflow import actions, dashboard, offers, permissions, queries, steps
 from open311.workflow.actions import CLOSING_REASONS, Actor
 from open311.workflow.permissions import Operation
 from open311.workflow.transitions import Action
@@ -94,6 +94,9 @@ def _viewer() -> dict[str, Any]:
         "viewer": staff,
         "may_manage_staff": staff is not None
         and permissions.allowed(staff, Operation.MANAGE_STAFF),
+        "may_read_dashboard": staff is not None and dashboard.may_read(staff),
+        "may_manage_templates": staff is not None
+        and permissions.allowed(staff, Operation.MANAGE_TEMPLATES),
     }
 
 
@@ -321,6 +324,7 @@ def queue() -> str:
     return render_template(
         "console/queue.html",
         cards=cards,
+        pattern_flags=extras.queue_flags([c["number"] for c in cards]),
         view=view,
         where=where,
         args=args,
@@ -469,6 +473,7 @@ def request_page(number: str) -> str:
             if d and d != service_request.agency_responsible
         ),
         reasons=sorted(r.value for r in CLOSING_REASONS),
+        **extras.request_extras(staff, service_request),
         points=json.dumps(points),
         tiles=current_app.config["MAP_TILES_URL"] or "",
         attribution=current_app.config["MAP_TILES_ATTRIBUTION"],

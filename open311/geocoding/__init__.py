@@ -2,7 +2,7 @@
 
 `Geocoder` is the interface; `ChicagoGeocoder` is the default, offline one,
 built from the City's own addresses (see chicago.py). A city with its own
-geocoding service implements `geocode` and `reverse` and returns `Place`s.
+geocoding service implements `geocode`, `reverse` and `suggest` and returns `Place`s.
 """
 
 from open311.geocoding.base import Geocoder, Place

@@ -43,3 +43,8 @@ class Geocoder(Protocol):
         Whether the point lies inside the jurisdiction is the caller's check.
         """
         ...
+
+    def suggest(self, prefix: str, limit: int) -> list[Place]:
+        """Up to `limit` addresses that what a resident has typed so far may become,
+        likeliest first: for an address box's suggestions. [] when nothing fits yet."""
+        ...

@@ -415,6 +415,8 @@ class ChicagoGeocoder:
             self.by_name[street_key(street.name)].append(street)
         self.segments = Segments.build(self.streets, self.grids)
         self.zipcodes = frozenset(index.zipcodes) - {""}
+        # suggest() offers the streets with the most known addresses first.
+        self._by_size = sorted(self.streets, key=lambda street: (-len(street.numbers), street.name))
 
     @classmethod
     def from_file(cls, path: Path) -> ChicagoGeocoder:
@@ -433,11 +435,8 @@ class ChicagoGeocoder:
         candidate = self._street_for(parsed)
         if candidate is None:
             return None
-        street, number = candidate.street, candidate.signed_number
-        lon, lat = self.frame.to_lon_lat(*street.place(number, self.grids[street.axis]))
-        zipcode = parsed.zipcode or street.zipcode_near(number)
-        return Place(
-            _full_address(street.label(number, parsed.number_text), zipcode), lon, lat, zipcode
+        return self._place(
+            candidate.street, candidate.signed_number, parsed.number_text, parsed.zipcode
         )
 
     def reverse(self, lon: float, lat: float) -> Place:
@@ -449,6 +448,47 @@ class ChicagoGeocoder:
         number = _house_number(street.number_at(along, self.grids[street.axis]), side)
         zipcode = street.zipcode_near(number)
         return Place(_full_address(street.label(number), zipcode), lon, lat, zipcode)
+
+    def suggest(self, prefix: str, limit: int) -> list[Place]:
+        """Addresses starting with `prefix`: a house number, then the start of a street.
+
+        "121 n la" suggests 121 N LA SALLE ST and 121 N LAMON AVE…: every street whose
+        name (with its type) starts with what was typed and whose stretch of the grid
+        holds the number, the streets with the most known addresses first. Nothing
+        until a number and a letter of the street are typed.
+        """
+        typed = prefix.upper().replace("'", "").replace(".", " ").partition(",")[0]
+        tokens = _words(typed)
+        if len(tokens) < 2 or limit < 1 or not (number := HOUSE_NUMBER.match(tokens[0])):
+            return []
+        rest = tokens[1:]
+        direction = DIRECTIONS[rest[0]] if len(rest) > 1 and rest[0] in DIRECTIONS else None
+        rest = rest[1:] if direction else rest
+        if len(rest) > 1 and rest[-1] in STREET_TYPES:
+            rest[-1] = STREET_TYPES[rest[-1]]  # STREET → ST, as the City writes it
+        wanted = re.sub(r"[^A-Z0-9]", "", "".join(rest))
+        wanted = NAME_ALIASES.get(wanted, wanted)
+        found: dict[str, Place] = {}
+        for street in self._by_size:
+            if len(found) >= limit:
+                break
+            if not (street_key(street.name) + street.street_type).startswith(wanted):
+                continue
+            if direction and street.axis != AXES[direction]:
+                continue
+            for sign in _signs(direction):
+                signed = sign * int(number[1])
+                if street.covers(signed, self.grids[street.axis]):
+                    place = self._place(street, signed, None, None)
+                    found.setdefault(place.address, place)
+        return list(found.values())[:limit]
+
+    def _place(
+        self, street: Street, signed: int, number_text: str | None, zipcode: str | None
+    ) -> Place:
+        lon, lat = self.frame.to_lon_lat(*street.place(signed, self.grids[street.axis]))
+        zipcode = zipcode or street.zipcode_near(signed)
+        return Place(_full_address(street.label(signed, number_text), zipcode), lon, lat, zipcode)
 
     def _in_chicago(self, zipcode: str | None) -> bool:
         """No ZIP, a Chicago one (606xx), or one the City's addresses use (60827)."""

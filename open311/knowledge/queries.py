@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
@@ -47,6 +48,24 @@ def articles_for_service(session: Session, service_code: str) -> list[Article]:
     )
     statement = _with_services().where(Article.id.in_(related)).order_by(Article.title)
     return list(session.scalars(statement))
+
+
+class ArticleTitle(NamedTuple):
+    slug: str
+    title: str
+    summary: str
+
+
+def article_titles_for_service(session: Session, service_code: str) -> list[ArticleTitle]:
+    """What a service form lists of its articles (slug, title, summary), by title: columns
+    only, one query, where articles_for_service loads whole articles and their services."""
+    statement = (
+        sa.select(Article.slug, Article.title, Article.summary)
+        .join(ArticleService, ArticleService.article_id == Article.id)
+        .where(ArticleService.service_code == service_code)
+        .order_by(Article.title)
+    )
+    return [ArticleTitle._make(row) for row in session.execute(statement)]
 
 
 def _with_services() -> sa.Select[Article]:

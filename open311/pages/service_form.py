@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from flask import current_app, get_template_attribute
+from flask_babel import get_locale
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 
 from open311.catalog.answers import check_answers
 from open311.errors import InvalidRequest
 from open311.models import Service
-from open311.pages.i18n import _
+from open311.pages.i18n import _, attributes_in_language
 from open311.service_requests import submissions
 from open311.service_requests.actions import MISSING_LOCATION, Submission
 
@@ -99,7 +102,7 @@ def check(service: Service, params: MultiDict[str, str], time_zone: ZoneInfo) ->
         problems += error.descriptions
     if not params.get("address_string") and not params.get("lat"):
         problems.append(MISSING_LOCATION)
-    errors = errors_of(problems, service.attributes)
+    errors = errors_of(problems, attributes_in_language(service.code, service.attributes))
     return Checked(None if errors else submission, in_page_order(errors, service.attributes))
 
 
@@ -160,14 +163,48 @@ def _place_message(field: str, message: str) -> str:
 
 
 def questions(service: Service) -> list[dict[str, Any]]:
-    """The service definition's questions in order, each with what its control needs."""
-    asked = [a for a in service.attributes if a.get("variable", True)]
+    """The service definition's questions in order, each with what its control needs,
+    in the page's language where the catalogue has it."""
+    attributes = attributes_in_language(service.code, service.attributes)
+    asked = [a for a in attributes if a.get("variable", True)]
     return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
+
+
+BLANK_FIELDS: Final = "open311.web.blank_fields"  # app.extensions: {key: BlankFields}
+BLANK_FIELDS_KEPT: Final = 2000  # forgotten all at once past it
+
+
+@dataclass(frozen=True)
+class BlankFields:
+    """The parts of the service form that show nothing typed yet, as HTML."""
+
+    questions: Markup
+    contact: Markup
+
+
+def blank_fields(service: Service) -> BlankFields:
+    """The form's questions and contact fields with nothing answered: rendered once per
+    service version and language, then reused, since every GET of the form shows the
+    same ones. A form sent back with answers or errors renders them afresh."""
+    key = (service.code, service.changed_at, str(get_locale()))
+    cache: dict[tuple[Any, ...], BlankFields] = current_app.extensions.setdefault(BLANK_FIELDS, {})
+    found = cache.get(key)
+    if found is None:
+        if len(cache) >= BLANK_FIELDS_KEPT:
+            cache.clear()
+        question = get_template_attribute("pages/fields.html", "question")
+        contact = get_template_attribute("pages/fields.html", "contact_fields")
+        found = cache[key] = BlankFields(
+            Markup("".join(question(q, {}, {}) for q in questions(service))),
+            Markup(contact({}, {})),
+        )
+    return found
 
 
 def notes(service: Service) -> list[str]:
     """The definition's statements that ask nothing (variable = false): shown as text."""
-    return [a.get("description", "") for a in service.attributes if not a.get("variable", True)]
+    attributes = attributes_in_language(service.code, service.attributes)
+    return [a.get("description", "") for a in attributes if not a.get("variable", True)]
 
 
 def _question(attribute: dict[str, Any]) -> dict[str, Any]:

@@ -77,3 +77,24 @@ def patterns_for_request(session: Session, number: str) -> list[Flag]:
         Flag(p.kind, p.label, p.requests, p.first_requested_at, p.last_requested_at, p.computed_at)
         for p in session.scalars(stmt)
     ]
+
+
+def flags_for_requests(session: Session, numbers: Sequence[str]) -> dict[str, list[Flag]]:
+    """The patterns each of `numbers` is part of, in one query (a queue page's rows);
+    numbers in no pattern (or of no request) are absent from the answer."""
+    found: dict[str, list[Flag]] = {}
+    if not numbers:
+        return found
+    stmt = (
+        sa.select(ServiceRequest.number, Pattern)
+        .join(PatternRequest, PatternRequest.service_request_id == ServiceRequest.id)
+        .join(Pattern, Pattern.id == PatternRequest.pattern_id)
+        .where(ServiceRequest.number.in_(sorted(set(numbers))))
+        .order_by(ServiceRequest.number, Pattern.kind.desc(), Pattern.id)
+    )
+    for number, p in session.execute(stmt):
+        found.setdefault(number, []).append(
+            Flag(p.kind, p.label, p.requests, p.first_requested_at, p.last_requested_at,
+                 p.computed_at)
+        )  # fmt: skip
+    return found

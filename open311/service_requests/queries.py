@@ -170,6 +170,58 @@ def _nearest(session: Session, stmt: AnySelect, where: RequestFilter, dialect: s
     return stmt.order_by(order, ServiceRequest.id)
 
 
+class Cluster(NamedTuple):
+    """Requests in one cell of a map's grid: how many, their centre and extent, and one
+    of them (the only one when it holds one), for its marker."""
+
+    requests: int  # how many
+    lat: float
+    long: float
+    min_lat: float
+    min_long: float
+    max_lat: float
+    max_long: float
+    number: str
+    service_code: str
+
+
+MAX_CLUSTERS = 2_000  # spatial.cluster_cell keeps a map's cells far fewer
+
+
+def cluster_requests(
+    session: Session, where: RequestFilter, cell: tuple[float, float]
+) -> list[Cluster]:
+    """The requests `where` asks for (every page of them), grouped into cells of
+    `cell` = (degrees of longitude, degrees of latitude), in one query; busiest first."""
+    dialect = session.get_bind().dialect.name
+    lat, lon = ServiceRequest.lat, ServiceRequest.long
+    stmt = filtered(
+        sa.select(
+            sa.func.count(),
+            sa.func.avg(lat),
+            sa.func.avg(lon),
+            sa.func.min(lat),
+            sa.func.min(lon),
+            sa.func.max(lat),
+            sa.func.max(lon),
+            sa.func.min(ServiceRequest.number),
+            sa.func.min(ServiceRequest.service_code),
+        ),
+        where,
+        dialect,
+    )
+    stmt = stmt.group_by(
+        spatial.grid_index(dialect, lon, -180.0, cell[0]),
+        spatial.grid_index(dialect, lat, -90.0, cell[1]),
+    )
+    stmt = stmt.order_by(sa.func.count().desc()).limit(MAX_CLUSTERS)
+    rows = session.connection().execute(stmt).all()
+    return [
+        Cluster(int(count), float(a), float(b), float(c), float(d), float(e), float(f), n, code)
+        for count, a, b, c, d, e, f, n, code in rows
+    ]
+
+
 def get_request(session: Session, number: str) -> PublicRequest:
     stmt = _public().where(
         ServiceRequest.number == number, ServiceRequest.intake == Intake.ACCEPTED

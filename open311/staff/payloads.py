@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from open311.accounts import staff as staff_accounts
 from open311.citations.queries import PartyRecord
 from open311.formats.w3c import format_w3c
 from open311.models import (
@@ -26,14 +27,7 @@ from open311.workflow.queries import DuplicateRule, LikelyParent
 
 
 def staff_member(staff: Staff) -> dict[str, Any]:
-    return {
-        "id": staff.id,
-        "name": staff.name,
-        "email": staff.email,
-        "role": staff.role.value,
-        "department": staff.department,
-        "active": staff.active,
-    }
+    return staff_accounts.summary(staff)
 
 
 def work_item(

@@ -68,8 +68,11 @@ def coordinates(args: Mapping[str, str]) -> tuple[float, float]:
 NEAR_RADIUS_METRES: Final = "800"  # about half a mile: a few blocks each way
 NEAR_PAGE_SIZE: Final = "20"
 _NEAR_PASSED: Final = ("service_code", "status", "start_date", "end_date", "page")
+NEAR_AREAS: Final = ("community_area", "ward")
 # Any of these makes a search; the page alone shows the empty form.
-NEAR_CHOICES: Final = ("lat", "community_area", "service_code", "status", "start_date", "end_date")
+NEAR_CHOICES: Final = (
+    "lat", "community_area", "ward", "service_code", "status", "start_date", "end_date",
+)  # fmt: skip
 
 
 def near_query(
@@ -77,13 +80,16 @@ def near_query(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """The near-me page's choices as GET requests' parameters, and the problems by field.
 
-    An address becomes a circle around it; a community area is passed as the API's
-    area filter. The parameters then go through the API's own request_filter.
+    An address becomes a circle around it; else a ward or community area is passed as
+    the API's area filter; else a pin (lat and long, from "Use my location") is a
+    circle too. The parameters then go through the API's own request_filter, which
+    checks the pin's numbers.
     """
     query = {key: args[key].strip() for key in _NEAR_PASSED if args.get(key, "").strip()}
     query["page_size"] = NEAR_PAGE_SIZE
     errors: dict[str, str] = {}
     address = args.get("address", "").strip()
+    pin = args.get("lat", "").strip(), args.get("long", "").strip()
     if address:
         place = geocoder.geocode(address)
         if place is None:
@@ -92,6 +98,8 @@ def near_query(
             )
         else:
             query.update(lat=f"{place.lat:.6f}", long=f"{place.lon:.6f}", radius=NEAR_RADIUS_METRES)
-    elif args.get("community_area", "").strip():
-        query["community_area"] = args["community_area"].strip()
+    elif areas := {kind: args[kind].strip() for kind in NEAR_AREAS if args.get(kind, "").strip()}:
+        query.update(areas)
+    elif all(pin):
+        query.update(lat=pin[0], long=pin[1], radius=NEAR_RADIUS_METRES)
     return query, errors

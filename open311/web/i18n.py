@@ -2,20 +2,45 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Final
 
 import flask_babel
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_babel import gettext
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 
-from open311.catalog.translations import ServiceText, Translations, read_translations
 from open311.extensions import babel
 
+# The catalogue's words in the page's language live with the shared form code; the
+# site's modules keep finding them here.
+from open311.pages.i18n import (
+    DEFAULT_LANGUAGE,
+    SERVICE_TEXTS,
+    attributes_in_language,
+    service_description,
+    service_name,
+    service_texts,
+)
+
+__all__ = [
+    "COOKIE",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "SERVICE_TEXTS",
+    "attributes_in_language",
+    "init_app",
+    "language",
+    "ngettext",
+    "select_locale",
+    "service_description",
+    "service_name",
+    "service_texts",
+]
+
 LANGUAGES: Final = {"en": "English", "es": "Español"}
-DEFAULT_LANGUAGE: Final = "en"
 COOKIE: Final = "lang"
-SERVICE_TEXTS: Final = "open311.web.service_texts"  # app.extensions: {language: texts}
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600  # a choice made once is remembered for a year
 
 
@@ -35,6 +60,30 @@ def init_app(app: Flask) -> None:
         ngettext=lambda singular, plural, n: _page_translations().ungettext(singular, plural, n),
         newstyle=True,
     )
+    # Jinja's newstyle `_` goes through two context calls before the catalogue; the
+    # service form says forty-odd strings, so `_` and `gettext` do the same work directly.
+    app.jinja_env.globals.update(_=_page_gettext, gettext=_page_gettext)
+
+
+_FIXED: Final = "_open311_fixed_strings"
+
+
+@pass_context
+def _page_gettext(context: Context, text: str, **variables: Any) -> str:
+    """What Jinja's newstyle gettext does: the translation, escaped-safe, always formatted."""
+    translations = _page_translations()
+    if not variables and context.eval_ctx.autoescape:
+        # A page's fixed strings, escaped and formatted once per language (the catalogue
+        # object is Flask-Babel's, one per language, kept for the app's life).
+        done: dict[str, Markup] = translations.__dict__.setdefault(_FIXED, {})
+        found = done.get(text)
+        if found is None:
+            found = done[text] = Markup(translations.ugettext(text)) % {}
+        return found
+    translated = translations.ugettext(text)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % variables  # type: ignore[no-any-return]
 
 
 def _page_translations() -> Any:
@@ -59,30 +108,3 @@ def _(text: str, **variables: Any) -> str:
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return str(flask_babel.ngettext(singular, plural, num, **variables))
-
-
-def service_texts() -> Translations:
-    """The catalogue's service names and descriptions in the page's language, by code
-    (catalog/translations.py); read once per app and language, {} in English."""
-    language = str(flask_babel.get_locale() or DEFAULT_LANGUAGE)
-    if language == DEFAULT_LANGUAGE:
-        return {}
-    cache: dict[str, Translations] = current_app.extensions.setdefault(SERVICE_TEXTS, {})
-    if language not in cache:
-        config = current_app.config
-        cache[language] = read_translations(
-            Path(config["CATALOG_DIR"]), Path(config["SCHEMAS_DIR"]), language
-        )
-    return cache[language]
-
-
-def service_name(code: str, english: str) -> str:
-    """The service's name in the page's language, else the City's English."""
-    return service_texts().get(code, _ENGLISH).name or english
-
-
-def service_description(code: str, english: str) -> str:
-    return service_texts().get(code, _ENGLISH).description or english
-
-
-_ENGLISH: Final = ServiceText()

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from flask import url_for
 from flask_babel import format_date, format_time
 
 from open311.accounts.residents import OwnRequest
 from open311.estimates import wording
 from open311.formats.markdown import to_safe_html
+from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
-from open311.service_requests.queries import PublicRequest, RequestExtras
+from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
 from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
 
@@ -32,7 +34,7 @@ def when(moment: datetime) -> str:
     return f"{format_date(moment, 'medium')}, {format_time(moment, 'short')}"
 
 
-def article_summary(article: Article) -> dict[str, Any]:
+def article_summary(article: Article | ArticleTitle) -> dict[str, Any]:
     return {"slug": article.slug, "title": article.title, "summary": article.summary}
 
 
@@ -65,6 +67,33 @@ def request_summary(row: PublicRequest) -> dict[str, Any]:
         "lat": row.lat,
         "long": row.long,
     }
+
+
+def ward_order(code: str) -> tuple[int, str]:
+    """Wards by number (2 before 10), any other code after them."""
+    return (int(code), "") if code.isdigit() else (10**9, code)
+
+
+def cluster_marker(cell: Cluster, names: Mapping[str, str]) -> dict[str, Any]:
+    """A map marker of one cell: a request's own (label and link), or a count to zoom into."""
+    marker: dict[str, Any] = {
+        "count": cell.requests,
+        "lat": cell.lat,
+        "long": cell.long,
+        "bounds": [[cell.min_lat, cell.min_long], [cell.max_lat, cell.max_long]],
+    }
+    if cell.requests == 1:
+        name = service_name(cell.service_code, names.get(cell.service_code, cell.service_code))
+        marker["number"] = cell.number
+        marker["label"] = f"{name} {cell.number}"
+        marker["url"] = url_for("web.track_request", number=cell.number)
+    else:
+        marker["label"] = ngettext(
+            "%(num)d request here: zoom in to see them",
+            "%(num)d requests here: zoom in to see them",
+            cell.requests,
+        )
+    return marker
 
 
 def own_request(row: OwnRequest) -> dict[str, Any]:

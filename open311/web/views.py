@@ -28,6 +28,7 @@ from flask import (
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
+from open311 import spatial
 from open311.accounts.keys import site_key
 from open311.areas.queries import area_names, areas_as_features
 from open311.catalog import queries as catalog_queries
@@ -112,14 +113,15 @@ def _service_form(
     service_code: str, values: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> tuple[str, int]:
     service = catalog_queries.active_service(db.session(), service_code)
-    articles = knowledge_queries.articles_for_service(db.session(), service.code)
+    articles = knowledge_queries.article_titles_for_service(db.session(), service.code)
     # Named before the first POST, so a report sent again after a lost reply (or by the
     # page and the service worker at once) has the same content as the first copy.
     csrf.browser_id()
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),
-        questions=service_form.questions(service),
+        questions=service_form.questions(service) if values or errors else None,
+        blank=None if values or errors else service_form.blank_fields(service),
         notes=service_form.notes(service),
         articles=[pages.article_summary(a) for a in articles],
         values=values,
@@ -163,7 +165,8 @@ def file_request(service_code: str) -> tuple[str, int] | BaseResponse:
         ) from None
     except InvalidRequest as error:
         session_.rollback()
-        return _refused(service, forms.errors_of(error.descriptions, service.attributes))
+        questions = i18n.attributes_in_language(service.code, service.attributes)
+        return _refused(service, forms.errors_of(error.descriptions, questions))
     number = filed.service_request.number
     if not filed.replayed and i18n.language() != i18n.DEFAULT_LANGUAGE:
         # The filer's emails about it, in the language they filed in.
@@ -352,7 +355,40 @@ def near_me() -> tuple[str, int]:
         more=len(rows) == int(forms.NEAR_PAGE_SIZE),
         services=[pages.service_card(s) for s in catalog_queries.active_services(session_)],
         areas=area_names(session_, "community_area"),
+        wards=sorted(area_names(session_, "ward"), key=lambda area: pages.ward_order(area[0])),
+        # a search around a pin keeps it for the next choices (an address or area wins)
+        pin=(query["lat"], query["long"])
+        if "lat" in query and not request.args.get("address", "").strip()
+        else None,
     ), 400 if errors else 200
+
+
+MAX_MAP_ZOOM = 22
+
+
+@bp.get("/near/clusters.json")
+def near_clusters() -> Response:
+    """The near-me page's requests in the map's view (bbox and zoom), clustered into cells:
+    every page of them, with the page's filters (the same reading as GET requests)."""
+    query, errors = forms.near_query(request.args, jurisdiction().geocoder)
+    if errors:
+        raise InvalidRequest(*errors.values())
+    zoom = request.args.get("zoom", "")
+    if not filters.WHOLE_NUMBER.fullmatch(zoom) or int(zoom) > MAX_MAP_ZOOM:
+        raise InvalidRequest(f"zoom: a whole number from 0 to {MAX_MAP_ZOOM} is required.")
+    query["bbox"] = request.args.get("bbox", "")
+    where = filters.request_filter(
+        query, jurisdiction().time_zone, utcnow(), current_app.config["MAX_PAGE_SIZE"]
+    )
+    if where.box is None:
+        raise InvalidRequest(
+            "bbox: the map's view (min_long,min_lat,max_long,max_lat) is required."
+        )
+    cells = queries.cluster_requests(
+        db.session(), where, spatial.cluster_cell(where.box, int(zoom))
+    )
+    names = catalog_queries.service_names(db.session())
+    return jsonify({"clusters": [pages.cluster_marker(cell, names) for cell in cells]})
 
 
 @bp.get("/help")
@@ -420,3 +456,19 @@ def place_at() -> Response:
     inside = jurisdiction().boundary.contains(lon, lat)
     address = jurisdiction().geocoder.reverse(lon, lat).address if inside else None
     return make_response(jsonify({"inside": inside, "address": address}))
+
+
+SUGGESTIONS = 6  # what a phone's screen shows above its keyboard
+SUGGESTION_PREFIX_LENGTH = 100
+
+
+@bp.get("/map/addresses.json")
+def address_suggestions() -> Response:
+    """Addresses in the city starting with what was typed (`q`), for the address boxes."""
+    typed = request.args.get("q", "")[:SUGGESTION_PREFIX_LENGTH]
+    city = jurisdiction().boundary
+    found = jurisdiction().geocoder.suggest(typed, SUGGESTIONS * 2)
+    inside = [place for place in found if city.contains(place.lon, place.lat)][:SUGGESTIONS]
+    return jsonify(
+        {"addresses": [{"address": p.address, "lat": p.lat, "long": p.lon} for p in inside]}
+    )

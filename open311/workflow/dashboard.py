@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from open311.errors import InvalidRequest
+from open311.errors import Forbidden, InvalidRequest
 from open311.estimates import median_interval
 from open311.estimates.history import closed_at_of_request
 from open311.estimates.median_interval import MedianInterval
@@ -31,6 +31,7 @@ from open311.models import (
     Area,
     CloseReason,
     Intake,
+    Role,
     Service,
     ServiceRequest,
     Staff,
@@ -498,3 +499,17 @@ def to_csv(found: Table) -> str:
     for row in found.rows:
         writer.writerow(spreadsheet_text(cell) if isinstance(cell, str) else cell for cell in row)
     return out.getvalue()
+
+
+# Who reads the dashboard in the console: the people who run a department's work and
+# the city's. (The staff API answers any role that may view, for scripts and reports.)
+READERS: Final = frozenset({Role.SUPERVISOR, Role.ADMINISTRATOR})
+
+
+def may_read(staff: Staff) -> bool:
+    return staff.role in READERS
+
+
+def require_reader(staff: Staff) -> None:
+    if not may_read(staff):
+        raise Forbidden(f"A {staff.role.value} may not read the dashboard.")

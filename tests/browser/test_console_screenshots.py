@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from open311.config import PROJECT_DIR
-from tests.browser.conftest import DESKTOP, PHONE, new_page
+from tests.browser.conftest import DESKTOP, PHONE, new_page, wait_until
 from tests.browser.console_people import PASSWORD, seed_console
 from tests.browser.intake_people import pothole_at, seed_call_taker
 
@@ -58,6 +58,9 @@ def test_every_console_page(browser, site, axe, errors_on_page, shots, size, vie
     page.wait_for_selector(".usa-alert--success")
     page.wait_for_selector("#request-map .leaflet-interactive")
     shot("request")
+    page.goto(site.url("/console/dashboard"))
+    wait_until(page, "document.querySelectorAll('canvas[data-drawn]').length === 5")
+    shot("dashboard")
     page.goto(site.url("/console/requests/SR-NOT-THERE"))
     shot("error")
     assert [e for e in errors_on_page if "404" not in e] == []

@@ -87,7 +87,7 @@ def test_a_pothole_filed_with_a_pin_on_a_phone_in_spanish(browser, site, axe, er
     offer.click()
     wait_until(page, "Math.abs(parseFloat(document.getElementById('lat').value) - 41.9484) < 1e-3")
     assert "se tomó la foto" in page.inner_text("#photo-offer")
-    page.locator("label", has_text="Curb Lane").click()  # USWDS draws the radio on its label
+    page.locator("label", has_text="Carril junto a la acera").click()  # the question in Spanish
     page.fill("#description", "Bache profundo junto a la acera")
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/requests/SR\d\d-\d{8}/done$"))
@@ -189,6 +189,8 @@ def test_a_staff_close_through_the_api_then_feedback_from_the_track_page(
     page = new_page(browser, errors_on_page, viewport=PHONE)
     page.goto(site.url("/services/PHF"))
     page.fill("#address_string", "121 N LaSalle St")
+    page.locator("#address_string-suggestions").wait_for()  # suggestions open below the box
+    page.keyboard.press("Escape")  # closed: what was typed is sent
     page.locator("label", has_text="Traffic Lane").click()
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/done$"))

@@ -289,3 +289,39 @@ def test_the_index_is_derived_from_the_citys_data(tmp_path: Path) -> None:
     counts = derive_street_index(SHARED, tmp_path)
     assert (tmp_path / INDEX.name).read_bytes() == INDEX.read_bytes()
     assert counts["held_out_addresses"] > 0.15 * counts["addresses"]
+
+
+def test_suggestions_complete_a_number_and_the_start_of_a_street(geocoder: ChicagoGeocoder) -> None:
+    found = geocoder.suggest("121 n la", 8)
+    assert "121 N LA SALLE ST, CHICAGO, IL, 60601" in [place.address for place in found]
+    assert all(place.address.startswith("121 N LA") for place in found)
+    assert len(found) <= 8
+    # Each suggestion, chosen, geocodes to itself: the box then holds a placeable address.
+    for place in found:
+        again = geocoder.geocode(place.address)
+        assert again is not None
+        assert haversine_metres((again.lon, again.lat), (place.lon, place.lat)) < 1
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("121 N LaSalle Street", "121 N LA SALLE ST, CHICAGO, IL, 60601"),
+        ("1200 w 81", "1200 W 81ST ST, CHICAGO, IL, 60620"),
+        ("5 mlk", "5 N DR MARTIN LUTHER KING JR DR, CHICAGO, IL"),
+    ],
+)
+def test_suggestions_read_common_spellings(
+    geocoder: ChicagoGeocoder, typed: str, expected: str
+) -> None:
+    assert expected in [place.address for place in geocoder.suggest(typed, 5)]
+
+
+@pytest.mark.parametrize(
+    "typed", ["", "121", "lasalle", "121 ", "121 zzzz", "\x00 a", "121, N LA SALLE"]
+)
+def test_no_suggestions_until_a_number_and_a_street_fit(
+    geocoder: ChicagoGeocoder, typed: str
+) -> None:
+    assert geocoder.suggest(typed, 5) == []
+    assert geocoder.suggest("121 n la", 0) == []

@@ -66,13 +66,17 @@
       });
   }
 
-  function put(point) {
+  function movePin(point) {
     if (pin) {
       pin.setLatLng(point);
     } else {
       pin = L.marker(point, { draggable: true, keyboard: true, title: text.label }).addTo(map);
       pin.on("dragend", function () { check(pin.getLatLng()); });
     }
+  }
+
+  function put(point) {
+    movePin(point);
     check(point);
   }
 
@@ -88,6 +92,17 @@
       clearPin();
       say("", false);
     }
+  });
+
+  // suggest.js: an address chosen from the suggestions moves the pin to it; the
+  // address stays as chosen (the geocoder placed it, no need to ask the reverse).
+  address.addEventListener("site:address", function (event) {
+    var point = L.latLng(event.detail.lat, event.detail.long);
+    movePin(point);
+    map.setView(point, 17);
+    lat.value = point.lat.toFixed(6);
+    lon.value = point.lng.toFixed(6);
+    say(text.placed + " " + event.detail.address, false);
   });
 
   // photos.js: "use where the photo was taken", pressed by the resident.

@@ -31,6 +31,8 @@
     navigator.serviceWorker.addEventListener("message", function (event) {
       if (event.data === "outbox-changed") {
         show();
+      } else if (event.data === "outbox-send") {
+        sendWaiting();
       }
     });
   }

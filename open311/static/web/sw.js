@@ -158,8 +158,17 @@ function tellPages() {
   });
 }
 
+/* With a page of the site open, that page sends (its `online` handler already does, and
+   one sender at a time keeps a lost reply from racing a second sending); the worker
+   sends itself only when no page is open. */
 self.addEventListener("sync", function (event) {
   if (event.tag === self.CHI311Outbox.SYNC_TAG) {
-    event.waitUntil(self.CHI311Outbox.sendAll().then(tellPages));
+    event.waitUntil(self.clients.matchAll({ type: "window" }).then(function (pages) {
+      if (pages.length) {
+        pages[0].postMessage("outbox-send");
+        return undefined;
+      }
+      return self.CHI311Outbox.sendAll().then(tellPages);
+    }));
   }
 });
