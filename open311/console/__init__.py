@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from flask import Flask
 
-from open311.console import errors, supervisor
+from open311.console import errors, intake, supervisor
 from open311.console.views import PREFIX, bp
 
-__all__ = ["PREFIX", "errors", "init_app", "supervisor"]
+__all__ = ["PREFIX", "errors", "init_app", "intake", "supervisor"]
 
 
 def init_app(app: Flask) -> None:

@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import flask_babel
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_babel import gettext
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
-from open311.catalog.translations import (
-    AttributeText,
-    ServiceText,
-    Translations,
-    read_translations,
-)
 from open311.extensions import babel
 
+# The catalogue's words in the page's language live with the shared form code; the
+# site's modules keep finding them here.
+from open311.pages.i18n import (
+    DEFAULT_LANGUAGE,
+    SERVICE_TEXTS,
+    attributes_in_language,
+    service_description,
+    service_name,
+    service_texts,
+)
+
+__all__ = [
+    "COOKIE",
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "SERVICE_TEXTS",
+    "attributes_in_language",
+    "init_app",
+    "language",
+    "ngettext",
+    "select_locale",
+    "service_description",
+    "service_name",
+    "service_texts",
+]
+
 LANGUAGES: Final = {"en": "English", "es": "Español"}
-DEFAULT_LANGUAGE: Final = "en"
 COOKIE: Final = "lang"
-SERVICE_TEXTS: Final = "open311.web.service_texts"  # app.extensions: {language: texts}
 COOKIE_MAX_AGE: Final = 365 * 24 * 3600  # a choice made once is remembered for a year
 
 
@@ -92,50 +108,3 @@ def _(text: str, **variables: Any) -> str:
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     return str(flask_babel.ngettext(singular, plural, num, **variables))
-
-
-def service_texts() -> Translations:
-    """The catalogue's service names and descriptions in the page's language, by code
-    (catalog/translations.py); read once per app and language, {} in English."""
-    language = str(flask_babel.get_locale() or DEFAULT_LANGUAGE)
-    if language == DEFAULT_LANGUAGE:
-        return {}
-    cache: dict[str, Translations] = current_app.extensions.setdefault(SERVICE_TEXTS, {})
-    if language not in cache:
-        config = current_app.config
-        cache[language] = read_translations(
-            Path(config["CATALOG_DIR"]), Path(config["SCHEMAS_DIR"]), language
-        )
-    return cache[language]
-
-
-def service_name(code: str, english: str) -> str:
-    """The service's name in the page's language, else the City's English."""
-    return service_texts().get(code, _ENGLISH).name or english
-
-
-def service_description(code: str, english: str) -> str:
-    return service_texts().get(code, _ENGLISH).description or english
-
-
-_ENGLISH: Final = ServiceText()
-
-
-def attributes_in_language(code: str, attributes: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """A service's attributes with their questions' words and choices' names in the
-    page's language where the catalogue has them; keys, codes and rules unchanged."""
-    texts = service_texts().get(code, _ENGLISH).attributes
-    if not texts:
-        return list(attributes)
-    return [_attribute_in(attribute, texts.get(attribute["code"])) for attribute in attributes]
-
-
-def _attribute_in(attribute: Mapping[str, Any], text: AttributeText | None) -> Mapping[str, Any]:
-    if text is None:
-        return attribute
-    values = [
-        {**value, "name": text.values.get(str(value["key"]), value["name"])}
-        for value in attribute.get("values", [])
-    ]
-    translated = {**attribute, "description": text.description or attribute.get("description")}
-    return {**translated, "values": values} if "values" in attribute else translated

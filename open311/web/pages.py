@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
-from flask import current_app, get_template_attribute, url_for
-from flask_babel import format_date, format_time, get_locale
-from markupsafe import Markup
+from flask import url_for
+from flask_babel import format_date, format_time
 
 from open311.accounts.residents import OwnRequest
 from open311.estimates import wording
@@ -18,18 +16,8 @@ from open311.knowledge.queries import ArticleTitle
 from open311.media.actions import photo_url
 from open311.models import Article, CloseReason, Intake, RequestPhoto, Service, Status
 from open311.service_requests.queries import Cluster, PublicRequest, RequestExtras
-from open311.web.forms import attribute_id
-from open311.web.i18n import (
-    _,
-    attributes_in_language,
-    ngettext,
-    service_description,
-    service_name,
-)
+from open311.web.i18n import _, ngettext, service_description, service_name
 from open311.workflow.queries import PublicNote
-
-# singlevaluelists with more choices than this are a <select>, fewer are radio buttons
-MAX_RADIOS = 6
 
 
 def service_card(service: Service) -> dict[str, Any]:
@@ -39,75 +27,6 @@ def service_card(service: Service) -> dict[str, Any]:
         "description": service_description(service.code, service.description),
         "group": service.group,
     }
-
-
-def questions(service: Service) -> list[dict[str, Any]]:
-    """The service definition's questions in order, each with what its control needs."""
-    attributes = attributes_in_language(service.code, service.attributes)
-    asked = [a for a in attributes if a.get("variable", True)]
-    return [_question(a) for a in sorted(asked, key=lambda a: a.get("order", 0))]
-
-
-BLANK_FIELDS: Final = "open311.web.blank_fields"  # app.extensions: {key: BlankFields}
-BLANK_FIELDS_KEPT: Final = 2000  # forgotten all at once past it
-
-
-@dataclass(frozen=True)
-class BlankFields:
-    """The parts of the service form that show nothing typed yet, as HTML."""
-
-    questions: Markup
-    contact: Markup
-
-
-def blank_fields(service: Service) -> BlankFields:
-    """The form's questions and contact fields with nothing answered: rendered once per
-    service version and language, then reused, since every GET of the form shows the
-    same ones. A form sent back with answers or errors renders them afresh."""
-    key = (service.code, service.changed_at, str(get_locale()))
-    cache: dict[tuple[Any, ...], BlankFields] = current_app.extensions.setdefault(BLANK_FIELDS, {})
-    found = cache.get(key)
-    if found is None:
-        if len(cache) >= BLANK_FIELDS_KEPT:
-            cache.clear()
-        question = get_template_attribute("web/macros.html", "question")
-        contact = get_template_attribute("web/macros.html", "contact_fields")
-        found = cache[key] = BlankFields(
-            Markup("".join(question(q, {}, {}) for q in questions(service))),
-            Markup(contact({}, {})),
-        )
-    return found
-
-
-def notes(service: Service) -> list[str]:
-    """The definition's statements that ask nothing (variable = false): shown as text."""
-    attributes = attributes_in_language(service.code, service.attributes)
-    return [a.get("description", "") for a in attributes if not a.get("variable", True)]
-
-
-def _question(attribute: dict[str, Any]) -> dict[str, Any]:
-    code = attribute["code"]
-    datatype = attribute["datatype"]
-    multiple = datatype == "multivaluelist"
-    values = attribute.get("values", [])
-    return {
-        "code": code,
-        "id": attribute_id(code),
-        "name": f"attribute[{code}][]" if multiple else f"attribute[{code}]",
-        "datatype": datatype,
-        "control": _control(datatype, len(values)),
-        "required": attribute.get("required", False),
-        "label": attribute.get("description") or code,
-        "values": values,
-        "min": attribute.get("min"),
-        "max": attribute.get("max"),
-    }
-
-
-def _control(datatype: str, choices: int) -> str:
-    if datatype == "singlevaluelist":
-        return "radios" if choices <= MAX_RADIOS else "select"
-    return {"multivaluelist": "checkboxes", "text": "textarea"}.get(datatype, datatype)
 
 
 def when(moment: datetime) -> str:

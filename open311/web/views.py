@@ -45,6 +45,7 @@ from open311.models import Service
 from open311.models.base import utcnow
 from open311.notifications import confirmation, followers, subscriptions
 from open311.notifications.subscriptions import LinkKeys, Scope
+from open311.pages import service_form
 from open311.service_requests import actions, filters, queries, signals
 from open311.web import csrf, errors, forms, i18n, layout, pages
 from open311.web.i18n import _
@@ -119,9 +120,9 @@ def _service_form(
     page = render_template(
         "web/service.html",
         service=pages.service_card(service),
-        questions=pages.questions(service) if values or errors else None,
-        blank=None if values or errors else pages.blank_fields(service),
-        notes=pages.notes(service),
+        questions=service_form.questions(service) if values or errors else None,
+        blank=None if values or errors else service_form.blank_fields(service),
+        notes=service_form.notes(service),
         articles=[pages.article_summary(a) for a in articles],
         values=values,
         errors=errors,

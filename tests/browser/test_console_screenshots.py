@@ -16,6 +16,7 @@ import pytest
 from open311.config import PROJECT_DIR
 from tests.browser.conftest import DESKTOP, PHONE, new_page, wait_until
 from tests.browser.console_people import PASSWORD, seed_console
+from tests.browser.intake_people import pothole_at, seed_call_taker
 
 pytestmark = pytest.mark.slow
 
@@ -63,3 +64,29 @@ def test_every_console_page(browser, site, axe, errors_on_page, shots, size, vie
     page.goto(site.url("/console/requests/SR-NOT-THERE"))
     shot("error")
     assert [e for e in errors_on_page if "404" not in e] == []
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("phone", PHONE), ("desktop", DESKTOP)])
+def test_the_intake(browser, site, axe, errors_on_page, shots, size, viewport):
+    """The call-taker's intake once the form is checked: the open pothole already
+    reported there, offered to follow, above the caller's answers."""
+    tag = "k" + secrets.token_hex(2)
+    call_taker = seed_call_taker(site.database_url, tag)
+    pothole_at(site.base_url, site.database_url, "120 W Madison St", "Deep pothole in the bus lane")
+    page = new_page(browser, errors_on_page, viewport=viewport)
+    page.goto(site.url("/console/sign-in"))
+    page.fill("#email", call_taker)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/queue"))
+    page.goto(site.url("/console/intake/PHF"))
+    page.fill("#address_string", "120 W Madison St")
+    page.locator("label[for^='attr-WHEREIST']").first.click()
+    page.fill("#description", "Caller says it is deep")
+    page.fill("#email", "caller@example.org")
+    page.click("button[name=step][value=check]")
+    page.wait_for_selector("#nearby-title")
+    page.wait_for_selector("#map .leaflet-interactive")  # the place and the offered request
+    axe.check(page)
+    page.screenshot(path=str(shots / f"console-intake-{size}.png"), full_page=True)
+    assert errors_on_page == []
