@@ -191,3 +191,8 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+    # A text's life after the provider took it (sms/twilio.py): the message id it gave,
+    # then its delivery receipt (delivered, undelivered, failed) and error code.
+    provider_message_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    provider_status: Mapped[str | None] = mapped_column(sa.String(16))
+    provider_error: Mapped[str | None] = mapped_column(sa.String(64))

@@ -438,17 +438,20 @@ class SmsGateway(Protocol):
     """What a city plugs in to send texts (SMS_GATEWAY names its factory).
 
     `send` returns once the provider has accepted the text and raises any
-    exception when it has not; the exception's text is kept as the reason.
+    exception when it has not; the exception's text is kept as the reason. It may
+    return the provider's id of the message, kept on the row so that the provider's
+    delivery receipt can find it (None: the gateway has no receipts).
     """
 
-    def send(self, phone: str, text: str, notification_id: str) -> None: ...
+    def send(self, phone: str, text: str, notification_id: str) -> str | None: ...
 
 
 class LoggingSmsGateway:
     """The default: writes each text to the log instead of sending it."""
 
-    def send(self, phone: str, text: str, notification_id: str) -> None:
+    def send(self, phone: str, text: str, notification_id: str) -> str | None:
         log.info("SMS %s to %s: %s", notification_id, phone, text)
+        return None
 
     @classmethod
     def from_config(cls, _config: Mapping[str, Any]) -> LoggingSmsGateway:
@@ -468,7 +471,8 @@ class SmsSender:
     gateway: SmsGateway
     links: Links
 
-    def __call__(self, message: Outgoing) -> None:
+    def __call__(self, message: Outgoing) -> str | None:
+        """Send the text; the provider's id of the message, if the gateway gives one."""
         assert message.address
         payload = message.payload
         assert message.subscription_id is not None  # sign-in links go by email only
@@ -484,7 +488,7 @@ class SmsSender:
                 f"Stop: {self.links.unsubscribe(message.subscription_id)}"
             )
         try:
-            self.gateway.send(message.address, text, message.key)
+            return self.gateway.send(message.address, text, message.key)
         except Exception as error:  # a plug-in's own errors: kept as the reason
             raise DeliveryFailed(f"SMS gateway: {type(error).__name__}: {error}") from error
 
@@ -516,16 +520,17 @@ class Senders:
             ),
         )
 
-    def send(self, message: Outgoing) -> None:
-        """Deliver, or raise DeliveryFailed; any other error is a failure too."""
-        senders: dict[Channel, Callable[[Outgoing], None]] = {
+    def send(self, message: Outgoing) -> str | None:
+        """Deliver, or raise DeliveryFailed; any other error is a failure too. The
+        provider's id of the message when it gave one (texts), else None."""
+        senders: dict[Channel, Callable[[Outgoing], str | None]] = {
             Channel.EMAIL: self.email,
             Channel.SMS: self.sms,
             Channel.WEBHOOK: self.webhook,
         }
         sender = senders[message.channel]
         try:
-            sender(message)
+            return sender(message)
         except DeliveryFailed:
             raise
         except Exception as error:

@@ -210,8 +210,11 @@ def _sendable(session: Session, claimed: Sequence[int], now: datetime) -> list[O
     return messages
 
 
-def record_delivered(session: Session, message: Outgoing, now: datetime) -> None:
-    """Marked in its own transaction, right after the receiver said yes."""
+def record_delivered(
+    session: Session, message: Outgoing, now: datetime, provider_message_id: str | None = None
+) -> None:
+    """Marked in its own transaction, right after the receiver said yes; with the
+    provider's id of a text, which its delivery receipt will name."""
     begin_write(session)
     session.execute(
         sa.update(Notification)
@@ -222,6 +225,7 @@ def record_delivered(session: Session, message: Outgoing, now: datetime) -> None
             claimed_by=None,
             lease_expires_at=None,
             last_error=None,
+            provider_message_id=provider_message_id,
         ),
         execution_options={"synchronize_session": False},
     )
@@ -266,7 +270,7 @@ def run(
 ) -> Tally:
     """Deliver until `stop` is set (or, with `once`, until nothing is due)."""
     tally = Tally()
-    in_flight: dict[Future[None], Outgoing] = {}
+    in_flight: dict[Future[str | None], Outgoing] = {}
     with ThreadPoolExecutor(policy.concurrency, thread_name_prefix="open311-send") as pool:
         while True:
             free = policy.concurrency - len(in_flight)
@@ -310,7 +314,7 @@ def _claim_or_wait(
 def _record(
     session: Session,
     message: Outgoing,
-    future: Future[None],
+    future: Future[str | None],
     worker_id: str,
     policy: Policy,
     now: datetime,
@@ -318,7 +322,7 @@ def _record(
 ) -> None:
     error = future.exception()
     if error is None:
-        record_delivered(session, message, now)
+        record_delivered(session, message, now, future.result())
         tally.delivered += 1
         log.info("notification %s delivered (%s)", message.key, message.channel.value)
         return

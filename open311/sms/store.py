@@ -26,7 +26,7 @@ from open311.catalog.translations import Translations
 from open311.errors import InvalidRequest, NotFound, Open311Error
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import search
-from open311.models import Intake, SmsConversation, SmsMessage, Status
+from open311.models import Intake, Notification, SmsConversation, SmsMessage, Status
 from open311.models.base import utcnow
 from open311.notifications.subscriptions import Follower, Scope, stop_phone, subscribe
 from open311.service_requests import actions, emergency, submissions
@@ -153,6 +153,26 @@ def record_receipt(session: Session, provider_id: str, status: str, error: str |
         return True  # receipts can arrive out of order: a final one stays
     message.status, message.status_at = status, utcnow()
     message.error = error[:ERROR_LENGTH] if error else None
+    return True
+
+
+def record_notification_receipt(
+    session: Session, provider_id: str, status: str, error: str | None
+) -> bool:
+    """A delivery receipt of a text the outbox sent (notifications' SMS channel), found
+    by the provider's message id the worker kept; False as record_receipt. A failed or
+    undelivered text keeps the provider's error code, and says so in last_error too."""
+    row = session.scalar(
+        sa.select(Notification).where(Notification.provider_message_id == provider_id)
+    )
+    if row is None or status not in RECEIPTS:
+        return False
+    if row.provider_status in {"delivered", "undelivered", "failed"} and status == "sent":
+        return True  # as for replies: a final receipt stays
+    row.provider_status = status
+    row.provider_error = error[:64] if error else None
+    if status in {"undelivered", "failed"}:
+        row.last_error = f"provider: {status}" + (f" (error {error})" if error else "")
     return True
 
 

@@ -127,13 +127,16 @@ def _message_of(body: bytes) -> str:
 class TwilioSmsGateway:
     """notifications' SmsGateway through this adapter: SMS_GATEWAY =
     "open311.sms.twilio:TwilioSmsGateway.from_config". Receipts come back to the status
-    callback when PUBLIC_BASE_URL is set (a worker knows no other URL of the site)."""
+    callback when PUBLIC_BASE_URL is set (a worker knows no other URL of the site), and
+    are recorded on the notification's row."""
 
     def __init__(self, account: Account, status_callback: str | None) -> None:
         self.account, self.status_callback = account, status_callback
 
-    def send(self, phone: str, text: str, notification_id: str) -> None:
-        self.account.send(phone, text, self.status_callback)
+    def send(self, phone: str, text: str, notification_id: str) -> str | None:
+        """The message's sid: the worker keeps it on the notification, where the
+        status callback's receipt finds it (store.record_notification_receipt)."""
+        return self.account.send(phone, text, self.status_callback)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> TwilioSmsGateway:

@@ -70,11 +70,13 @@ def _public_base() -> str:
 def receipt() -> tuple[str, int]:
     form = request.form
     session = db.session()
-    store.record_receipt(
-        session,
+    receipt = (
         form.get("MessageSid", "").strip(),
         form.get("MessageStatus", "").strip().lower(),
         form.get("ErrorCode") or None,
     )
+    # A reply in a conversation, else a text of the notifications' outbox.
+    if not store.record_receipt(session, *receipt):
+        store.record_notification_receipt(session, *receipt)
     session.commit()
     return "", 204

@@ -187,6 +187,7 @@ def repeat_parties(department: str, found: Sequence[PartyRecord]) -> dict[str, A
                 "party_name": record.latest.party_name,
                 "licence_number": record.latest.licence_number,
                 "citations": record.citations,
+                "complaints": record.complaints,
                 "fines_total": f"{record.fines_total:.2f}",
                 "first_cited_on": record.first_cited_on.isoformat(),
                 "last_cited_on": record.last_cited_on.isoformat(),

@@ -193,7 +193,8 @@ def citations_of_party() -> Response:
 
 @bp.get("/citations/parties")
 def repeat_parties() -> Response:
-    """The parties a department cited at least `min` times (default 2), the most cited first."""
+    """The parties with at least `min` citations and complaints together in a department
+    (default 2), the most first."""
     asked = schemas.repeat_parties_query(request.args)
     department = asked.get("department", current_staff().department)
     permissions.require(current_staff(), Operation.CITE, department)

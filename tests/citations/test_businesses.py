@@ -4,8 +4,11 @@ name at its address, joined over both keys (open311/citations/parties.py)."""
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
 from open311.citations import parties
+from open311.extensions import db
+from open311.models import ServiceRequest
 from tests.builders import bearer, make_staff, pothole_form
 from tests.citations.test_citations import CDOT, cite
 
@@ -85,4 +88,70 @@ def test_repeat_parties_finds_the_business_cited_with_and_without_its_licence(ap
     everyone = client.get("/open311/staff/citations/parties?min=1", headers=bearer(agent))
     assert sorted(p["party_key"] for p in everyone.json["parties"]) == [
         "licence:BL100", "name:ACME@9 E LAKE ST"
+    ]  # fmt: skip
+
+
+def filed(client, form: dict) -> str:
+    reply = client.post("/open311/v2/requests.json", data=form)
+    assert reply.status_code == 200, reply.json
+    return reply.json[0]["service_request_id"]
+
+
+def test_complaints_at_a_partys_address_count_beside_its_citations(app, client, api_key):
+    agent = make_staff(app, "agent", CDOT, email="agent@cdot.example")
+    numbers = [
+        filed(client, pothole_form(api_key, description=f"Pothole {n}", device_id=f"d{n}"))
+        for n in range(3)
+    ]
+    assert len(set(numbers)) == 3
+    cited, complaint, elsewhere = numbers
+    fields = {"party_name": "ACME INC.", "licence_number": "BL-100",
+              "party_address": "100 W Elm St", "cited_on": "2026-11-01"}  # fmt: skip
+    assert cite(client, agent, cited, **fields).status_code == 201
+    addresses = {
+        cited: "1 N State St",  # the citation's own request: counted as a citation only
+        complaint: "100 W ELM STREET, Chicago, IL",
+        elsewhere: "102 W Elm St",
+    }
+    with app.app_context():
+        for number, address in addresses.items():
+            db.session.execute(
+                sa.update(ServiceRequest)
+                .where(ServiceRequest.number == number)
+                .values(address=address, agency_responsible=CDOT)
+            )
+        db.session.commit()
+
+    reply = client.get("/open311/staff/citations/parties?min=2", headers=bearer(agent))
+    assert reply.status_code == 200
+    [party] = reply.json["parties"]
+    assert (party["party_key"], party["citations"], party["complaints"]) == ("licence:BL100", 1, 1)
+    # One citation alone is not a repeat offender; with its complaint it is (min counts both).
+    assert (
+        client.get("/open311/staff/citations/parties?min=3", headers=bearer(agent)).json["parties"]
+        == []
+    )
+
+
+def test_a_complaint_where_two_parties_were_cited_counts_for_neither(app, client, api_key):
+    agent = make_staff(app, "agent", CDOT, email="agent@cdot.example")
+    numbers = [
+        filed(client, pothole_form(api_key, description=f"Pothole {n}", device_id=f"d{n}"))
+        for n in range(3)
+    ]
+    assert len(set(numbers)) == 3
+    for number, name in zip(numbers, ("ACME INC.", "Bolt Tools"), strict=False):
+        fields = {"party_name": name, "licence_number": None,
+                  "party_address": "100 W Elm St", "cited_on": "2026-11-01"}  # fmt: skip
+        assert cite(client, agent, number, **fields).status_code == 201
+    with app.app_context():
+        db.session.execute(
+            sa.update(ServiceRequest)
+            .where(ServiceRequest.number == numbers[2])
+            .values(address="100 W Elm St", agency_responsible=CDOT)
+        )
+        db.session.commit()
+    reply = client.get("/open311/staff/citations/parties?min=1", headers=bearer(agent))
+    assert sorted((p["party_key"], p["complaints"]) for p in reply.json["parties"]) == [
+        ("name:ACME@100 W ELM ST", 0), ("name:BOLT TOOLS@100 W ELM ST", 0)
     ]  # fmt: skip

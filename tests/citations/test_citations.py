@@ -186,6 +186,7 @@ def test_citations_are_listed_by_party_under_any_spelling_of_its_name_or_licence
         "party_name": "JOES PIZZA",
         "licence_number": "bl 1234567",
         "citations": 2,
+        "complaints": 0,
         "fines_total": "750.00",
         "first_cited_on": "2026-11-30",
         "last_cited_on": "2026-12-01",
