@@ -294,12 +294,12 @@ def _queue_filter() -> queries.QueueFilter:
     return where
 
 
-def _shown(where: queries.QueueFilter) -> tuple[list[dict[str, Any]], bool]:
-    """The page's requests as cards, and whether another page follows."""
+def _shown(where: queries.QueueFilter, names: dict[str, str]) -> tuple[list[dict[str, Any]], bool]:
+    """The page's requests as cards (`names`: the services' names by code), and whether
+    another page follows."""
     now = utcnow()
     session_ = db.session()
     rows = queries.queue(session_, replace(where, page_size=where.page_size + 1), now)
-    names = catalog_queries.service_names(session_)
     time_zone = jurisdiction().time_zone
     cards = [pages.card(row, names, time_zone, now) for row in rows[: where.page_size]]
     return cards, len(rows) > where.page_size
@@ -308,8 +308,9 @@ def _shown(where: queries.QueueFilter) -> tuple[list[dict[str, Any]], bool]:
 @bp.get("/queue")
 def queue() -> str:
     where = _queue_filter()
-    cards, more = _shown(where)
     session_ = db.session()
+    names = catalog_queries.service_names(session_)  # the cards' and the filter's
+    cards, more = _shown(where, names)
     view = "map" if request.args.get("view") == "map" else "list"
     args = _queue_args()
 
@@ -329,7 +330,7 @@ def queue() -> str:
         where=where,
         args=args,
         stages=[s.value for s in Stage if s is not Stage.CLOSED],
-        services=catalog_queries.service_names(session_),
+        services=names,
         areas=_area_choices(),
         departments=sorted(actions.departments(session_)),
         sees_all=offers.sees_every_department(viewer()),
@@ -366,7 +367,7 @@ CSV_COLUMNS = ("number", "service", "stage", "department", "assignee", "address"
 @bp.get("/queue.csv")
 def queue_csv() -> Response:
     """What the queue page shows, as CSV (cells a spreadsheet would run are made text)."""
-    cards, _more = _shown(_queue_filter())
+    cards, _more = _shown(_queue_filter(), catalog_queries.service_names(db.session()))
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
