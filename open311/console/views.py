@@ -10,9 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlencode, urlsplit
 
 from flask import (
@@ -302,6 +303,8 @@ def _shown(where: queries.QueueFilter, names: dict[str, str]) -> tuple[list[dict
     rows = queries.queue(session_, replace(where, page_size=where.page_size + 1), now)
     time_zone = jurisdiction().time_zone
     cards = [pages.card(row, names, time_zone, now) for row in rows[: where.page_size]]
+    for card in cards:  # the list's link and the map's point's
+        card["url"] = url_for("console.request_page", number=card["number"])
     return cards, len(rows) > where.page_size
 
 
@@ -313,14 +316,16 @@ def queue() -> str:
     cards, more = _shown(where, names)
     view = "map" if request.args.get("view") == "map" else "list"
     args = _queue_args()
+    sees_all = offers.sees_every_department(viewer())
 
     def page_url(page: int) -> str:
         return _with_args("console.queue", page=str(page))
 
     points = [
         {"number": c["number"], "lat": c["lat"], "long": c["long"], "service": c["service"],
-         "overdue": c["overdue"], "url": url_for("console.request_page", number=c["number"])}
+         "overdue": c["overdue"], "url": c["url"]}
         for c in cards
+        if view == "map"
     ]  # fmt: skip
     return render_template(
         "console/queue.html",
@@ -332,8 +337,9 @@ def queue() -> str:
         stages=[s.value for s in Stage if s is not Stage.CLOSED],
         services=names,
         areas=_area_choices(),
-        departments=sorted(actions.departments(session_)),
-        sees_all=offers.sees_every_department(viewer()),
+        # Only those who see every department choose one.
+        departments=sorted(actions.departments(session_)) if sees_all else [],
+        sees_all=sees_all,
         bulk=[a.value for a in BULK_ACTIONS if permissions.allowed(viewer(), a, where.department)],
         previous_url=page_url(where.page - 1) if where.page > 1 else None,
         next_url=page_url(where.page + 1) if more else None,
@@ -356,7 +362,20 @@ def _with_args(endpoint: str, **changes: str) -> str:
 
 
 def _area_choices() -> list[tuple[str, str]]:
-    return area_names(db.session(), "community_area")
+    """The community areas of the queue's filter, read again every few minutes only:
+    areas change when a city loads its boundaries, and the queue is the console's
+    most read page."""
+    kept: dict[str, Any] = current_app.extensions.setdefault(AREA_CHOICES, {})
+    now = time.monotonic()
+    if kept.get("until", 0.0) < now:
+        kept["areas"] = area_names(db.session(), "community_area")
+        kept["until"] = now + AREA_CHOICES_KEPT_SECONDS
+    areas: list[tuple[str, str]] = kept["areas"]
+    return areas
+
+
+AREA_CHOICES: Final = "open311.console_area_choices"
+AREA_CHOICES_KEPT_SECONDS: Final = 300.0
 
 
 CSV_COLUMNS = ("number", "service", "stage", "department", "assignee", "address",
