@@ -9,6 +9,7 @@ before any hashing, so a guesser past it costs no argon2 work.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -166,14 +167,30 @@ def give_code(
     staff = session.get(Staff, pending.staff_id)
     assert staff is not None
     secret = staff.totp_secret or new_secret
-    if not secret or not pyotp.TOTP(secret).verify(code.strip(), valid_window=1):
+    step = accepted_step(secret, code, attempt.now, staff.totp_last_step) if secret else None
+    if step is None:
         audit(session, attempt, SignInOutcome.WRONG_CODE, staff)
         return False
     staff.totp_secret = secret
+    staff.totp_last_step = step
     pending.awaiting_second_factor = False
     pending.last_seen_at = attempt.now
     audit(session, attempt, SignInOutcome.SIGNED_IN, staff)
     return True
+
+
+def accepted_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:
+    """The time step whose code this is (this one, or one either side for a clock that
+    drifts), if it is later than the last one accepted; None otherwise."""
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if last_step is not None and step <= last_step:
+            continue
+        expected = totp.generate_otp(step)
+        if hmac.compare_digest(expected.encode(), code.strip().encode()):
+            return step
+    return None
 
 
 def new_totp_secret() -> str:

@@ -35,6 +35,9 @@ class Staff(Base):
     # once the person has enrolled a second factor. Staff API tokens need neither.
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The time step of the last code accepted: a code seen once (read over a shoulder,
+    # typed into a phishing page) is refused for the rest of its life.
+    totp_last_step: Mapped[int | None]
 
 
 class StaffToken(Base):

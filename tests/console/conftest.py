@@ -4,6 +4,7 @@ from each form, staff with passwords set by the same function as the CLI's."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 import pyotp
@@ -63,9 +64,13 @@ class Browser:
         self.get("/console/sign-in")
         return self.post("/console/sign-in", {"email": email, "password": password}, **kwargs)
 
-    def give_code(self, secret: str) -> Any:
+    def give_code(self, secret: str, steps_ahead: int = 0) -> Any:
+        """The code of now, or of a later time step (a code is accepted once: a second
+        sign-in in the same half-minute gives the next one, as the app would show)."""
         self.get("/console/sign-in/code")
-        return self.post("/console/sign-in/code", {"code": pyotp.TOTP(secret).now()})
+        totp = pyotp.TOTP(secret)
+        code = totp.at(time.time() + steps_ahead * totp.interval)
+        return self.post("/console/sign-in/code", {"code": code})
 
 
 @pytest.fixture

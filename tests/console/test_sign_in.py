@@ -4,6 +4,7 @@ idle expiry, signing out, and the audit of each attempt."""
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pyotp
@@ -131,9 +132,32 @@ def test_a_role_that_requires_a_code_enrols_then_asks_for_it(app, browser, other
     # Next time the enrolled code is asked for; the password alone does not do.
     assert "/sign-in/code" in other_browser.sign_in(email).headers["Location"]
     assert other_browser.get("/console/queue").status_code == 303
-    assert other_browser.give_code(secret).status_code == 303
+    assert other_browser.give_code(secret, steps_ahead=1).status_code == 303
     assert other_browser.get("/console/queue").status_code == 200
     assert outcomes(app, email) == ["wrong_code", "signed_in", "signed_in"]
+
+
+def test_a_code_is_accepted_once(app, browser, other_browser):
+    email = add_staff(app, "agent", CDOT, "oak@city.example")
+    require_code(app, Role.AGENT)
+    browser.sign_in(email)
+    page = browser.get("/console/sign-in/code").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    code = totp.at(now)
+    assert browser.post("/console/sign-in/code", {"code": code}).status_code == 303
+    # The same code again (seen over a shoulder), and the one before it, are refused;
+    # the next half-minute's is let in.
+    other_browser.sign_in(email)
+    other_browser.get("/console/sign-in/code")
+    for used in (code, totp.at(now - totp.interval)):
+        refused = other_browser.post("/console/sign-in/code", {"code": used})
+        assert refused.status_code == 401
+    assert other_browser.get("/console/queue").status_code == 303
+    assert other_browser.give_code(secret, steps_ahead=1).status_code == 303
+    assert other_browser.get("/console/queue").status_code == 200
+    assert outcomes(app, email) == ["signed_in", "wrong_code", "wrong_code", "signed_in"]
 
 
 def test_a_role_without_the_requirement_signs_in_with_a_password(app, browser):
