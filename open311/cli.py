@@ -582,6 +582,27 @@ def sweep_media(grace: int | None) -> None:
     click.echo(f"{len(removed)} files removed")
 
 
+@open311_cli.command("sweep-sign-ins")
+def sweep_sign_ins() -> None:
+    """Delete expired sign-in links and password resets, expired resident sessions and
+    console sessions idle too long (the sign-in audit is kept)."""
+    from datetime import timedelta
+
+    from open311.accounts import sweep
+    from open311.models.base import utcnow
+
+    session = db.session()
+    begin_write(session)
+    idle = timedelta(minutes=current_app.config["CONSOLE_IDLE_MINUTES"])
+    swept = sweep.sweep(session, utcnow(), idle)
+    session.commit()
+    click.echo(
+        f"{swept.sign_in_links} sign-in links, {swept.password_resets} password resets,"
+        f" {swept.resident_sessions} resident sessions and {swept.console_sessions}"
+        " console sessions deleted"
+    )
+
+
 @open311_cli.command("send-outbox")
 @click.option("--once", is_flag=True, help="Send what is due now, then stop.")
 @click.option("--worker-id", help="This worker's name in claims [host:pid].")
