@@ -24,6 +24,10 @@ def test_every_scheduled_command_exists():
 
 def test_the_commands_that_must_run_on_a_schedule_are_scheduled():
     # Each says in the README that it must run on a schedule.
-    assert {"resend-sms", "find-patterns", "learn-estimates", "sweep-media", "sweep-sign-ins"} <= set(
-        scheduled_commands()
-    )
+    assert {
+        "resend-sms",
+        "find-patterns",
+        "learn-estimates",
+        "sweep-media",
+        "sweep-sign-ins",
+    } <= set(scheduled_commands())
