@@ -310,13 +310,17 @@ def _shown(where: queries.QueueFilter, names: dict[str, str]) -> tuple[list[dict
 
 @bp.get("/queue")
 def queue() -> str:
-    where = _queue_filter()
+    return render_template("console/queue.html", **_queue_page(_queue_filter()))
+
+
+def _queue_page(where: queries.QueueFilter) -> dict[str, Any]:
+    """What the queue's template shows: the cards, the filter's choices, the links."""
     session_ = db.session()
+    staff = viewer()
     names = catalog_queries.service_names(session_)  # the cards' and the filter's
     cards, more = _shown(where, names)
     view = "map" if request.args.get("view") == "map" else "list"
-    args = _queue_args()
-    sees_all = offers.sees_every_department(viewer())
+    sees_all = offers.sees_every_department(staff)
 
     def page_url(page: int) -> str:
         return _with_args("console.queue", page=str(page))
@@ -327,30 +331,29 @@ def queue() -> str:
         for c in cards
         if view == "map"
     ]  # fmt: skip
-    return render_template(
-        "console/queue.html",
-        cards=cards,
-        pattern_flags=extras.queue_flags([c["number"] for c in cards]),
-        view=view,
-        where=where,
-        args=args,
-        stages=[s.value for s in Stage if s is not Stage.CLOSED],
-        services=names,
-        areas=_area_choices(),
+    return {
+        "cards": cards,
+        "pattern_flags": extras.queue_flags([c["number"] for c in cards]),
+        "view": view,
+        "where": where,
+        "args": _queue_args(),
+        "stages": [s.value for s in Stage if s is not Stage.CLOSED],
+        "services": names,
+        "areas": _area_choices(),
         # Only those who see every department choose one.
-        departments=sorted(actions.departments(session_)) if sees_all else [],
-        sees_all=sees_all,
-        bulk=[a.value for a in BULK_ACTIONS if permissions.allowed(viewer(), a, where.department)],
-        previous_url=page_url(where.page - 1) if where.page > 1 else None,
-        next_url=page_url(where.page + 1) if more else None,
-        csv_url=_with_args("console.queue_csv"),
-        list_url=_with_args("console.queue", view="list"),
-        map_url=_with_args("console.queue", view="map"),
-        points=json.dumps(points),
-        back=request.full_path,
-        tiles=current_app.config["MAP_TILES_URL"] or "",
-        attribution=current_app.config["MAP_TILES_ATTRIBUTION"],
-    )
+        "departments": sorted(actions.departments(session_)) if sees_all else [],
+        "sees_all": sees_all,
+        "bulk": [a.value for a in BULK_ACTIONS if permissions.allowed(staff, a, where.department)],
+        "previous_url": page_url(where.page - 1) if where.page > 1 else None,
+        "next_url": page_url(where.page + 1) if more else None,
+        "csv_url": _with_args("console.queue_csv"),
+        "list_url": _with_args("console.queue", view="list"),
+        "map_url": _with_args("console.queue", view="map"),
+        "points": json.dumps(points),
+        "back": request.full_path,
+        "tiles": current_app.config["MAP_TILES_URL"] or "",
+        "attribution": current_app.config["MAP_TILES_ATTRIBUTION"],
+    }
 
 
 def _with_args(endpoint: str, **changes: str) -> str:

@@ -13,7 +13,8 @@ from open311.errors import Gone, InvalidRequest, NotFound, TooManyRequests
 from open311.extensions import db
 from open311.models.base import utcnow
 from open311.notifications.subscriptions import LinkKeys
-from open311.web import csrf, i18n, pages
+from open311.pages import csrf
+from open311.web import i18n, pages
 from open311.web.i18n import _
 from open311.web.views import bp
 

@@ -8,7 +8,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import get_locale
 
-from open311.web import csrf, i18n
+from open311.pages import csrf
+from open311.web import i18n
 
 
 def page_context() -> dict[str, Any]:

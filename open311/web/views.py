@@ -45,9 +45,9 @@ from open311.models import Service
 from open311.models.base import utcnow
 from open311.notifications import confirmation, followers, subscriptions
 from open311.notifications.subscriptions import LinkKeys, Scope
-from open311.pages import service_form
+from open311.pages import csrf, service_form
 from open311.service_requests import actions, filters, queries, signals
-from open311.web import csrf, errors, forms, i18n, layout, pages
+from open311.web import errors, forms, i18n, layout, pages
 from open311.web.i18n import _
 from open311.workflow import feedback as workflow_feedback
 from open311.workflow import queries as workflow_queries
