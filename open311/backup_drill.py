@@ -38,6 +38,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import sqlalchemy as sa
@@ -301,13 +302,20 @@ def archive_current_wal(server: Cluster) -> None:
     """Close the WAL segment holding the last writes, and wait until it is archived: the
     replay must find a commit after the target to know where the target is."""
     with psycopg.connect(dsn(server), autocommit=True) as connection:
-        (segment,) = connection.execute("SELECT pg_walfile_name(pg_switch_wal())").fetchone()
+        (segment,) = one_row(connection, "SELECT pg_walfile_name(pg_switch_wal())")
 
         def archived() -> bool:
-            row = connection.execute("SELECT last_archived_wal FROM pg_stat_archiver").fetchone()
-            return row is not None and row[0] is not None and row[0] >= segment
+            (last,) = one_row(connection, "SELECT last_archived_wal FROM pg_stat_archiver")
+            return last is not None and bool(last >= segment)
 
         cluster.wait_until(archived, f"the archiving of WAL segment {segment}")
+
+
+def one_row(connection: psycopg.Connection[Any], sql: str) -> tuple[Any, ...]:
+    row: tuple[Any, ...] | None = connection.execute(sql.encode()).fetchone()
+    if row is None:
+        raise ClusterError(f"no row from {sql.strip()}")
+    return row
 
 
 def base_backup(server: Cluster, folder: Path) -> None:
@@ -319,19 +327,19 @@ def base_backup(server: Cluster, folder: Path) -> None:
 
 def database_bytes(server: Cluster) -> int:
     with psycopg.connect(dsn(server)) as connection:
-        (size,) = connection.execute("SELECT pg_database_size('open311')").fetchone()
+        (size,) = one_row(connection, "SELECT pg_database_size('open311')")
     return int(size)
 
 
 def store_of(server: Cluster) -> Store:
     with psycopg.connect(dsn(server)) as connection:
-        requests, closed, digest = connection.execute(STORE_SQL).fetchone()
+        requests, closed, digest = one_row(connection, STORE_SQL)
     return Store(int(requests), int(closed), str(digest))
 
 
 def server_clock(server: Cluster) -> str:
     with psycopg.connect(dsn(server)) as connection:
-        (now,) = connection.execute("SELECT clock_timestamp()::text").fetchone()
+        (now,) = one_row(connection, "SELECT clock_timestamp()::text")
     return str(now)
 
 
@@ -357,8 +365,8 @@ def restore(root: Path, base: Path, target_time: str) -> Cluster:
 
     def promoted() -> bool:
         with psycopg.connect(dsn(restored)) as connection:
-            row = connection.execute("SELECT pg_is_in_recovery()").fetchone()
-        return row is not None and row[0] is False
+            (in_recovery,) = one_row(connection, "SELECT pg_is_in_recovery()")
+        return in_recovery is False
 
     cluster.wait_until(promoted, "the promotion of the restored cluster")
     return restored
@@ -366,7 +374,7 @@ def restore(root: Path, base: Path, target_time: str) -> Cluster:
 
 def recovery_point(restored: Cluster, drill: Drill) -> None:
     with psycopg.connect(dsn(restored)) as connection:
-        _, until, lsn, timeline = connection.execute(RECOVERY_POINT_SQL).fetchone()
+        _, until, lsn, timeline = one_row(connection, RECOVERY_POINT_SQL)
     drill.replayed_until, drill.replayed_lsn, drill.timeline = str(until), str(lsn), int(timeline)
     log = restored.log.read_text(encoding="utf-8", errors="replace")
     drill.stopped_at = next(

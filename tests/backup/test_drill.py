@@ -80,7 +80,7 @@ def test_a_failed_check_is_reported_and_exits_non_zero(drill: Drill):
 def test_a_folder_the_server_cannot_reach_is_refused(tmp_path: Path):
     if os.geteuid() != 0:
         tmp_path.chmod(0o500)  # (as root: pytest's folder is closed to the postgres user)
-    with pytest.raises(ClusterError, match="(?i)cannot write in"):
+    with pytest.raises(ClusterError, match=r"(?i)cannot write in"):
         run_drill(REQUESTS, workdir=tmp_path, say=lambda _: None)
     assert list(tmp_path.iterdir()) == []
 
