@@ -34,7 +34,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -157,46 +157,62 @@ def run_drill(
     keep: bool = False,
     say: Callable[[str], None] = say,
 ) -> Drill:
+    drill = Drill(requests, drill_folder(workdir))
+    try:
+        base = on_the_primary(drill, before, after, say)
+        started = time.perf_counter()
+        restored = restored_copy(drill.root, base, drill.target_time)
+        with serving(restored):
+            cluster.wait_until(lambda: promoted(restored), "the promotion of the restored copy")
+            drill.seconds["restore and replay"] = time.perf_counter() - started
+            say(f"restore and replay: {drill.seconds['restore and replay']:.1f} s")
+            recovery_point(restored, drill)
+            check(restored, drill)
+    finally:
+        if not keep:
+            shutil.rmtree(drill.root, ignore_errors=True)
+    return drill
+
+
+def drill_folder(workdir: Path | None) -> Path:
     cluster.require_binaries()
     try:
         root = Path(tempfile.mkdtemp(prefix="open311-drill-", dir=workdir))
     except OSError as error:
         raise ClusterError(f"Cannot write in {workdir}: {error.strerror}.") from error
-    drill = Drill(requests, cluster.owned_folder(root))
+    cluster.owned_folder(root)
     try:
         cluster.check_reachable(root)
-        with serving(primary_cluster(root)) as primary:
-            say(f"primary on port {primary.port}, in {root}")
-            app = drill_app(primary.url)
-            with timed(drill, "load", say, f"schema, catalogue, areas and {requests:,} requests"):
-                create_database(primary)
-                fill(app, requests)
-            base = root / "base"
-            with timed(drill, "base backup", say, "pg_basebackup"):
-                base_backup(primary, base)
-            drill.sizes["database"] = database_bytes(primary)
-            drill.sizes["base backup"] = folder_bytes(base)
-            drill.before = file_requests(app, before)
-            drill.at_target = store_of(primary)
-            drill.target_time = server_clock(primary)
-            say(f"recovery target {drill.target_time}: {drill.at_target.requests:,} requests")
-            drill.after = file_requests(app, after)
-            drill.deleted = delete_closed(primary)
-            drill.at_end = store_of(primary)
-            say(f"after it: {after} filed, {drill.deleted:,} closed requests deleted by mistake")
-            archive_current_wal(primary)
-            drill.sizes["WAL archive"] = folder_bytes(root / "archive")
-            with app.app_context():
-                db.engine.dispose()
-        with timed(drill, "restore and replay", say, "base backup copied, archive replayed"):
-            restored = restore(root, base, drill.target_time)
-        with serving(restored, started=True):
-            recovery_point(restored, drill)
-            check(restored, drill)
-    finally:
-        if not keep:
-            shutil.rmtree(root, ignore_errors=True)
-    return drill
+    except ClusterError:
+        root.rmdir()
+        raise
+    return root
+
+
+def on_the_primary(drill: Drill, before: int, after: int, say: Callable[[str], None]) -> Path:
+    """Phases 1-4 (the module's docstring); the base backup's folder."""
+    with serving(primary_cluster(drill.root)) as primary:
+        say(f"primary on port {primary.port}, in {drill.root}")
+        app = drill_app(primary.url)
+        with timed(drill, "load", say, f"schema, catalogue, areas and {drill.requests:,} requests"):
+            create_database(primary)
+            fill(app, drill.requests)
+        base = drill.root / "base"
+        with timed(drill, "base backup", say, "pg_basebackup"):
+            base_backup(primary, base)
+        drill.sizes |= {"database": database_bytes(primary), "base backup": folder_bytes(base)}
+        drill.before = file_requests(app, before)
+        drill.at_target, drill.target_time = store_of(primary), server_clock(primary)
+        say(f"recovery target {drill.target_time}: {drill.at_target.requests:,} requests")
+        drill.after = file_requests(app, after)
+        drill.deleted = delete_closed(primary)
+        drill.at_end = store_of(primary)
+        say(f"after it: {after} filed, {drill.deleted:,} closed requests deleted by mistake")
+        archive_current_wal(primary)
+        drill.sizes["WAL archive"] = folder_bytes(drill.root / "archive")
+        with app.app_context():
+            db.engine.dispose()
+    return base
 
 
 # --- the primary ------------------------------------------------------------------------
@@ -214,15 +230,15 @@ def primary_cluster(root: Path) -> Cluster:
 
 
 @contextmanager
-def serving(server: Cluster, *, started: bool = False) -> Iterator[Cluster]:
-    """The cluster started (unless it already is), and stopped however the block ends."""
-    if not started:
-        server.start()
+def serving(server: Cluster) -> Iterator[Cluster]:
+    """The cluster started, and stopped however the block ends (a failed start too)."""
     try:
+        server.start()
         yield server
     finally:
         if server.running():
-            server.stop("fast")
+            with suppress(ClusterError):  # (a server that died leaves its pid file)
+                server.stop("fast")
 
 
 def drill_app(url: str) -> Flask:
@@ -346,9 +362,9 @@ def server_clock(server: Cluster) -> str:
 # --- the restore ------------------------------------------------------------------------
 
 
-def restore(root: Path, base: Path, target_time: str) -> Cluster:
-    """A new cluster from the base backup, replaying the archive up to `target_time`, then
-    promoted; returned running, once it accepts writes."""
+def restored_copy(root: Path, base: Path, target_time: str) -> Cluster:
+    """A new data folder from the base backup, set to replay the archive up to
+    `target_time` and be promoted there when it starts."""
     restored = Cluster(root, root / "restored", cluster.free_port())
     subprocess.run(["cp", "-a", str(base), str(restored.data)], check=True)
     archive = root / "archive"
@@ -360,16 +376,14 @@ def restore(root: Path, base: Path, target_time: str) -> Cluster:
         "archive_mode = off",  # its own new timeline is not the drill's archive
     )
     (restored.data / "recovery.signal").touch()
-    cluster.owned_folder(restored.data)
-    restored.start()
-
-    def promoted() -> bool:
-        with psycopg.connect(dsn(restored)) as connection:
-            (in_recovery,) = one_row(connection, "SELECT pg_is_in_recovery()")
-        return in_recovery is False
-
-    cluster.wait_until(promoted, "the promotion of the restored cluster")
+    cluster.owned(restored.data / "recovery.signal")
     return restored
+
+
+def promoted(restored: Cluster) -> bool:
+    with psycopg.connect(dsn(restored)) as connection:
+        (in_recovery,) = one_row(connection, "SELECT pg_is_in_recovery()")
+    return in_recovery is False
 
 
 def recovery_point(restored: Cluster, drill: Drill) -> None:

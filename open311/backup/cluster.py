@@ -47,6 +47,11 @@ def run(*args: str, timeout: float = 3600) -> str:
 def owned_folder(path: Path) -> Path:
     """Create `path` for the server's owner (who must be able to write there)."""
     path.mkdir(parents=True, exist_ok=True)
+    return owned(path)
+
+
+def owned(path: Path) -> Path:
+    """`path` given to the server's owner, when we are root (who owns what we create)."""
     if os.geteuid() == 0:
         shutil.chown(path, OWNER, OWNER)
     return path
