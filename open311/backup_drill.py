@@ -84,11 +84,21 @@ class Store:
     digest: str
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How many requests each phase writes."""
+
+    requests: int  # generated before the base backup
+    replayed: int = 0  # generated after it: WAL the restore must replay
+    before: int = 20  # filed through the app after the backup, before the target
+    after: int = 20  # filed after the target
+
+
 @dataclass
 class Drill:
     """What the drill did and found; printed at the end."""
 
-    requests: int
+    plan: Plan
     root: Path
     seconds: dict[str, float] = field(default_factory=dict)
     sizes: dict[str, int] = field(default_factory=dict)
@@ -113,14 +123,8 @@ class Drill:
 def main(argv: list[str] | None = None) -> int:
     options = parse_args(argv)
     try:
-        drill = run_drill(
-            options.requests,
-            before=options.before,
-            after=options.after,
-            workdir=options.workdir,
-            keep=options.keep,
-            say=say,
-        )
+        plan = Plan(options.requests, options.replayed, options.before, options.after)
+        drill = run_drill(plan, workdir=options.workdir, keep=options.keep, say=say)
     except ClusterError as error:
         say(f"the drill failed: {error}")
         return 2
@@ -136,11 +140,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--requests", type=int, default=10_000, help="generated requests in the base backup")
     add("--before", type=int, default=20, help="requests filed after the backup, before the target")
     add("--after", type=int, default=20, help="requests filed after the target")
+    add("--replayed", type=int, default=0, help="requests generated after the backup")
     add("--workdir", type=Path, help="where the temporary folder goes [the system's]")
     add("--keep", action="store_true", help="keep the clusters' folder afterwards")
     options = parser.parse_args(argv)
-    if min(options.requests, options.before, options.after) < 1:
-        parser.error("--requests, --before and --after must be at least 1")
+    if min(options.requests, options.before, options.after) < 1 or options.replayed < 0:
+        parser.error("--requests, --before and --after must be at least 1, --replayed 0")
     return options
 
 
@@ -149,24 +154,22 @@ def say(text: str) -> None:
 
 
 def run_drill(
-    requests: int,
+    plan: Plan,
     *,
-    before: int = 20,
-    after: int = 20,
     workdir: Path | None = None,
     keep: bool = False,
     say: Callable[[str], None] = say,
 ) -> Drill:
-    drill = Drill(requests, drill_folder(workdir))
+    drill = Drill(plan, drill_folder(workdir))
     try:
-        base = on_the_primary(drill, before, after, say)
+        base = on_the_primary(drill, say)
         started = time.perf_counter()
         restored = restored_copy(drill.root, base, drill.target_time)
         with serving(restored):
             cluster.wait_until(lambda: promoted(restored), "the promotion of the restored copy")
             drill.seconds["restore and replay"] = time.perf_counter() - started
             say(f"restore and replay: {drill.seconds['restore and replay']:.1f} s")
-            recovery_point(restored, drill)
+            recovery_point(restored, base, drill)
             check(restored, drill)
     finally:
         if not keep:
@@ -189,25 +192,30 @@ def drill_folder(workdir: Path | None) -> Path:
     return root
 
 
-def on_the_primary(drill: Drill, before: int, after: int, say: Callable[[str], None]) -> Path:
+def on_the_primary(drill: Drill, say: Callable[[str], None]) -> Path:
     """Phases 1-4 (the module's docstring); the base backup's folder."""
+    plan = drill.plan
     with serving(primary_cluster(drill.root)) as primary:
         say(f"primary on port {primary.port}, in {drill.root}")
         app = drill_app(primary.url)
-        with timed(drill, "load", say, f"schema, catalogue, areas and {drill.requests:,} requests"):
+        with timed(drill, "load", say, f"schema, catalogue, areas and {plan.requests:,} requests"):
             create_database(primary)
-            fill(app, drill.requests)
+            prepare(app)
+            generate(app, plan.requests, SEED)
         base = drill.root / "base"
         with timed(drill, "base backup", say, "pg_basebackup"):
             base_backup(primary, base)
         drill.sizes |= {"database": database_bytes(primary), "base backup": folder_bytes(base)}
-        drill.before = file_requests(app, before)
+        if plan.replayed:
+            with timed(drill, "load after the backup", say, f"{plan.replayed:,} requests"):
+                generate(app, plan.replayed, SEED + 1)
+        drill.before = file_requests(app, plan.before)
         drill.at_target, drill.target_time = store_of(primary), server_clock(primary)
         say(f"recovery target {drill.target_time}: {drill.at_target.requests:,} requests")
-        drill.after = file_requests(app, after)
+        drill.after = file_requests(app, plan.after)
         drill.deleted = delete_closed(primary)
         drill.at_end = store_of(primary)
-        say(f"after it: {after} filed, {drill.deleted:,} closed requests deleted by mistake")
+        say(f"after it: {plan.after} filed, {drill.deleted:,} closed requests deleted by mistake")
         archive_current_wal(primary)
         drill.sizes["WAL archive"] = folder_bytes(drill.root / "archive")
         with app.app_context():
@@ -257,8 +265,8 @@ def create_database(server: Cluster) -> None:
         connection.execute("CREATE EXTENSION postgis")
 
 
-def fill(app: Flask, requests: int) -> None:
-    """What a city runs: init-db, load-catalog, load-chicago-areas, generate-history."""
+def prepare(app: Flask) -> None:
+    """What a city runs first: init-db, load-catalog, load-chicago-areas."""
     upgrade_schema(app)
     with app.app_context():
         session = db.session()
@@ -270,9 +278,15 @@ def fill(app: Flask, requests: int) -> None:
                 AREAS / area_file.filename, area_file.code_property, area_file.name_property
             )
             load_areas(session, area_file.kind, shapes)
+        db.session.commit()
+
+
+def generate(app: Flask, requests: int, seed: int) -> None:
+    """flask open311 generate-history --rows REQUESTS --seed SEED"""
+    with app.app_context():
         zone = app.extensions["open311.jurisdiction"].time_zone
         now = datetime.now(UTC).replace(microsecond=0)
-        generate_history(session, load_profile(), requests, time_zone=zone, now=now, seed=SEED)
+        generate_history(db.session(), load_profile(), requests, time_zone=zone, now=now, seed=seed)
         db.session.commit()
 
 
@@ -386,10 +400,11 @@ def promoted(restored: Cluster) -> bool:
     return in_recovery is False
 
 
-def recovery_point(restored: Cluster, drill: Drill) -> None:
+def recovery_point(restored: Cluster, base: Path, drill: Drill) -> None:
     with psycopg.connect(dsn(restored)) as connection:
         _, until, lsn, timeline = one_row(connection, RECOVERY_POINT_SQL)
     drill.replayed_until, drill.replayed_lsn, drill.timeline = str(until), str(lsn), int(timeline)
+    drill.sizes["WAL replayed"] = lsn_bytes(drill.replayed_lsn) - lsn_bytes(backup_start(base))
     log = restored.log.read_text(encoding="utf-8", errors="replace")
     drill.stopped_at = next(
         (
@@ -399,6 +414,18 @@ def recovery_point(restored: Cluster, drill: Drill) -> None:
         ),
         "",
     )
+
+
+def backup_start(base: Path) -> str:
+    """The LSN the base backup starts at, from its backup_label: replay begins there."""
+    label = (base / "backup_label").read_text(encoding="utf-8")
+    return label.split("START WAL LOCATION: ", 1)[1].split()[0]
+
+
+def lsn_bytes(lsn: str) -> int:
+    """A WAL position (`16/B374D848`) as a byte offset."""
+    high, low = lsn.split("/")
+    return (int(high, 16) << 32) + int(low, 16)
 
 
 def check(restored: Cluster, drill: Drill) -> None:
@@ -441,7 +468,8 @@ def report(drill: Drill) -> list[str]:
     assert end is not None
     lines = [
         "",
-        f"backup drill on {drill.requests:,} generated requests",
+        f"backup drill on {drill.plan.requests:,} generated requests, "
+        f"{drill.plan.replayed:,} more after the base backup",
         f"recovery target time    {drill.target_time}",
         f"last transaction replayed {drill.replayed_until} (LSN {drill.replayed_lsn}, "
         f"new timeline {drill.timeline})",
