@@ -20,6 +20,7 @@ from pathlib import Path
 import sqlean
 from sqlalchemy.engine import make_url
 
+from open311.database import BATCH_SQLITE_BUSY_SECONDS
 from open311.errors import Open311Error
 
 
@@ -81,7 +82,8 @@ def _partial_file(target: Path) -> Path:
 
 def _copy(source: Path, partial: Path) -> None:
     try:
-        with closing(sqlean.connect(source)) as live, closing(sqlean.connect(partial)) as copy:
+        live = sqlean.connect(source, timeout=BATCH_SQLITE_BUSY_SECONDS)
+        with closing(live), closing(sqlean.connect(partial)) as copy:
             live.backup(copy)
     except sqlean.Error as error:
         raise BackupError(f"The backup of {source} failed: {error}.") from error
