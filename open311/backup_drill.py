@@ -1,6 +1,6 @@
 """The backup drill: a base backup, a WAL archive, and point-in-time recovery to a moment.
 
-    python -m open311.backup_drill --requests 1000000
+    python -m open311.backup_drill --requests 1000000 --replayed 200000
 
 Everything happens on a throwaway PostgreSQL cluster made in a temporary folder
 (open311/backup/cluster.py), never on a city's server; docs/backup.md says how to do
@@ -9,7 +9,8 @@ the same steps on a production cluster, and this drill is the rehearsal for them
 1. A cluster archiving its WAL (archive_mode, an archive_command that copies each
    segment to an archive folder), with the schema, the Chicago catalogue and areas,
    and --requests generated requests (flask open311 generate-history).
-2. A base backup (pg_basebackup).
+2. A base backup (pg_basebackup); then --replayed more generated requests, the WAL
+   the restore will have to replay.
 3. --before requests filed through the app's domain, each its own transaction; then
    the recovery target: the server's clock, and the store as it stands (its count,
    its closed requests, a digest of every request).
@@ -22,7 +23,8 @@ the same steps on a production cluster, and this drill is the rehearsal for them
    filed before it present, those filed after it absent, the deleted ones back.
 
 It prints the recovery point (the target, the last transaction replayed, its LSN),
-the time of each phase and the sizes, and exits 1 if the check fails.
+the time of each phase and the sizes, and exits 1 if the check fails, 2 if a server
+program fails.
 """
 
 from __future__ import annotations
@@ -430,7 +432,8 @@ def lsn_bytes(lsn: str) -> int:
 
 def check(restored: Cluster, drill: Drill) -> None:
     """The restored store is the store of the target moment, nothing more, nothing less."""
-    drill.restored = store_of(restored)
+    drill.restored = restored_store = store_of(restored)
+    target = drill.at_target
     with psycopg.connect(dsn(restored)) as connection:
         present = {
             number
@@ -439,13 +442,13 @@ def check(restored: Cluster, drill: Drill) -> None:
                 [drill.before + drill.after],
             )
         }
-    if drill.restored != drill.at_target:
-        drill.failures.append(f"the restored store {drill.restored} is not {drill.at_target}")
+    if restored_store != target:
+        drill.failures.append(f"the restored store {restored_store} is not {target}")
     if missing := [n for n in drill.before if n not in present]:
         drill.failures.append(f"filed before the target but missing: {', '.join(missing)}")
     if kept := [n for n in drill.after if n in present]:
         drill.failures.append(f"filed after the target but present: {', '.join(kept)}")
-    if drill.deleted and drill.restored.closed != drill.at_target.closed:  # type: ignore[union-attr]
+    if drill.deleted and target is not None and restored_store.closed != target.closed:
         drill.failures.append("the closed requests deleted after the target are not back")
 
 
