@@ -452,6 +452,32 @@ def generate_history_command(rows: int, years: float, seed: int | None) -> None:
     )
 
 
+# --- backups ---------------------------------------------------------------------------
+
+
+@open311_cli.command("backup")
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """Copy the embedded SQLite database to PATH while it serves, then check the copy.
+
+    To restore: stop the server, copy PATH over the database file (removing its
+    -wal and -shm files), start again (docs/backup.md). PostgreSQL is backed up
+    with pg_basebackup and a WAL archive instead.
+    """
+    from open311.backup.sqlite import BackupError, back_up, database_file
+
+    try:
+        source = database_file(current_app.config["SQLALCHEMY_DATABASE_URI"])
+        report = back_up(source, path, replace=force)
+    except BackupError as error:
+        raise click.ClickException(" ".join(error.descriptions)) from error
+    click.echo(
+        f"{report.target}: {report.bytes:,} bytes, {report.requests:,} requests, "
+        f"integrity {report.integrity} (copied online from {report.source})"
+    )
+
+
 # --- open-data feeds ------------------------------------------------------------------
 
 

@@ -7,7 +7,7 @@ import ast
 
 from open311.config import PACKAGE_DIR
 
-INTERFACES = {"georeport", "staff", "feeds", "web", "console", "cli"}
+INTERFACES = {"georeport", "staff", "feeds", "web", "console", "cli", "backup_drill"}
 # The edge's shared plumbing and the app factory may be imported by (or import) interfaces.
 NOT_DOMAIN = INTERFACES | {"edge", "__init__"}
 
