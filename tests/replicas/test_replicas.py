@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 
 from open311 import create_app
 from open311.replicas import WROTE_COOKIE, ReplicasNeedPostgreSQL
-from tests.builders import pothole_form
+from tests.builders import bearer, make_staff, pothole_form
 from tests.replicas.conftest import Pair, dispose, replicated_app
 
 WITHIN = 10.0  # seconds a check may take to notice a change
@@ -128,6 +128,18 @@ def test_a_request_filed_is_found_while_the_standby_has_not_replayed_it(
             assert response.status_code == 200, (attempt, response.json)
             assert response.json[0]["service_request_id"] == number
             assert asked_since(pair.standby.sql, "open311-replica", since) >= 1  # asked first
+    finally:
+        pair.standby.sql("SELECT pg_wal_replay_resume()")
+
+
+def test_a_credential_issued_a_moment_ago_counts_at_once(pair: Pair, app: Flask, client):
+    wait_for(lambda: in_use(client), "the standby in use")
+    pair.standby.sql("SELECT pg_wal_replay_pause()")
+    try:
+        token = make_staff(app, "supervisor", "CDOT - Department of Transportation")
+        response = client.get("/open311/staff/me", headers=bearer(token))
+        assert response.status_code == 200, response.json
+        assert replica_status(client)["in_use"]  # the standby was in use all along
     finally:
         pair.standby.sql("SELECT pg_wal_replay_resume()")
 
