@@ -21,7 +21,9 @@ once, and that request is answered from the primary. Lag is measured against the
 primary's WAL position: a replica that has replayed everything the primary wrote is
 caught up however long ago the last transaction was (on an idle primary,
 now() - pg_last_xact_replay_timestamp() grows without the replica falling behind);
-one that has not lags by the age of the last transaction it replayed.
+one that has not lags by the age of the last transaction it replayed. That age
+overstates the lag of a replica a moment behind after a quiet spell: the cost is one
+check's interval of reads on the primary, never a stale read.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from open311 import create_app
-from open311.replicas import WROTE_COOKIE, ReplicasNeedPostgreSQL
+from open311.replicas import WROTE_COOKIE, ReplicasNeedPostgreSQL, replica_urls
 from tests.builders import bearer, make_staff, pothole_form
 from tests.replicas.conftest import Pair, dispose, replicated_app
 
@@ -128,6 +128,7 @@ def test_a_request_filed_is_found_while_the_standby_has_not_replayed_it(
             assert response.status_code == 200, (attempt, response.json)
             assert response.json[0]["service_request_id"] == number
             assert asked_since(pair.standby.sql, "open311-replica", since) >= 1  # asked first
+        assert client.get(f"/requests/{number}").status_code == 200  # the resident's page
     finally:
         pair.standby.sql("SELECT pg_wal_replay_resume()")
 
@@ -221,3 +222,10 @@ def test_sqlite_refuses_replicas(tmp_path):
 def test_a_replica_url_must_be_postgresql(pair: Pair):
     with pytest.raises(ReplicasNeedPostgreSQL, match="not a PostgreSQL URL"):
         replicated_app(pair, DATABASE_REPLICA_URLS="sqlite:///elsewhere.sqlite")
+
+
+def test_replica_urls_come_as_a_list_or_one_comma_separated_string():
+    one, two = "postgresql://a/open311", "postgresql://b/open311"
+    assert replica_urls(f" {one}, {two} ,") == [one, two]
+    assert replica_urls([one, "", two]) == [one, two]
+    assert replica_urls("") == replica_urls(()) == []
