@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from open311 import create_app
 from open311.replicas import WROTE_COOKIE, ReplicasNeedPostgreSQL, replica_urls
 from tests.builders import bearer, make_staff, pothole_form
+from tests.console.conftest import CDOT, Browser, add_staff
 from tests.replicas.conftest import Pair, dispose, replicated_app
 
 WITHIN = 10.0  # seconds a check may take to notice a change
@@ -143,6 +144,21 @@ def test_a_credential_issued_a_moment_ago_counts_at_once(pair: Pair, app: Flask,
         assert replica_status(client)["in_use"]  # the standby was in use all along
     finally:
         pair.standby.sql("SELECT pg_wal_replay_resume()")
+
+
+def test_console_pages_are_answered_by_the_standby(pair: Pair, app: Flask, client):
+    number = file_request(client, pair, "On the console's queue")
+    browser = Browser(app.test_client())
+    browser.sign_in(add_staff(app, "agent", CDOT, "agent.replicas@city.example"))
+    pair.wait_until_replayed()
+    wait_for(lambda: in_use(client), "the standby in use")
+    browser.client.delete_cookie(WROTE_COOKIE)  # as when it expires
+    since = pair.standby.sql("SELECT now()::text")
+    assert browser.get("/console/queue").status_code == 200
+    page = browser.get(f"/console/requests/{number}")
+    assert page.status_code == 200
+    assert "On the console&#39;s queue" in page.get_data(as_text=True)
+    assert asked_since(pair.standby.sql, "open311-replica", since) >= 1
 
 
 def test_a_browser_that_wrote_reads_the_primary(pair: Pair, app: Flask):
