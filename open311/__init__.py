@@ -15,6 +15,7 @@ from open311 import (
     georeport,
     observability,
     rate_limits,
+    replicas,
     sms,
     staff,
     web,
@@ -48,6 +49,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     sms.init_app(app)
     console.init_app(app)  # after web: the pages' Flask-Babel is set up there
     init_edge(app)
+    replicas.init_app(app)  # last: it wraps every view
     app.cli.add_command(open311_cli)
     return app
 

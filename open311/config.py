@@ -172,6 +172,16 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # 30 s, the worker timeout itself: the worker died before the caller got a reply;
     # batch work outside requests still waits 30 s).
     "SQLITE_BUSY_TIMEOUT_SECONDS": 3,
+    # Read replicas (open311/replicas.py, docs/scaling-replicas.md): PostgreSQL streaming
+    # hot standbys of the primary, a list of URLs or one comma-separated string. GET and
+    # HEAD requests read from them; writes and credentials read the primary. Empty: the
+    # primary serves everything. The embedded SQLite database has none (startup fails).
+    "DATABASE_REPLICA_URLS": (),
+    # A replica further behind the primary than this is skipped until it catches up; a
+    # caller who just wrote reads the primary for as long (plus a check's interval).
+    "DATABASE_REPLICA_MAX_LAG_SECONDS": 5.0,
+    # How often each process checks its replicas' lag and health (in a thread of its own).
+    "DATABASE_REPLICA_CHECK_SECONDS": 2.0,
     # The Retry-After of those 503s: a restart or failover takes seconds.
     "DATABASE_RETRY_AFTER_SECONDS": 5,
     # Rate limits (open311/limits.py), each "N per minute" or several joined by ";".

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from open311.errors import InvalidRequest, ServiceUnavailable
 from open311.extensions import db
+from open311.routing import read_from
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 IMMEDIATE = {"open311_sqlite_begin": "BEGIN IMMEDIATE"}
@@ -42,6 +43,9 @@ AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
 # (The feed's cursor and the writes get no parallel plans anyway.) bench/ runs its
 # raw SQL with the same settings, so that both sides run the same plan.
 POSTGRESQL_SESSION_OPTIONS = "-c max_parallel_workers_per_gather=0"
+# What pg_stat_activity shows for the app's connections to the primary (a URL's own
+# application_name wins); those to a read replica say open311-replica.
+APPLICATION_NAME: Final = "open311"
 SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
@@ -162,6 +166,8 @@ def configure(app: Flask) -> None:
         given = url.query.get("options")
         theirs = f"{given} " if isinstance(given, str) else ""
         options["connect_args"] = {"options": theirs + POSTGRESQL_SESSION_OPTIONS}
+        if "application_name" not in url.query:
+            options["connect_args"]["application_name"] = APPLICATION_NAME
     options.update(app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}))
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
@@ -173,7 +179,7 @@ def init_app(app: Flask) -> None:
             if engine.dialect.name == "sqlite":
                 _tune_sqlite(engine, app)
             elif engine.dialect.name == "postgresql":
-                _bound_postgresql(engine, app)
+                bound_postgresql(engine, app)
 
     @app.before_request
     def _refuse_nul_bytes() -> None:
@@ -215,15 +221,9 @@ def as_unavailable(error: BaseException) -> ServiceUnavailable | None:
     read-only (see UNAVAILABLE_*). The failure is logged in one line, without a
     traceback: an outage fails every request the same way.
     """
-    driver_error: BaseException = error
-    if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
-        driver_error = error.orig
-    invalidated = isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
-    # sa.exc.TimeoutError: no pooled connection came free in time.
-    if not (
-        invalidated or isinstance(error, sa.exc.TimeoutError) or _means_unavailable(driver_error)
-    ):
+    if not is_unavailable(error):
         return None
+    driver_error = _driver_error(error)
     retry_after = RETRY_AFTER_SECONDS
     if has_app_context():
         retry_after = int(current_app.config["DATABASE_RETRY_AFTER_SECONDS"])
@@ -236,6 +236,23 @@ def as_unavailable(error: BaseException) -> ServiceUnavailable | None:
         f"Try again in {retry_after} seconds.",
         retry_after=retry_after,
     )
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is unavailable (see as_unavailable)."""
+    invalidated = isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+    # sa.exc.TimeoutError: no pooled connection came free in time.
+    return (
+        invalidated
+        or isinstance(error, sa.exc.TimeoutError)
+        or _means_unavailable(_driver_error(error))
+    )
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    if isinstance(error, sa.exc.DBAPIError) and error.orig is not None:
+        return error.orig
+    return error
 
 
 def ensure_available(session: Session) -> None:
@@ -285,8 +302,10 @@ def begin_write(session: Session) -> None:
     """Open the session's transaction as a write transaction (SQLite: BEGIN IMMEDIATE).
 
     Call it before the first statement of a transaction that will write;
-    PostgreSQL ignores the option.
+    PostgreSQL ignores the option. The session reads the primary from here on: a
+    transaction that writes must read what it writes over, not a replica's copy.
     """
+    read_from(session, None)
     session.connection(execution_options=IMMEDIATE)
 
 
@@ -346,7 +365,7 @@ def insert_unless_present(dialect_name: str, entity: Any) -> Any:
     return dialect_insert(entity).on_conflict_do_nothing()
 
 
-def _bound_postgresql(engine: sa.Engine, app: Flask) -> None:
+def bound_postgresql(engine: sa.Engine, app: Flask) -> None:
     @sa.event.listens_for(engine, "do_connect")
     def _connect(
         _dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from open311.errors import Forbidden, NotFound
 from open311.models import ApiKey
 from open311.models.base import utcnow
+from open311.routing import reading_primary
 
 PREFIX_LENGTH = 8
 
@@ -57,7 +58,8 @@ def authenticate(session: Session, plaintext: str | None) -> ApiKey:
     """The live key matching `plaintext`; Forbidden (403) otherwise."""
     if not plaintext:
         raise Forbidden("api_key is required to create a service request.")
-    api_key = session.scalar(_KEY_WITH_HASH, {"key_hash": hash_key(plaintext)})
+    with reading_primary(session):  # a key issued or revoked a moment ago counts at once
+        api_key = session.scalar(_KEY_WITH_HASH, {"key_hash": hash_key(plaintext)})
     if api_key is None or api_key.revoked_at is not None:
         raise Forbidden("Invalid api_key received -- can't proceed with create_request.")
     return api_key

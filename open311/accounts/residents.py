@@ -30,6 +30,7 @@ from open311.models import Intake, ResidentSession, ServiceRequest, SignInLink, 
 from open311.models.base import utcnow
 from open311.notifications import outbox
 from open311.notifications.subscriptions import LinkKeys
+from open311.routing import reading_primary
 
 SIGN_IN_SALT = "open311.sign-in"  # its own: no other link of ours signs anyone in
 LANGUAGES = ("en", "es")
@@ -142,9 +143,10 @@ def signed_in(session: Session, token: str | None) -> ResidentSession | None:
     """The live session a browser's token names; None when signed out or expired."""
     if not token:
         return None
-    found = session.scalar(
-        sa.select(ResidentSession).where(ResidentSession.token_hash == _hash(token))
-    )
+    with reading_primary(session):  # signed in or out a moment ago: it counts at once
+        found = session.scalar(
+            sa.select(ResidentSession).where(ResidentSession.token_hash == _hash(token))
+        )
     if found is None or found.expires_at <= utcnow():
         return None
     return found

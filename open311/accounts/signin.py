@@ -24,6 +24,7 @@ from open311 import rate_limits
 from open311.accounts import passwords
 from open311.errors import InvalidRequest, NotFound, TooManyRequests
 from open311.models import ConsoleSession, Role, RoleSetting, SignInEvent, SignInOutcome, Staff
+from open311.routing import reading_primary
 
 FAILURES: Final = frozenset({SignInOutcome.WRONG_PASSWORD, SignInOutcome.WRONG_CODE})
 SCOPE: Final = "console-sign-in-failures"
@@ -266,11 +267,12 @@ def find_session(
     (the caller then ends it) or the person was deactivated."""
     if not token:
         return None
-    row = session.execute(
-        sa.select(ConsoleSession, Staff)
-        .join(Staff, Staff.id == ConsoleSession.staff_id)
-        .where(ConsoleSession.token_hash == _hash(token[:200]))
-    ).first()
+    with reading_primary(session):  # signed in or out a moment ago: it counts at once
+        row = session.execute(
+            sa.select(ConsoleSession, Staff)
+            .join(Staff, Staff.id == ConsoleSession.staff_id)
+            .where(ConsoleSession.token_hash == _hash(token[:200]))
+        ).first()
     if row is None:
         return None
     console_session, staff = row.ConsoleSession, row.Staff

@@ -14,6 +14,7 @@ from open311.accounts.keys import hash_key
 from open311.errors import Conflict, InvalidRequest, NotFound, Unauthorized
 from open311.models import Role, Staff, StaffToken
 from open311.models.base import utcnow
+from open311.routing import reading_primary
 from open311.validation import load, without_control_characters
 
 
@@ -57,11 +58,12 @@ def authenticate_staff(session: Session, plaintext: str | None) -> Staff:
     """The active staff member holding this live token; Unauthorized (401) otherwise."""
     if not plaintext:
         raise Unauthorized("A staff token is required (Authorization: Bearer <token>).")
-    row = session.execute(
-        sa.select(Staff, StaffToken.revoked_at)
-        .join(StaffToken, StaffToken.staff_id == Staff.id)
-        .where(StaffToken.token_hash == hash_key(plaintext))
-    ).first()
+    with reading_primary(session):  # a token issued or revoked a moment ago counts at once
+        row = session.execute(
+            sa.select(Staff, StaffToken.revoked_at)
+            .join(StaffToken, StaffToken.staff_id == Staff.id)
+            .where(StaffToken.token_hash == hash_key(plaintext))
+        ).first()
     if row is None or row.revoked_at is not None or not row.Staff.active:
         raise Unauthorized("Invalid or revoked staff token.")
     staff: Staff = row.Staff

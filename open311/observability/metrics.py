@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
@@ -32,6 +32,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from open311.notifications.delivery import delivery_failed
 from open311.observability.health import Probe
+from open311.replicas import ReplicaState
 from open311.service_requests.signals import request_filed
 
 CONTENT_TYPE: Final = "text/plain; version=0.0.4; charset=utf-8"
@@ -104,14 +105,17 @@ def _count_failed_delivery(channel: str, *, parked: bool, **_: Any) -> None:
     DELIVERIES_FAILED.labels(channel, "parked" if parked else "retrying").inc()
 
 
-def exposition(probe: Probe, now: datetime) -> bytes:
-    """The text a scrape gets: every process's metrics, and the outbox read just now."""
+def exposition(probe: Probe, now: datetime, replicas: Sequence[ReplicaState] = ()) -> bytes:
+    """The text a scrape gets: every process's metrics, the outbox read just now, and
+    the read replicas as the answering process checked them just now."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(_ThisProcess())
     registry.register(_Outbox(probe, now))
+    if replicas:
+        registry.register(_Replicas(replicas))
     return generate_latest(registry)
 
 
@@ -147,6 +151,29 @@ class _Outbox:
             "How long the longest-waiting due notification has waited for a worker.",
             backlog.wait(self.now),
         )
+
+
+class _Replicas:
+    def __init__(self, states: Sequence[ReplicaState]) -> None:
+        self.states = states
+
+    def collect(self) -> Iterator[Metric]:
+        in_use = GaugeMetricFamily(
+            "open311_database_replica_in_use",
+            "1 if reads go to this replica; 0 if it is skipped (down, or lagging too far).",
+            labels=["replica"],
+        )
+        lag = GaugeMetricFamily(
+            "open311_database_replica_lag_seconds",
+            "How far the replica's replay is behind the primary (absent when unknown).",
+            labels=["replica"],
+        )
+        for state in self.states:
+            in_use.add_metric([state.name], 1 if state.in_use else 0)
+            if state.lag_seconds is not None:
+                lag.add_metric([state.name], state.lag_seconds)
+        yield in_use
+        yield lag
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
+from open311 import replicas
 from open311.extensions import db
 from open311.models.base import utcnow
 from open311.observability import metrics
@@ -22,7 +23,8 @@ def healthz() -> Response:
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
     readiness = _prober().readiness(db.engine, utcnow())
-    return jsonify(readiness.payload()), 200 if readiness.ready else 503
+    payload = readiness.payload() | replicas.readiness(replicas.looked_at(current_app))
+    return jsonify(payload), 200 if readiness.ready else 503
 
 
 @bp.get("/metrics")
@@ -33,7 +35,8 @@ def metrics_page() -> Response:
         # Plain text like the page itself: Prometheus, not an Open311 client, reads it.
         return Response(DENIED, 403, content_type="text/plain; charset=utf-8")
     probe = _prober().probe(db.engine, utcnow())
-    return Response(metrics.exposition(probe, utcnow()), content_type=metrics.CONTENT_TYPE)
+    page = metrics.exposition(probe, utcnow(), replicas.looked_at(current_app))
+    return Response(page, content_type=metrics.CONTENT_TYPE)
 
 
 def _prober() -> Prober:
