@@ -30,14 +30,17 @@ graceful_timeout = 30  # on SIGTERM or a reload, requests in flight get this lon
 # connection we are closing at that moment (a POST would not be retried).
 keepalive = 65
 
-# nginx sets X-Forwarded-Proto; believe it from the proxy on the same host only.
-forwarded_allow_ips = "127.0.0.1,::1"
+# nginx sets X-Forwarded-Proto; believe it from the proxy on the same host only, or
+# from the address(es) in FORWARDED_ALLOW_IPS when nginx runs on another machine (an app
+# server added beside the first: docs/scaling-servers.md).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 accesslog = "-"
 
-# The logger that redacts keys, tokens and signed links from every log line, and the
-# hooks of the Prometheus metrics in multiprocess mode (each worker writes its counts
-# to PROMETHEUS_MULTIPROC_DIR; a worker that exits is marked dead).
+# The logger that redacts keys, tokens and signed links from every log line, the hooks
+# of the Prometheus metrics in multiprocess mode (each worker writes its counts to
+# PROMETHEUS_MULTIPROC_DIR; a worker that exits is marked dead), and the warning, once
+# at start, when rate limits would be counted per worker (no OPEN311_REDIS_URL).
 from open311.observability.gunicorn_hooks import (  # noqa: E402
     child_exit as child_exit,
 )
@@ -46,4 +49,7 @@ from open311.observability.gunicorn_hooks import (  # noqa: E402
 )
 from open311.observability.gunicorn_hooks import (  # noqa: E402
     on_starting as on_starting,
+)
+from open311.observability.gunicorn_hooks import (  # noqa: E402
+    when_ready as when_ready,
 )

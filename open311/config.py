@@ -186,7 +186,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "DATABASE_RETRY_AFTER_SECONDS": 5,
     # Rate limits (open311/limits.py), each "N per minute" or several joined by ";".
     # Counted in Redis when this is set (redis://host:port/db): every worker and
-    # server then shares one count. Empty: each process counts in its own memory.
+    # server then shares one count. Empty: each process counts in its own memory, and
+    # gunicorn warns as it starts; a city with several app servers needs it (python -m
+    # open311.doctor --several-servers).
     "REDIS_URL": "",
     "RATE_LIMIT_KEY_PREFIX": "open311",  # one Redis may serve several deployments
     # GETs other than searches, per address: 10 a second is far above a person

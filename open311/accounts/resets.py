@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.accounts import passwords
@@ -45,12 +46,24 @@ def usable_reset(session: Session, keys: LinkKeys, token: str, now: datetime) ->
 
 
 def use_reset(session: Session, keys: LinkKeys, token: str, plaintext: str, now: datetime) -> Staff:
-    """Set the new password: once, checked like any new one; every session ends."""
+    """Set the new password: once, checked like any new one; every session ends.
+
+    Spent by one conditional UPDATE, as a sign-in link is: of two uses at the same
+    moment (two tabs, two app servers), the second finds it used and sets nothing.
+    """
     reset = usable_reset(session, keys, token, now)
     staff = session.get(Staff, reset.staff_id)
     assert staff is not None
-    staff.password_hash = passwords.hash_password(plaintext)
-    reset.used_at = now
+    password_hash = passwords.hash_password(plaintext)
+    spent = session.execute(
+        sa.update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    if spent.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+        raise Conflict("This link was used already: ask an administrator for a new one.")
+    staff.password_hash = password_hash
     end_sessions_of(session, staff.id)
     session.flush()
     return staff

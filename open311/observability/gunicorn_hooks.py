@@ -3,13 +3,15 @@
 Use it as gunicorn's configuration (`gunicorn -c python:open311.observability.gunicorn_hooks`,
 as `make run` does), or import these names into a configuration file of your own:
 
-    from open311.observability.gunicorn_hooks import child_exit, logger_class, on_starting
+    from open311.observability.gunicorn_hooks import (
+        child_exit, logger_class, on_starting, when_ready)
 
 Prometheus' multiprocess mode (PROMETHEUS_MULTIPROC_DIR set) keeps each worker's
 metrics in files of that directory, and /metrics sums them all. `on_starting` empties
 the directory when the master starts, so a new run does not add up the files of
 every worker of every earlier run; `child_exit` tells the client library that a
-worker is gone.
+worker is gone. `when_ready` says once, as the server starts, when its rate limits are
+counted per process (no Redis) rather than once for every worker and server.
 """
 
 from __future__ import annotations
@@ -43,3 +45,26 @@ def child_exit(server: Any, worker: Any) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
+
+
+def when_ready(server: Any) -> None:
+    """Warn, in the master's log, when each worker would count rate limits on its own.
+
+    In the master, once per start: the workers would say it once each, and the
+    scheduled commands (which build the app too) every minute, for nothing.
+    """
+    from open311 import doctor
+    from open311.config import InsecureSecretKey
+
+    try:
+        settings, _instance = doctor.served_config()
+    except InsecureSecretKey:
+        return  # every worker refuses to start, and says why
+    if not settings["REDIS_URL"]:
+        server.log.warning(
+            "OPEN311_REDIS_URL is not set: each of the %d workers counts rate limits on its "
+            "own, so a client may make each limit's worth on every worker, and on every "
+            "other app server. Set it to one Redis for all (README, Limits; "
+            "python -m open311.doctor --several-servers).",
+            server.cfg.workers,
+        )

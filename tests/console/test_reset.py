@@ -6,12 +6,17 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 import sqlalchemy as sa
 
-from open311.accounts import passwords
+from open311.accounts import passwords, resets
+from open311.database import begin_write
+from open311.errors import Conflict
 from open311.extensions import db
 from open311.models import ConsoleSession, Notification, PasswordReset, SignInEvent, Staff
 from open311.models.base import utcnow
+from open311.notifications.subscriptions import LinkKeys, password_reset_token
+from tests.conftest import POSTGIS_URL, make_app
 from tests.console.conftest import CDOT, Browser, add_staff
 from tests.notifications.conftest import mailbox, send_outbox  # noqa: F401 (a fixture)
 
@@ -94,3 +99,36 @@ def test_only_administrators_send_links(app, browser):
     assert browser.post("/console/staff/1/reset").status_code == 403
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+
+@pytest.mark.skipif(not POSTGIS_URL, reason="two writers at once: PostgreSQL (.ci/run sets it)")
+@pytest.mark.parametrize("database_url", ["postgis"], indirect=True)
+def test_a_link_used_elsewhere_at_the_same_moment_sets_nothing(app, monkeypatch):
+    """Two uses at once (two tabs, or two app servers): both find the link unused, the
+    other one commits first, and this one then sets no password."""
+    email = add_staff(app, "agent", CDOT, "cy@city.example")
+    keys = LinkKeys.from_config(app.config)
+    with app.app_context():
+        begin_write(db.session())
+        staff_id = db.session.scalar(sa.select(Staff.id).where(Staff.email == email))
+        reset = resets.send_reset(db.session(), staff_id, utcnow(), timedelta(hours=1), "CHI")
+        db.session.commit()
+        token = password_reset_token(keys, reset.id)
+    other_server = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    usable = resets.usable_reset
+
+    def found_usable_then_spent_elsewhere(*arguments):
+        found = usable(*arguments)
+        monkeypatch.setattr(resets, "usable_reset", usable)  # the other's own check
+        with other_server.app_context():
+            resets.use_reset(db.session(), keys, token, "the other tab's passphrase", utcnow())
+            db.session.commit()
+        return found
+
+    monkeypatch.setattr(resets, "usable_reset", found_usable_then_spent_elsewhere)
+    with app.app_context():
+        with pytest.raises(Conflict, match="used already"):
+            resets.use_reset(db.session(), keys, token, NEW_PASSWORD, utcnow())
+        db.session.rollback()
+        staff = db.session.get(Staff, staff_id)
+        assert passwords.verify(staff.password_hash, "the other tab's passphrase")

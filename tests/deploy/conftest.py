@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -39,11 +39,14 @@ def database_url(spatialite_template: Path, tmp_path: Path) -> str:
 
 
 @contextmanager
-def gunicorn(database_url: str, log: Path, *options: str) -> Iterator[str]:
+def gunicorn(
+    database_url: str, log: Path, *options: str, environment: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """gunicorn with deploy/gunicorn.conf.py (`options` override it) on a free port;
-    yields its base URL."""
+    yields its base URL. `environment`: the whole of it, in place of the test server's
+    (a random key, generous limits)."""
     process = servers.start(
-        _server_environment(database_url),
+        _server_environment(database_url) if environment is None else environment,
         log,
         "--config",
         str(GUNICORN_CONFIG),
@@ -57,15 +60,18 @@ def gunicorn(database_url: str, log: Path, *options: str) -> Iterator[str]:
 
 
 @contextmanager
-def nginx(upstream: str, folder: Path) -> Iterator[str]:
-    """nginx running deploy/nginx.conf in front of `upstream` on a free port; yields its
-    base URL. Only the listen address and the upstream server are changed."""
+def nginx(upstream: str | Sequence[str], folder: Path, port: int | None = None) -> Iterator[str]:
+    """nginx running deploy/nginx.conf in front of `upstream` (one server's base URL, or
+    several) on `port` (a free one if None); yields its base URL. Only the listen
+    address and the upstream's servers are changed."""
     folder.mkdir()
-    port = free_port()
+    port = port or free_port()
     site = NGINX_SITE.read_text()
+    upstreams = [upstream] if isinstance(upstream, str) else upstream
+    servers_lines = "\n    ".join(f"server {url.removeprefix('http://')};" for url in upstreams)
     for needle, replacement in (
         ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"),
+        ("server 127.0.0.1:8000;", servers_lines),
         ("/var/log/nginx/open311.access.log", str(folder / "access.log")),
     ):
         assert site.count(needle) == 1, f"deploy/nginx.conf no longer has {needle!r}"

@@ -39,3 +39,32 @@ def test_without_a_directory_the_hooks_do_nothing(tmp_path, monkeypatch):
     gunicorn_hooks.on_starting(server=None)
     gunicorn_hooks.child_exit(server=None, worker=SimpleNamespace(pid=7))
     assert gunicorn_hooks.logger_class == "open311.observability.gunicorn_logging.RedactingLogger"
+
+
+class Server:
+    """What when_ready uses of gunicorn's arbiter: its settings and its log."""
+
+    def __init__(self, workers: int) -> None:
+        self.cfg = SimpleNamespace(workers=workers)
+        self.warnings: list[str] = []
+        self.log = SimpleNamespace(warning=lambda text, *args: self.warnings.append(text % args))
+
+
+def test_ready_without_redis_warns_once_that_each_worker_counts_alone(monkeypatch):
+    monkeypatch.setenv("OPEN311_SECRET_KEY", "k" * 43)
+    monkeypatch.delenv("OPEN311_REDIS_URL", raising=False)
+    server = Server(workers=5)
+    gunicorn_hooks.when_ready(server)
+    [warning] = server.warnings
+    assert "OPEN311_REDIS_URL is not set: each of the 5 workers counts" in warning
+
+
+def test_ready_with_redis_or_without_a_key_says_nothing(monkeypatch):
+    monkeypatch.setenv("OPEN311_SECRET_KEY", "k" * 43)
+    monkeypatch.setenv("OPEN311_REDIS_URL", "redis://127.0.0.1:6379/0")
+    server = Server(workers=5)
+    gunicorn_hooks.when_ready(server)
+    monkeypatch.delenv("OPEN311_REDIS_URL")
+    monkeypatch.delenv("OPEN311_SECRET_KEY")  # the workers refuse to start, and say why
+    gunicorn_hooks.when_ready(server)
+    assert server.warnings == []
