@@ -169,15 +169,27 @@ def give_code(
     assert staff is not None
     secret = staff.totp_secret or new_secret
     step = accepted_step(secret, code, attempt.now, staff.totp_last_step) if secret else None
-    if step is None:
+    if step is None or not spend_step(session, staff.id, step):
         audit(session, attempt, SignInOutcome.WRONG_CODE, staff)
         return False
     staff.totp_secret = secret
-    staff.totp_last_step = step
     pending.awaiting_second_factor = False
     pending.last_seen_at = attempt.now
     audit(session, attempt, SignInOutcome.SIGNED_IN, staff)
     return True
+
+
+def spend_step(session: Session, staff_id: int, step: int) -> bool:
+    """Record `step` as the last accepted, by one conditional UPDATE: of the same code
+    given at the same moment to two app servers, the second finds it spent."""
+    spent = session.execute(
+        sa.update(Staff)
+        .where(Staff.id == staff_id)
+        .where(sa.or_(Staff.totp_last_step.is_(None), Staff.totp_last_step < step))
+        .values(totp_last_step=step),
+        execution_options={"synchronize_session": "fetch"},
+    )
+    return bool(spent.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
 
 def accepted_step(secret: str, code: str, now: datetime, last_step: int | None) -> int | None:

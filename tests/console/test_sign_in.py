@@ -8,12 +8,15 @@ import time
 from datetime import timedelta
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 
-from open311.accounts import passwords
+from open311.accounts import passwords, signin
+from open311.database import begin_write
 from open311.extensions import db
 from open311.models import ConsoleSession, Role, SignInEvent, Staff
 from open311.models.base import utcnow
+from tests.conftest import POSTGIS_URL, make_app
 from tests.console.conftest import CDOT, PASSWORD, add_staff, require_code
 
 
@@ -248,3 +251,35 @@ def test_sign_in_goes_back_only_to_the_consoles_own_pages(app, browser):
             "/console/sign-in", {"email": email, "password": PASSWORD, "next": target}
         )
         assert response.headers["Location"] == expected
+
+
+@pytest.mark.skipif(not POSTGIS_URL, reason="two writers at once: PostgreSQL (.ci/run sets it)")
+@pytest.mark.parametrize("database_url", ["postgis"], indirect=True)
+def test_a_code_given_to_two_servers_at_once_signs_in_once(app, browser, monkeypatch):
+    """Both servers find the code's step unused; the other records it first, and this
+    one then lets no one in."""
+    email = add_staff(app, "agent", CDOT, "pat@city.example")
+    require_code(app, Role.AGENT)
+    secret = pyotp.random_base32()
+    with app.app_context():
+        begin_write(db.session())
+        staff = db.session.scalar(sa.select(Staff).where(Staff.email == email))
+        staff.totp_secret, staff_id = secret, staff.id
+        db.session.commit()
+    browser.sign_in(email)
+    other_server = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    accepted = signin.accepted_step
+
+    def accepted_then_spent_elsewhere(*arguments):
+        step = accepted(*arguments)
+        with other_server.app_context():
+            begin_write(db.session())
+            assert signin.spend_step(db.session(), staff_id, step)
+            db.session.commit()
+        return step
+
+    monkeypatch.setattr(signin, "accepted_step", accepted_then_spent_elsewhere)
+    browser.get("/console/sign-in/code")
+    code = pyotp.TOTP(secret).now()
+    assert browser.post("/console/sign-in/code", {"code": code}).status_code == 401
+    assert browser.get("/console/queue").status_code == 303
