@@ -32,7 +32,7 @@ keepalive = 65
 
 # nginx sets X-Forwarded-Proto; believe it from the proxy on the same host only, or
 # from the address(es) in FORWARDED_ALLOW_IPS when nginx runs on another machine (an app
-# server added beside the first: docs/scaling-servers.md).
+# server added beside the first: the README, Scaling).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
 accesslog = "-"

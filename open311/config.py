@@ -172,7 +172,7 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # 30 s, the worker timeout itself: the worker died before the caller got a reply;
     # batch work outside requests still waits 30 s).
     "SQLITE_BUSY_TIMEOUT_SECONDS": 3,
-    # Read replicas (open311/replicas.py, docs/scaling-replicas.md): PostgreSQL streaming
+    # Read replicas (open311/replicas.py, the README, Scaling): PostgreSQL streaming
     # hot standbys of the primary, a list of URLs or one comma-separated string. GET and
     # HEAD requests read from them; writes and credentials read the primary. Empty: the
     # primary serves everything. The embedded SQLite database has none (startup fails).
