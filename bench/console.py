@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         connection = stack.enter_context(psycopg.connect(dsn, autocommit=True))
         lines = measure_queue(client, connection, department, options)
-        # As the app's dashboard queries run (dashboard._without_jit).
+        # As the app's dashboard queries run (dashboard._as_report).
         without_jit = stack.enter_context(psycopg.connect(dsn, autocommit=True))
         without_jit.execute(f"SET TIME ZONE '{seed.TIME_ZONE}'")
         without_jit.execute("SET jit = off")

@@ -284,7 +284,7 @@ def measure_scope(
     lines = []
     with closing(http), psycopg.connect(dsn, autocommit=True) as connection:
         connection.execute(f"SET TIME ZONE '{seed.TIME_ZONE}'")
-        # As the app's dashboard queries run (dashboard._without_jit): the comparison is
+        # As the app's dashboard queries run (dashboard._as_report): the comparison is
         # of the queries, not of PostgreSQL's JIT compiling them.
         connection.execute("SET jit = off")
         query = f"?department={scope}" if scope else ""

@@ -168,6 +168,9 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     # … and the longest the client waits for any reply: a frozen server never fires
     # its own timeouts. Above statement_timeout, so that the server's comes first.
     "DATABASE_ANSWER_TIMEOUT_SECONDS": 4,
+    # The dashboard's figures read years of requests: their statements may run this long
+    # (database.allow_a_long_read), where every other statement stops at the bounds above.
+    "DATABASE_REPORT_TIMEOUT_SECONDS": 60,
     # SQLite's busy_timeout: a served write waits this long for another's lock (it was
     # 30 s, the worker timeout itself: the worker died before the caller got a reply;
     # batch work outside requests still waits 30 s).

@@ -281,6 +281,24 @@ def lift_statement_timeouts(session: Session) -> None:
     )
 
 
+def allow_a_long_read(session: Session) -> None:
+    """For the rest of this transaction, a statement may run, and its answer be awaited,
+    DATABASE_REPORT_TIMEOUT_SECONDS (PostgreSQL): a dashboard's figures over years of
+    requests take seconds on purpose, which the served bounds would take for a database
+    in trouble. The connection's served bounds come back when it returns to the pool
+    (the answer's) and when the transaction ends (the server's)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    seconds = float(current_app.config["DATABASE_REPORT_TIMEOUT_SECONDS"])
+    session.execute(
+        sa.text("SELECT set_config('statement_timeout', :ms, true)"),
+        {"ms": str(round(seconds * 1000))},
+    )
+    dbapi_connection: Any = session.connection().connection.dbapi_connection
+    if getattr(dbapi_connection, "answer_timeout", None):  # a BoundedConnection's bound
+        dbapi_connection.answer_timeout = max(dbapi_connection.answer_timeout, seconds)
+
+
 def _means_unavailable(error: BaseException) -> bool:
     sqlite_code = getattr(error, "sqlite_errorcode", None)
     if isinstance(sqlite_code, int):
@@ -388,6 +406,7 @@ def bound_postgresql(engine: sa.Engine, app: Flask) -> None:
     @sa.event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         wanted = timeouts_now(app)
+        dbapi_connection.answer_timeout = wanted.answer or None  # after a long read too
         if record.info.get(APPLIED) != wanted:
             _set_postgresql_timeouts(dbapi_connection, wanted, served=app.extensions[TIMEOUTS])
             record.info[APPLIED] = wanted

@@ -9,8 +9,10 @@ import sqlean
 from sqlalchemy.engine import make_url
 
 from open311.config import DEFAULTS
-from open311.database import TIMEOUTS, as_unavailable, timeouts_now
+from open311.database import TIMEOUTS, allow_a_long_read, as_unavailable, timeouts_now
 from open311.extensions import db
+from open311.models.base import utcnow
+from open311.workflow import dashboard as dashboard_module
 from tests.conftest import POSTGIS_URL, make_app
 
 
@@ -100,3 +102,44 @@ def test_commands_run_without_the_served_time_limits_but_the_outbox_worker_keeps
     batch = app.extensions[TIMEOUTS].for_batch_work()
     assert (batch.statement, batch.lock, batch.idle_in_transaction, batch.answer) == (0, 0, 0, 0)
     assert batch.connect == app.extensions[TIMEOUTS].connect  # connecting stays bounded
+
+
+@pytest.mark.skipif(not POSTGIS_URL, reason="PostgreSQL's timeouts (.ci/run sets the URL)")
+def test_a_report_may_read_longer_than_a_served_statement_until_its_transaction_ends(
+    monkeypatch,
+):
+    """allow_a_long_read lifts both bounds, the server's and the reply's, for one
+    transaction; the dashboard's figures ask for it (and only they)."""
+    app = make_app(
+        POSTGIS_URL,
+        DATABASE_STATEMENT_TIMEOUT_SECONDS=0.2,
+        DATABASE_ANSWER_TIMEOUT_SECONDS=0.4,
+        DATABASE_REPORT_TIMEOUT_SECONDS=5,
+    )
+    sleep = sa.text("SELECT pg_sleep(0.6)")
+    with app.test_request_context():
+        with pytest.raises(Exception) as stopped:  # noqa: PT011 (the driver's, wrapped)
+            db.session.execute(sleep)
+        assert as_unavailable(stopped.value) is not None
+        db.session.remove()
+    with app.test_request_context():
+        allow_a_long_read(db.session())
+        db.session.execute(sleep)  # the server's bound and the reply's, both lifted
+        db.session.remove()
+    with app.test_request_context():  # the next transaction, on the same pooled connection
+        with pytest.raises(Exception) as stopped:  # noqa: PT011
+            db.session.execute(sleep)
+        assert as_unavailable(stopped.value) is not None
+        db.session.remove()
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_the_dashboards_figures_read_as_reports(app, monkeypatch):
+    asked: list[object] = []
+    monkeypatch.setattr(dashboard_module, "allow_a_long_read", asked.append)
+    with app.test_request_context():
+        dashboard_module.open_by_stage(db.session(), None, utcnow())
+        dashboard_module.overdue_by_service(db.session(), None, utcnow())
+        db.session.remove()
+    assert len(asked) == 2

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from open311.database import allow_a_long_read
 from open311.errors import Forbidden, InvalidRequest
 from open311.estimates import median_interval
 from open311.estimates.history import closed_at_of_request
@@ -164,6 +165,7 @@ def _bucket(column: Any, starts: Sequence[datetime]) -> sa.Case[Any]:
 
 def open_by_stage(session: Session, department: str | None, now: datetime) -> OpenByStage:
     """Open requests by stage and by how long they have been open."""
+    _as_report(session)
     # The first band whose upper edge the request's age is under; the last has none.
     band = sa.case(
         *(
@@ -190,6 +192,7 @@ def open_by_stage(session: Session, department: str | None, now: datetime) -> Op
 
 def overdue_by_service(session: Session, department: str | None, now: datetime) -> OverdueByService:
     """Each service with open requests: how many, and how many are past their due time."""
+    _as_report(session)
     overdue = sa.func.sum(sa.case((ServiceRequest.due_at < now, 1), else_=0))
     stmt = (
         sa.select(ServiceRequest.service_code, Service.name, sa.func.count(), overdue)
@@ -227,7 +230,7 @@ def weekly_flow(
     """Requests filed and requests closed in each of the last `weeks` local weeks;
     of one service and one community area if given (the public patterns page)."""
     starts = week_starts(now, weeks, time_zone)
-    _without_jit(session)
+    _as_report(session)
     where = _accepted(department)
     if service_code is not None:
         where.append(ServiceRequest.service_code == service_code)
@@ -263,10 +266,12 @@ def weekly_flow(
     return WeeklyFlow(department, now, time_zone.key, rows)
 
 
-def _without_jit(session: Session) -> None:
-    """No JIT compilation for the rest of this transaction on PostgreSQL: the correlated
+def _as_report(session: Session) -> None:
+    """The rest of this transaction reads as a report: its statements may take seconds
+    (allow_a_long_read), and without JIT compilation on PostgreSQL: the correlated
     subquery of closed_at inflates these queries' estimated cost past jit_above_cost, and
     compiling then takes longer than running them."""
+    allow_a_long_read(session)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SET LOCAL jit = off"))
 
@@ -335,7 +340,7 @@ def days_to_close(
         .where(durations.c.closed_at >= start, durations.c.closed_at <= now)
         .subquery("closed")
     )
-    _without_jit(session)
+    _as_report(session)
     by_area = _medians(session, closed, confidence, by_area=True)
     city = _medians(session, closed, confidence, by_area=False).get(None)
     city = city or MedianInterval(0, None, None, None)
