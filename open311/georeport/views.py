@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from open311 import parameters, rate_limits
+from open311 import parameters, rate_limits, sandbox
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
@@ -54,7 +54,7 @@ def merged_params() -> MultiDict[str, str]:
 def caller_key(session: Session) -> ApiKey:
     """The caller's live API key (403 otherwise); wrong keys and writes are rate limited."""
     with rate_limits.credential_attempt():
-        api_key = authenticate(session, api_key_param())
+        api_key = authenticate(session, api_key_param(), sandbox=current_app.config["SANDBOX"])
     rate_limits.count_writes_of(f"key:{api_key.id}")
     return api_key
 
@@ -86,9 +86,8 @@ def _read_without_a_transaction() -> None:
 def discovery(fmt: str) -> Response:
     changed = catalog_queries.last_changed(db.session()) or utcnow()
     changeset = format_w3c(changed, jurisdiction().time_zone)
-    endpoint = public_base_url() + "/open311/v2/"
     return render.document(
-        "discovery", payloads.discovery(current_app.config, changeset, endpoint), fmt
+        "discovery", payloads.discovery(current_app.config, changeset, public_base_url()), fmt
     )
 
 
@@ -130,7 +129,7 @@ def get_article(article_id: str, fmt: str) -> Response:
 
 
 def _article_url(slug: str, fmt: str) -> str:
-    return f"{public_base_url()}/open311/v2/articles/{slug}.{fmt}"
+    return f"{public_base_url()}{sandbox.api_root(current_app.config)}/v2/articles/{slug}.{fmt}"
 
 
 def public_base_url() -> str:
