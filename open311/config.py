@@ -79,7 +79,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "MEDIA_SWEEP_GRACE_SECONDS": 3600,
     "CONTACT": "CHI 311: call 311 (or 312-744-5000 from outside Chicago)",
     "KEY_SERVICE": "Partners ask the City's 311 team for an API key; "
-    "keys are issued with `flask open311 create-key`.",
+    "keys are issued with `flask open311 create-key`, and keys for the test endpoint "
+    "(the partner sandbox) with `flask open311 sandbox-key create`.",
     "ENDPOINT_TYPE": "production",
     # A retried POST with the same key and content inside this window
     # returns the original request instead of filing a second one.

@@ -21,7 +21,7 @@ from open311.formats import render
 from open311.formats.w3c import format_w3c
 from open311.georeport import media_views, payloads, schemas
 from open311.georeport.errors import render_errors
-from open311.georeport.openapi import load_openapi
+from open311.georeport.openapi import for_sandbox, load_openapi
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
 from open311.media import queries as media_queries
@@ -157,7 +157,8 @@ def create_request(fmt: str) -> Response:
     reply = payloads.post_reply(filed.service_request, filed.service)
     db.session.commit()
     if not filed.replayed:
-        signals.request_filed.send("georeport")
+        # The sandbox's filings are counted apart from production's.
+        signals.request_filed.send("sandbox" if current_app.config["SANDBOX"] else "georeport")
     return render.document("service_requests", [reply], fmt)
 
 
@@ -280,4 +281,7 @@ def receive_update(fmt: str) -> Response:
 
 @bp.get("/v2/openapi.<any(json):fmt>")
 def openapi(fmt: str) -> Response:
-    return jsonify(load_openapi(Path(current_app.config["SCHEMAS_DIR"])))
+    document = load_openapi(Path(current_app.config["SCHEMAS_DIR"]))
+    if current_app.config["SANDBOX"]:
+        document = for_sandbox(document, sandbox.PREFIX)
+    return jsonify(document)

@@ -41,3 +41,18 @@ def test_without_a_sandbox_discovery_lists_production_alone(database_url, fmt):
         f"{BASE}/open311/v2/"
     ]
     assert client.get("/open311/sandbox/v2/services.json").status_code == 404
+
+
+def test_the_sandbox_describes_its_own_paths(client):
+    production = client.get("/open311/v2/openapi.json").json
+    document = client.get("/open311/sandbox/v2/openapi.json").json
+    assert "/open311/sandbox/v2/requests.json" in document["paths"]
+    assert "/open311/sandbox/discovery.xml" in document["paths"]
+    assert all(path.startswith("/open311/sandbox/") for path in document["paths"])
+    assert not any("/staff" in path or "/feeds" in path for path in document["paths"])
+    assert (
+        document["paths"]["/open311/sandbox/v2/requests.json"]
+        == (production["paths"]["/open311/v2/requests.json"])
+    )
+    assert "sandbox" in document["info"]["description"]
+    assert "/open311/v2/requests.json" in production["paths"]

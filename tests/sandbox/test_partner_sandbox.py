@@ -8,9 +8,11 @@ from lxml import etree
 
 from open311 import sandbox
 from tests.builders import bearer, make_staff, pothole_form, stored_requests
+from tests.observability.conftest import sample
 
 SANDBOX = "/open311/sandbox/v2"
 PRODUCTION = "/open311/v2"
+FILED = "open311_service_requests_filed_total"
 CDOT = "CDOT - Department of Transportation"  # the test catalogue's pothole department
 
 
@@ -140,3 +142,13 @@ def test_paths_with_doubled_slashes_reach_the_sandbox(client):
     response = client.get("/open311//sandbox/v2//services.json/")
     assert response.status_code == 200
     assert {s["service_code"] for s in response.json} == {"PHF", "GRAF", "SCB", "BBA"}
+
+
+def test_sandbox_filings_are_counted_apart_in_the_metrics(client, sandbox_key):
+    def filed(via: str) -> float:
+        return sample(client.get("/metrics").get_data(as_text=True), FILED, via=via)
+
+    before = {via: filed(via) for via in ("sandbox", "georeport")}
+    file_in_sandbox(client, sandbox_key)
+    assert filed("sandbox") - before["sandbox"] == 1
+    assert filed("georeport") == before["georeport"]
