@@ -3,11 +3,16 @@ and nothing filed there reaches production's lists, queue or feeds."""
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+from urllib.parse import urlsplit
+
 import pytest
 from lxml import etree
 
 from open311 import sandbox
 from tests.builders import bearer, make_staff, pothole_form, stored_requests
+from tests.media import photos
 from tests.observability.conftest import sample
 
 SANDBOX = "/open311/sandbox/v2"
@@ -152,3 +157,24 @@ def test_sandbox_filings_are_counted_apart_in_the_metrics(client, sandbox_key):
     file_in_sandbox(client, sandbox_key)
     assert filed("sandbox") - before["sandbox"] == 1
     assert filed("georeport") == before["georeport"]
+
+
+def test_sandbox_photos_are_served_by_the_sandbox_alone(app, client, sandbox_key):
+    form = pothole_form(sandbox_key)
+    form["media"] = [(io.BytesIO(photos.jpeg((800, 600))), "photo.jpg")]
+    filed = client.post(f"{SANDBOX}/requests.json", data=form, content_type="multipart/form-data")
+    assert filed.status_code == 200, filed.data
+    number = filed.json[0]["service_request_id"]
+    [public] = client.get(f"{SANDBOX}/requests/{number}.json").json
+    path = urlsplit(public["media_url"]).path
+    assert path.startswith("/open311/sandbox/v2/media/")
+    assert client.get(path).status_code == 200
+    production_path = path.replace("/sandbox", "", 1)
+    assert client.get(production_path).status_code == 404
+    assert not list(Path(app.config["MEDIA_ROOT"]).rglob("*.jpg"))  # production's folder
+    assert run_empty(app).exit_code == 0
+    assert client.get(path).status_code == 404
+
+
+def run_empty(app):
+    return app.test_cli_runner().invoke(args=["open311", "empty-sandbox"])
