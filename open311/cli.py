@@ -182,7 +182,10 @@ def empty_sandbox() -> None:
     from open311.media import storage as media_storage
 
     with in_sandbox(), writing() as session:
-        deleted = sandbox.empty_store(session)
+        try:
+            deleted = sandbox.empty_store(session)
+        except sandbox.SandboxMisconfigured as error:
+            raise click.ClickException(str(error)) from error
     with in_sandbox() as sandbox_app:
         grace = timedelta(seconds=sandbox_app.config["MEDIA_SWEEP_GRACE_SECONDS"])
         storage = media_storage.for_app(sandbox_app)

@@ -24,7 +24,7 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from open311.models import Base
+from open311.models import Base, Staff
 
 PREFIX: Final = "/open311/sandbox"
 PRODUCTION_PREFIX: Final = "/open311"
@@ -160,7 +160,16 @@ def emptied_tables() -> list[sa.Table]:
 
 
 def empty_store(session: Session) -> dict[str, int]:
-    """Delete everything filed in the sandbox's store (the caller commits); rows per table."""
+    """Delete everything filed in the sandbox's store (the caller commits); rows per table.
+
+    A store with staff accounts is production's (the sandbox has no console to make
+    them), reached through a URL written another way: it is refused, nothing deleted.
+    """
+    if session.scalar(sa.select(Staff.id).limit(1)) is not None:
+        raise SandboxMisconfigured(
+            "The sandbox's database holds staff accounts: it looks like production's. "
+            "Nothing was deleted; check OPEN311_SANDBOX_DATABASE_URL."
+        )
     deleted = {}
     for table in emptied_tables():
         result = session.execute(table.delete())

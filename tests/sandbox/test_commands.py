@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from open311 import sandbox
 from open311.extensions import db
 from open311.models import ApiKey, Base, Notification, Service, ServiceRequest, Subscription
-from tests.builders import pothole_form, stored_requests
+from tests.builders import make_staff, pothole_form, stored_requests
 from tests.conftest import make_app
 
 SANDBOX = "/open311/sandbox/v2"
@@ -132,3 +132,14 @@ def test_a_sandbox_on_production_database_is_refused_at_start(tmp_path):
     url = f"sqlite:///{tmp_path / 'open311.sqlite'}"
     with pytest.raises(sandbox.SandboxMisconfigured):
         make_app(url, SANDBOX_DATABASE_URI=url)
+
+
+def test_emptying_refuses_a_store_that_looks_like_production(app, client, sandbox_key):
+    """Production's database under another spelling of its URL: it has staff; keep it all."""
+    filed = client.post(f"{SANDBOX}/requests.json", data=pothole_form(sandbox_key))
+    assert filed.status_code == 200
+    make_staff(sandbox.app_of(app), "agent", "CDOT - Department of Transportation")
+    result = run(app, "empty-sandbox")
+    assert result.exit_code == 1
+    assert "looks like production's" in result.output
+    assert count(app, ServiceRequest) == 1
