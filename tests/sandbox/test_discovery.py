@@ -7,6 +7,7 @@ import pytest
 from lxml import etree
 
 from tests.conftest import make_app
+from tests.contracts import wire
 
 BASE = "https://311.city.example:8443"
 
@@ -56,3 +57,17 @@ def test_the_sandbox_describes_its_own_paths(client):
     )
     assert "sandbox" in document["info"]["description"]
     assert "/open311/v2/requests.json" in production["paths"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "contract"),
+    [
+        ("GET", "/open311/sandbox/discovery.xml", "discovery"),
+        ("POST", "/open311/sandbox/v2/requests.json", "post-reply"),
+        ("GET", "/open311/sandbox/v2/requests/SR26-00000001.xml", "requests"),
+        ("GET", "/open311/sandbox/v2/services.json", "services"),
+    ],
+)
+def test_the_checked_client_validates_the_sandbox_answers_too(method, path, contract):
+    assert wire.contract_for(method, path, 200) == contract
+    assert wire.contract_for(method, path, 403) == "errors"
