@@ -70,6 +70,7 @@ def create_sandbox_app(production: Flask) -> Flask:
     database.init_app(app)
     app.extensions["open311.jurisdiction"] = production.extensions["open311.jurisdiction"]
     rate_limits.init_app(app)
+    sandbox.require_store(app)
     georeport.init_app(app, url_prefix=sandbox.PREFIX)
     app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(georeport.allow_any_origin)

@@ -24,6 +24,8 @@ from flask import Flask
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from open311.errors import ServiceUnavailable
+from open311.extensions import db
 from open311.models import Base, Staff
 
 PREFIX: Final = "/open311/sandbox"
@@ -33,6 +35,8 @@ EXTENSION: Final = "open311.sandbox"
 # without reading the other's database (as test and live keys do elsewhere).
 KEY_MARK: Final = "sandbox-"
 _SLASHES = re.compile(r"/{2,}")
+_READY: Final = "open311.sandbox_ready"  # app.extensions: its store was found made
+NOT_SET_UP_RETRY_SECONDS: Final = 3600
 # What emptying keeps: partners' keys and webhooks, the catalogue, articles and areas
 # (the same as production's), and the request-number counter, so that a number once
 # given is never given again to another request. Every other table holds what was
@@ -140,6 +144,27 @@ def init_app(app: Flask, build: Callable[[], Flask]) -> None:
     sandbox = Sandbox(build)
     app.extensions[EXTENSION] = sandbox
     app.wsgi_app = Dispatch(app.wsgi_app, sandbox)  # type: ignore[method-assign]
+
+
+def require_store(app: Flask) -> None:
+    """Answer 503, in the API's format, until `init-sandbox` has made the sandbox's store.
+
+    The sandbox is on by default and discovery lists it, so partners may call it on a
+    server whose operators have not made its store yet: they are told so, not given a
+    500. Once the store is found, it is not looked for again.
+    """
+
+    @app.before_request
+    def _store_is_made() -> None:
+        if app.extensions.get(_READY):
+            return
+        if not sa.inspect(db.engine).has_table(Base.metadata.tables["service"].name):
+            raise ServiceUnavailable(
+                "The partner sandbox is not set up yet on this server; its operators "
+                "make it with `flask open311 init-sandbox`.",
+                retry_after=NOT_SET_UP_RETRY_SECONDS,
+            )
+        app.extensions[_READY] = True
 
 
 class SandboxOff(RuntimeError):

@@ -108,10 +108,15 @@ def test_no_kept_table_refers_to_an_emptied_one():
 
 def test_init_sandbox_makes_a_store_with_production_catalogue(database_url, tmp_path):
     app = make_app(database_url, SANDBOX_DATABASE_URI=f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    client = app.test_client()
+    for fmt in ("json", "xml"):
+        before = client.get(f"{SANDBOX}/services.{fmt}")
+        assert before.status_code == 503  # told, not a 500 (CheckedClient checks <errors>)
+        assert b"not set up yet" in before.data
+        assert before.headers["Retry-After"]
     result = run(app, "init-sandbox")
     assert result.exit_code == 0, result.output
     assert "sandbox is up to date" in result.output
-    client = app.test_client()
     services = client.get(f"{SANDBOX}/services.json")
     assert services.status_code == 200
     assert {s["service_code"] for s in services.json} >= {"PHF", "SCB"}
