@@ -16,6 +16,7 @@ from open311 import (
     observability,
     rate_limits,
     replicas,
+    sandbox,
     sms,
     staff,
     web,
@@ -50,7 +51,32 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     console.init_app(app)  # after web: the pages' Flask-Babel is set up there
     init_edge(app)
     replicas.init_app(app)  # last: it wraps every view
+    sandbox.init_app(app, lambda: create_sandbox_app(app))
     app.cli.add_command(open311_cli)
+    return app
+
+
+def create_sandbox_app(production: Flask) -> Flask:
+    """The partner sandbox under /open311/sandbox: production's settings and jurisdiction,
+    its own store, and the GeoReport API alone (no site, console, staff API or feeds)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.request_class = StrictRequest
+    app.config.from_mapping(production.config)
+    app.config.update(sandbox.settings(production.config))
+    database.configure(app)
+
+    db.init_app(app)
+    observability.init_app(app)
+    database.init_app(app)
+    app.extensions["open311.jurisdiction"] = production.extensions["open311.jurisdiction"]
+    rate_limits.init_app(app)
+    sandbox.require_store(app)
+    georeport.init_app(app, url_prefix=sandbox.PREFIX)
+    app.wsgi_app = TolerantPaths(app.wsgi_app)  # type: ignore[method-assign]
+    app.after_request(georeport.allow_any_origin)
+    headers.init_app(app)
+    # Every path of the sandbox is the API's: a page, console or staff path is its 404.
+    install_fallback_handlers(app, {}, default=render_errors_by_suffix)
     return app
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.orm import Session
 
+from open311 import sandbox
 from open311.accounts import keys, passwords, signin
 from open311.accounts import staff as staff_accounts
 from open311.catalog.loader import CatalogError, load_catalog, read_catalog
@@ -143,6 +144,89 @@ def revoke_key(key_id: int) -> None:
     with writing() as session:
         api_key = keys.revoke_key(session, key_id)
     click.echo(f"key {api_key.id} ({api_key.name}) revoked")
+
+
+# --- the partner sandbox (open311/sandbox.py) ----------------------------------------
+
+
+@contextmanager
+def in_sandbox() -> Iterator[Flask]:
+    """The sandbox app's context: the commands inside it read and write its store."""
+    try:
+        sandbox_app = sandbox.app_of(current_app._get_current_object())  # type: ignore[attr-defined]
+    except sandbox.SandboxOff as error:
+        raise click.ClickException(str(error)) from error
+    with sandbox_app.app_context():
+        yield sandbox_app
+
+
+@open311_cli.command("init-sandbox")
+@click.pass_context
+def init_sandbox(context: click.Context) -> None:
+    """Create or upgrade the sandbox's store and load production's catalogue and articles
+    into it (idempotent: run it after each load-catalog)."""
+    with in_sandbox() as sandbox_app:
+        upgrade_schema(sandbox_app)
+        context.invoke(load_catalog_command)
+        context.invoke(load_articles_command)
+    click.echo("sandbox is up to date")
+
+
+@open311_cli.command("empty-sandbox")
+def empty_sandbox() -> None:
+    """Delete every request filed in the sandbox, and what followed from them; keys,
+    webhooks and the catalogue stay."""
+    from datetime import UTC, timedelta
+
+    from open311.media import actions as media_actions
+    from open311.media import storage as media_storage
+
+    with in_sandbox(), writing() as session:
+        try:
+            deleted = sandbox.empty_store(session)
+        except sandbox.SandboxMisconfigured as error:
+            raise click.ClickException(str(error)) from error
+    with in_sandbox() as sandbox_app:
+        grace = timedelta(seconds=sandbox_app.config["MEDIA_SWEEP_GRACE_SECONDS"])
+        storage = media_storage.for_app(sandbox_app)
+        removed = media_actions.sweep(db.session(), storage, datetime.now(UTC), grace)
+        db.session.rollback()  # only read
+    click.echo(
+        f"sandbox emptied: {deleted.get('service_request', 0)} requests, "
+        f"{sum(deleted.values())} rows, {len(removed)} photo files"
+    )
+
+
+@open311_cli.group("sandbox-key")
+def sandbox_key() -> None:
+    """The partner sandbox's API keys (they work only at /open311/sandbox/v2/)."""
+
+
+@sandbox_key.command("create")
+@click.argument("name")
+def create_sandbox_key(name: str) -> None:
+    """Issue a sandbox key to partner NAME; the key is shown only this once."""
+    with in_sandbox():
+        with writing() as session:
+            api_key, plaintext = keys.create_key(session, name, sandbox=True)
+        click.echo(f"sandbox key {api_key.id} for {name}: {plaintext}")
+
+
+@sandbox_key.command("list")
+@click.pass_context
+def list_sandbox_keys(context: click.Context) -> None:
+    """List the sandbox's keys (their ids, prefixes and state; never the keys)."""
+    with in_sandbox():
+        context.invoke(list_keys)
+
+
+@sandbox_key.command("revoke")
+@click.argument("key_id", type=int)
+@click.pass_context
+def revoke_sandbox_key(context: click.Context, key_id: int) -> None:
+    """Revoke the sandbox key with id KEY_ID."""
+    with in_sandbox():
+        context.invoke(revoke_key, key_id=key_id)
 
 
 @open311_cli.command("review")

@@ -24,6 +24,12 @@ MIN_SECRET_KEY_LENGTH: Final = 32
 DEFAULTS: Final[Mapping[str, Any]] = {
     # Relative SQLite paths are resolved against the instance folder.
     "SQLALCHEMY_DATABASE_URI": "sqlite:///open311.sqlite",
+    # The partner sandbox's own store (open311/sandbox.py), set by
+    # OPEN311_SANDBOX_DATABASE_URL: a second SQLite file by default; with PostGIS, a
+    # second database (CREATE DATABASE open311_sandbox; CREATE EXTENSION postgis).
+    # Empty: no sandbox, and discovery lists production only.
+    "SANDBOX_DATABASE_URI": "sqlite:///open311-sandbox.sqlite",
+    "SANDBOX": False,  # True in the sandbox's own app only (sandbox.settings sets it)
     # Signs the confirmation and unsubscribe links (and Flask's sessions). Outside
     # tests it must be set: OPEN311_SECRET_KEY, or instance/secret_key via `make run`.
     "SECRET_KEY": DEVELOPMENT_KEY,
@@ -73,7 +79,8 @@ DEFAULTS: Final[Mapping[str, Any]] = {
     "MEDIA_SWEEP_GRACE_SECONDS": 3600,
     "CONTACT": "CHI 311: call 311 (or 312-744-5000 from outside Chicago)",
     "KEY_SERVICE": "Partners ask the City's 311 team for an API key; "
-    "keys are issued with `flask open311 create-key`.",
+    "keys are issued with `flask open311 create-key`, and keys for the test endpoint "
+    "(the partner sandbox) with `flask open311 sandbox-key create`.",
     "ENDPOINT_TYPE": "production",
     # A retried POST with the same key and content inside this window
     # returns the original request instead of filing a second one.
@@ -258,6 +265,8 @@ def load(app: Flask, test_config: Mapping[str, Any] | None = None) -> None:
         app.config.from_prefixed_env("OPEN311")
         if url := os.environ.get("OPEN311_DATABASE_URL"):
             app.config["SQLALCHEMY_DATABASE_URI"] = url
+        if (sandbox_url := os.environ.get("OPEN311_SANDBOX_DATABASE_URL")) is not None:
+            app.config["SANDBOX_DATABASE_URI"] = sandbox_url  # empty turns the sandbox off
     else:
         app.config.from_mapping(test_config)
     app.config["SECRET_KEY_FALLBACKS"] = _key_list(app.config["SECRET_KEY_FALLBACKS"])

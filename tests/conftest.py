@@ -58,7 +58,15 @@ GENEROUS_LIMITS = {
 
 def make_app(database_url: str, **overrides: object) -> Flask:
     app = create_app(
-        {"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **GENEROUS_LIMITS, **overrides}
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            # The partner sandbox is on, as by default, but in memory: a test that reaches
+            # it without a store of its own (tests/sandbox gives one) writes no file.
+            "SANDBOX_DATABASE_URI": "sqlite://",
+            **GENEROUS_LIMITS,
+            **overrides,
+        }
     )
     app.test_client_class = CheckedClient
     return app

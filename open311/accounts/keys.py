@@ -13,6 +13,7 @@ from open311.errors import Forbidden, NotFound
 from open311.models import ApiKey
 from open311.models.base import utcnow
 from open311.routing import reading_primary
+from open311.sandbox import KEY_MARK, PREFIX
 
 PREFIX_LENGTH = 8
 
@@ -21,10 +22,17 @@ def hash_key(plaintext: str) -> str:
     return hashlib.sha256(plaintext.encode("utf-8")).hexdigest()
 
 
-def create_key(session: Session, name: str) -> tuple[ApiKey, str]:
-    """A new key for a partner; the plaintext is returned once and never stored."""
-    plaintext = secrets.token_urlsafe(32)
-    api_key = ApiKey(name=name, key_hash=hash_key(plaintext), prefix=plaintext[:PREFIX_LENGTH])
+def create_key(session: Session, name: str, *, sandbox: bool = False) -> tuple[ApiKey, str]:
+    """A new key for a partner; the plaintext is returned once and never stored.
+
+    A sandbox key starts with KEY_MARK; a production key never does, so each side
+    names the other's keys in its refusal. The prefix kept is of the random part.
+    """
+    token = secrets.token_urlsafe(32)
+    while token.startswith(KEY_MARK):  # one in 2**48: production's keys never look like one
+        token = secrets.token_urlsafe(32)
+    plaintext = KEY_MARK + token if sandbox else token
+    api_key = ApiKey(name=name, key_hash=hash_key(plaintext), prefix=token[:PREFIX_LENGTH])
     session.add(api_key)
     session.flush()
     return api_key, plaintext
@@ -54,10 +62,21 @@ _KEY_WITH_HASH = sa.select(ApiKey).where(
 )
 
 
-def authenticate(session: Session, plaintext: str | None) -> ApiKey:
-    """The live key matching `plaintext`; Forbidden (403) otherwise."""
+def authenticate(session: Session, plaintext: str | None, *, sandbox: bool = False) -> ApiKey:
+    """The live key matching `plaintext`; Forbidden (403) otherwise, naming where a key
+    of the other side (sandbox or production) belongs."""
     if not plaintext:
         raise Forbidden("api_key is required to create a service request.")
+    if plaintext.startswith(KEY_MARK) and not sandbox:
+        raise Forbidden(
+            f"This api_key is a sandbox key: use it with the sandbox at {PREFIX}/v2/, "
+            "and a production key here."
+        )
+    if sandbox and not plaintext.startswith(KEY_MARK):
+        raise Forbidden(
+            "This api_key is not a sandbox key: the sandbox takes sandbox keys only "
+            f"(they start with {KEY_MARK!r}); ask the 311 team for one."
+        )
     with reading_primary(session):  # a key issued or revoked a moment ago counts at once
         api_key = session.scalar(_KEY_WITH_HASH, {"key_hash": hash_key(plaintext)})
     if api_key is None or api_key.revoked_at is not None:

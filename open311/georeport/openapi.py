@@ -43,6 +43,31 @@ def load_openapi(schemas_dir: Path) -> dict[str, Any]:
     return document
 
 
+def for_sandbox(document: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The partner sandbox's document: GeoReport's paths under `prefix`, and none of the
+    paths it does not serve (the staff API, the feeds)."""
+    paths = {
+        prefix + path.removeprefix(_PRODUCTION): operations
+        for path, operations in document["paths"].items()
+        if not path.startswith(_NOT_IN_SANDBOX)
+    }
+    info = {
+        **document["info"],
+        "title": f"{document['info']['title']} (partner sandbox)",
+        "description": f"{_SANDBOX_NOTE} {document['info']['description']}",
+    }
+    return {**document, "info": info, "paths": paths}
+
+
+_PRODUCTION = "/open311"
+_NOT_IN_SANDBOX = ("/open311/staff", "/open311/feeds")
+_SANDBOX_NOTE = (
+    "The partner sandbox: the same API for developing against, with sandbox keys "
+    "(they start with 'sandbox-') and a store of its own, emptied on a schedule; "
+    "nothing filed here reaches a department."
+)
+
+
 @dataclass(frozen=True)
 class _Scope:
     """Where a node sits: the directory its relative refs resolve against,

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from open311 import sandbox
 from open311.formats.markdown import to_safe_html
 from open311.formats.w3c import format_w3c
 from open311.models import (
@@ -29,7 +30,12 @@ FORMATS = ["text/xml", "application/json"]
 COORDINATE_DECIMALS = 7  # ~1 cm; FixMyStreet sends 6
 
 
-def discovery(config: Mapping[str, Any], changeset: str, endpoint_url: str) -> dict[str, Any]:
+def discovery(config: Mapping[str, Any], changeset: str, base_url: str) -> dict[str, Any]:
+    """Production's endpoint, and the partner sandbox's beside it as `test` when it is on
+    (the same document from either)."""
+    places = [(f"{sandbox.PRODUCTION_PREFIX}/v2/", config["ENDPOINT_TYPE"])]
+    if sandbox.enabled(config):
+        places.append((f"{sandbox.PREFIX}/v2/", "test"))
     return {
         "changeset": changeset,
         "contact": config["CONTACT"],
@@ -37,11 +43,12 @@ def discovery(config: Mapping[str, Any], changeset: str, endpoint_url: str) -> d
         "endpoints": [
             {
                 "specification": SPECIFICATION,
-                "url": endpoint_url,
+                "url": base_url + path,
                 "changeset": changeset,
-                "type": config["ENDPOINT_TYPE"],
+                "type": endpoint_type,
                 "formats": FORMATS,
             }
+            for path, endpoint_type in places
         ],
     }
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import CombinedMultiDict, MultiDict
 
-from open311 import parameters, rate_limits
+from open311 import parameters, rate_limits, sandbox
 from open311.accounts.keys import authenticate
 from open311.catalog import queries as catalog_queries
 from open311.database import SAFE_METHODS, read_without_a_transaction
@@ -21,7 +21,7 @@ from open311.formats import render
 from open311.formats.w3c import format_w3c
 from open311.georeport import media_views, payloads, schemas
 from open311.georeport.errors import render_errors
-from open311.georeport.openapi import load_openapi
+from open311.georeport.openapi import for_sandbox, load_openapi
 from open311.jurisdiction import Jurisdiction
 from open311.knowledge import queries as knowledge_queries
 from open311.media import queries as media_queries
@@ -54,7 +54,7 @@ def merged_params() -> MultiDict[str, str]:
 def caller_key(session: Session) -> ApiKey:
     """The caller's live API key (403 otherwise); wrong keys and writes are rate limited."""
     with rate_limits.credential_attempt():
-        api_key = authenticate(session, api_key_param())
+        api_key = authenticate(session, api_key_param(), sandbox=current_app.config["SANDBOX"])
     rate_limits.count_writes_of(f"key:{api_key.id}")
     return api_key
 
@@ -86,9 +86,8 @@ def _read_without_a_transaction() -> None:
 def discovery(fmt: str) -> Response:
     changed = catalog_queries.last_changed(db.session()) or utcnow()
     changeset = format_w3c(changed, jurisdiction().time_zone)
-    endpoint = public_base_url() + "/open311/v2/"
     return render.document(
-        "discovery", payloads.discovery(current_app.config, changeset, endpoint), fmt
+        "discovery", payloads.discovery(current_app.config, changeset, public_base_url()), fmt
     )
 
 
@@ -130,7 +129,7 @@ def get_article(article_id: str, fmt: str) -> Response:
 
 
 def _article_url(slug: str, fmt: str) -> str:
-    return f"{public_base_url()}/open311/v2/articles/{slug}.{fmt}"
+    return f"{public_base_url()}{sandbox.api_root(current_app.config)}/v2/articles/{slug}.{fmt}"
 
 
 def public_base_url() -> str:
@@ -158,7 +157,8 @@ def create_request(fmt: str) -> Response:
     reply = payloads.post_reply(filed.service_request, filed.service)
     db.session.commit()
     if not filed.replayed:
-        signals.request_filed.send("georeport")
+        # The sandbox's filings are counted apart from production's.
+        signals.request_filed.send("sandbox" if current_app.config["SANDBOX"] else "georeport")
     return render.document("service_requests", [reply], fmt)
 
 
@@ -281,4 +281,7 @@ def receive_update(fmt: str) -> Response:
 
 @bp.get("/v2/openapi.<any(json):fmt>")
 def openapi(fmt: str) -> Response:
-    return jsonify(load_openapi(Path(current_app.config["SCHEMAS_DIR"])))
+    document = load_openapi(Path(current_app.config["SCHEMAS_DIR"]))
+    if current_app.config["SANDBOX"]:
+        document = for_sandbox(document, sandbox.PREFIX)
+    return jsonify(document)

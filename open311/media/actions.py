@@ -17,6 +17,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from open311 import sandbox
 from open311.errors import Conflict, NotFound
 from open311.media import queries
 from open311.media import storage as media_storage
@@ -38,19 +39,24 @@ class Destination:
 
     storage: Storage
     base_url: str  # PUBLIC_BASE_URL, or the request's own host when that is empty
+    path: str = PATH  # the partner sandbox serves its own photos under its prefix
 
     def url(self, name: str) -> str:
-        return photo_url(self.base_url, name)
+        return photo_url(self.base_url, name, self.path)
 
 
 def destination(app: Flask, host_url: str) -> Destination:
     """Where the app's photos go, served from PUBLIC_BASE_URL, else the host the caller reached."""
-    return Destination(media_storage.for_app(app), app.config["PUBLIC_BASE_URL"] or host_url)
+    return Destination(
+        media_storage.for_app(app),
+        app.config["PUBLIC_BASE_URL"] or host_url,
+        f"{sandbox.api_root(app.config)}/v2/media/",
+    )
 
 
-def photo_url(base_url: str, name: str) -> str:
+def photo_url(base_url: str, name: str, path: str = PATH) -> str:
     """Our public URL of a photo file."""
-    return f"{base_url.rstrip('/')}{PATH}{name}"
+    return f"{base_url.rstrip('/')}{path}{name}"
 
 
 def attach_photos(

@@ -19,6 +19,7 @@ from lxml import etree
 SCHEMA_ROOT = Path(__file__).parents[2] / "schemas"
 SCHEMAS = SCHEMA_ROOT / "georeport-v2"
 HTML_PAGES = ("/open311/unsubscribe/", "/open311/confirm/")
+SANDBOX = "/open311/sandbox/"
 
 # (method, path pattern, contract name); the first match wins.
 ROUTES = (
@@ -63,6 +64,8 @@ _COMPILED = tuple((method, re.compile(pattern), name) for method, pattern, name 
 
 
 def contract_for(method: str, path: str, status: int) -> str | None:
+    if path.startswith(SANDBOX):  # the partner sandbox serves the same API, same contracts
+        path = "/open311/" + path.removeprefix(SANDBOX)
     if not path.startswith("/open311/") or path.endswith("openapi.json"):
         return None
     if path.startswith(HTML_PAGES):  # for people, not clients: tested as HTML where used

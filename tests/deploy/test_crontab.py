@@ -41,4 +41,5 @@ def test_the_commands_that_must_run_on_a_schedule_are_scheduled():
         "learn-estimates",
         "sweep-media",
         "sweep-sign-ins",
+        "empty-sandbox",
     } <= set(scheduled_commands())

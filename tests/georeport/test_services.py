@@ -17,25 +17,27 @@ def test_discovery_names_the_url_the_caller_reached(client, base_url):
             urls = [endpoint["url"] for endpoint in response.json["endpoints"]]
         else:
             urls = etree.fromstring(response.data).xpath("/discovery/endpoints/endpoint/url/text()")
-        assert urls == [f"{base_url}/open311/v2/"]
+        assert urls == [f"{base_url}/open311/v2/", f"{base_url}/open311/sandbox/v2/"]
 
 
 def test_discovery_names_the_public_base_url_when_set(app, client):
     app.config["PUBLIC_BASE_URL"] = "https://311.city.example/"
     response = client.get("/open311/discovery.json", base_url="http://10.0.0.5:8000")
     assert [endpoint["url"] for endpoint in response.json["endpoints"]] == [
-        "https://311.city.example/open311/v2/"
+        "https://311.city.example/open311/v2/",
+        "https://311.city.example/open311/sandbox/v2/",
     ]
 
 
-def test_discovery_lists_one_endpoint_with_both_formats(client):
+def test_discovery_lists_production_with_both_formats(client):
     document = client.get("/open311/discovery.json").json
-    [endpoint] = document["endpoints"]
+    endpoint, _sandbox = document["endpoints"]  # the partner sandbox: tests/sandbox
     assert endpoint["url"].endswith("/open311/v2/")
+    assert endpoint["type"] == "production"
     assert endpoint["formats"] == ["text/xml", "application/json"]
     assert endpoint["specification"] == "http://wiki.open311.org/GeoReport_v2"
     xml = etree.fromstring(client.get("/open311/discovery.xml").data)
-    assert xml.xpath("/discovery/endpoints/endpoint/formats/format/text()") == [
+    assert xml.xpath("/discovery/endpoints/endpoint[1]/formats/format/text()") == [
         "text/xml",
         "application/json",
     ]

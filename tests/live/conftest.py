@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +60,7 @@ class LiveServer:
     base_url: str  # http://127.0.0.1:PORT
     api_key: str
     staff_token: str  # a CDOT supervisor's, for the staff API
+    sandbox_key: str  # a partner's key for the sandbox, in its own SQLite file
     database_url: str
     seeded: Seeded
 
@@ -118,16 +120,21 @@ def live_database_url(
 
 @pytest.fixture(scope="module")
 def live_server(
-    live_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    live_database_url: str, tmp_path_factory: pytest.TempPathFactory, spatialite_template: Path
 ) -> Iterator[LiveServer]:
     """gunicorn with several workers on a free port, seeded through its own API."""
     api_key = _create_api_key(live_database_url)
     staff_token = make_staff(
         make_app(live_database_url), "supervisor", "CDOT - Department of Transportation"
     )
+    sandbox_path = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite"
+    shutil.copy(spatialite_template, sandbox_path)
+    sandbox_url = f"sqlite:///{sandbox_path}"
+    _load_test_catalog(sandbox_url)
+    sandbox_key = _create_api_key(sandbox_url, sandbox=True)
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     process = servers.start(
-        _server_environment(live_database_url),
+        {**_server_environment(live_database_url), "OPEN311_SANDBOX_DATABASE_URL": sandbox_url},
         log,
         "--workers",
         str(WORKERS),
@@ -141,6 +148,7 @@ def live_server(
             base_url=base_url,
             api_key=api_key,
             staff_token=staff_token,
+            sandbox_key=sandbox_key,
             database_url=live_database_url,
             seeded=seeded,
         )
@@ -155,6 +163,8 @@ def _server_environment(database_url: str) -> dict[str, str]:
         OPEN311_DATABASE_URL=database_url,
         OPEN311_SECRET_KEY=secrets.token_urlsafe(32),  # a served app refuses the development key
         OPEN311_CATALOG_DIR=str(FIXTURE_CATALOG),
+        # The partner sandbox stays on (discovery lists it) but writes no file to instance/.
+        OPEN311_SANDBOX_DATABASE_URL="sqlite://",
         SPATIALITE_LIBRARY_PATH="mod_spatialite",
         # schemathesis and the load tests send thousands of requests (wrong keys among
         # them) from one address: limits they cannot reach (tests/test_rate_limits.py).
@@ -173,12 +183,12 @@ def _load_test_catalog(database_url: str) -> None:
         db.engine.dispose()
 
 
-def _create_api_key(database_url: str) -> str:
+def _create_api_key(database_url: str, sandbox: bool = False) -> str:
     app = make_app(database_url)
     with app.app_context():
         session = db.session()
         begin_write(session)
-        _, plaintext = create_key(session, "Interop tests")
+        _, plaintext = create_key(session, "Interop tests", sandbox=sandbox)
         db.session.commit()
         db.engine.dispose()
     return plaintext

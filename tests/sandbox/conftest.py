@@ -1,0 +1,101 @@
+"""The partner sandbox's fixtures: production's app (tests/conftest.py) with a sandbox on a
+store of its own, a second SpatiaLite file or a second PostGIS database, holding the test
+catalogue too."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from open311 import sandbox
+from open311.accounts.keys import create_key
+from open311.catalog.loader import load_catalog, read_catalog
+from open311.config import PROJECT_DIR
+from open311.database import begin_write, upgrade_schema
+from open311.extensions import db
+from open311.models import Base
+from tests.conftest import FIXTURE_CATALOG, POSTGIS_URL, _empty_postgis, make_app
+
+# The sandbox's PostGIS database: OPEN311_TEST_POSTGIS_URL's, with a 2 after its name.
+SANDBOX_POSTGIS_URL = (
+    make_url(POSTGIS_URL)
+    .set(database=f"{make_url(POSTGIS_URL).database}2")
+    .render_as_string(hide_password=False)
+    if POSTGIS_URL
+    else ""
+)
+
+
+@pytest.fixture(scope="session")
+def sandbox_postgis_schema() -> str:
+    """The sandbox's PostGIS database, made if missing and migrated once per session."""
+    name = make_url(SANDBOX_POSTGIS_URL).database
+    admin = sa.create_engine(POSTGIS_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        )
+        if not exists:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    app = make_app(SANDBOX_POSTGIS_URL)
+    with app.app_context():
+        with db.engine.begin() as connection:
+            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
+            Base.metadata.drop_all(connection)
+            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.engine.dispose()
+    upgrade_schema(app)
+    return SANDBOX_POSTGIS_URL
+
+
+@pytest.fixture
+def sandbox_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[str]:
+    """The sandbox's store, on the same backend as production's."""
+    if database_url.startswith("sqlite"):
+        path = tmp_path / "sandbox.sqlite"
+        shutil.copy(request.getfixturevalue("spatialite_template"), path)
+        yield f"sqlite:///{path}"
+    else:
+        url = request.getfixturevalue("sandbox_postgis_schema")
+        yield url
+        _empty_postgis(url)
+
+
+@pytest.fixture
+def app(database_url: str, sandbox_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Production on its store, the sandbox on its own; both hold the test catalogue."""
+    app = make_app(
+        database_url,
+        SANDBOX_DATABASE_URI=sandbox_url,
+        CATALOG_DIR=str(FIXTURE_CATALOG),
+        MEDIA_ROOT=str(tmp_path / "media"),
+    )
+    for each in (app, sandbox.app_of(app)):
+        with each.app_context():
+            session = db.session()
+            begin_write(session)
+            load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
+            db.session.commit()
+    yield app
+    for each in (app, sandbox.app_of(app)):
+        with each.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def sandbox_key(app: Flask) -> str:
+    """A partner's sandbox key, issued in the sandbox's store."""
+    with sandbox.app_of(app).app_context():
+        session = db.session()
+        begin_write(session)
+        _, plaintext = create_key(session, "Partner in the sandbox", sandbox=True)
+        db.session.commit()
+    return plaintext
