@@ -49,7 +49,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 # The embedded database with the Chicago catalogue and real Chicago requests,
-# and the expected times to resolve learned from them.
+# and the expected times to resolve learned from them; then the partners' sandbox.
 demo-db: $(SECRET_KEY_FILE)
 	$(WITH_KEY) $(VENV)/bin/flask open311 init-db
 	$(WITH_KEY) $(VENV)/bin/flask open311 load-catalog
@@ -58,6 +58,7 @@ demo-db: $(SECRET_KEY_FILE)
 	$(WITH_KEY) $(VENV)/bin/flask open311 load-demo
 	$(WITH_KEY) $(VENV)/bin/flask open311 tag-areas
 	$(WITH_KEY) $(VENV)/bin/flask open311 learn-estimates
+	$(WITH_KEY) $(VENV)/bin/flask open311 init-sandbox
 
 # 32 random bytes, readable by this user only (umask), never committed (.gitignore: instance/).
 $(SECRET_KEY_FILE):
