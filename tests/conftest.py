@@ -86,7 +86,12 @@ def spatialite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def postgis_schema() -> str:
     """The PostGIS test database, migrated once per session."""
-    app = make_app(POSTGIS_URL)
+    return migrated_from_scratch(POSTGIS_URL)
+
+
+def migrated_from_scratch(database_url: str) -> str:
+    """A PostGIS database emptied of our tables and migrated again; its URL."""
+    app = make_app(database_url)
     with app.app_context():
         with db.engine.begin() as connection:
             connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
@@ -94,7 +99,18 @@ def postgis_schema() -> str:
             connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         db.engine.dispose()
     upgrade_schema(app)
-    return POSTGIS_URL
+    return database_url
+
+
+def load_test_catalog(database_url: str) -> None:
+    """The test catalogue, loaded into a migrated database by an app of its own."""
+    app = make_app(database_url)
+    with app.app_context():
+        session = db.session()
+        begin_write(session)
+        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
+        db.session.commit()
+        db.engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)

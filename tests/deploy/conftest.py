@@ -19,7 +19,8 @@ import requests
 
 from open311.config import PROJECT_DIR
 from tests import servers
-from tests.live.conftest import _load_test_catalog, _server_environment
+from tests.conftest import load_test_catalog
+from tests.live.conftest import _server_environment
 
 DEPLOY = PROJECT_DIR / "deploy"
 GUNICORN_CONFIG = DEPLOY / "gunicorn.conf.py"
@@ -34,7 +35,7 @@ def database_url(spatialite_template: Path, tmp_path: Path) -> str:
     path = tmp_path / "open311.sqlite"
     shutil.copy(spatialite_template, path)
     url = f"sqlite:///{path}"
-    _load_test_catalog(url)
+    load_test_catalog(url)
     return url
 
 

@@ -35,10 +35,10 @@ from aiosmtpd.controller import Controller
 from open311.config import PROJECT_DIR
 from tests import servers
 from tests.builders import pothole_form
-from tests.conftest import _empty_postgis, make_app, new_api_key
+from tests.conftest import _empty_postgis, load_test_catalog, make_app, new_api_key
 from tests.console.conftest import CDOT, PASSWORD, TOKEN_FIELD, add_staff
 from tests.deploy.conftest import gunicorn, nginx
-from tests.live.conftest import _load_test_catalog, _server_environment
+from tests.live.conftest import _server_environment
 from tests.media import photos
 from tests.notifications.conftest import Mailbox
 
@@ -85,7 +85,7 @@ class City:
 def postgis_url(request: pytest.FixtureRequest) -> Iterator[str]:
     required("OPEN311_TEST_POSTGIS_URL")
     url: str = request.getfixturevalue("postgis_schema")
-    _load_test_catalog(url)
+    load_test_catalog(url)
     yield url
     _empty_postgis(url)
 

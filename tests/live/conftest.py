@@ -25,15 +25,20 @@ import requests
 import sqlalchemy as sa
 
 from open311.accounts.keys import create_key
-from open311.catalog.loader import load_catalog, read_catalog
-from open311.config import PROJECT_DIR
 from open311.database import begin_write
 from open311.extensions import db
 from open311.models import ServiceRequest, Stage, Status
 from open311.models.base import utcnow
 from tests import servers
 from tests.builders import CITY_HALL, make_staff
-from tests.conftest import BACKENDS, FIXTURE_CATALOG, GENEROUS_LIMITS, _empty_postgis, make_app
+from tests.conftest import (
+    BACKENDS,
+    FIXTURE_CATALOG,
+    GENEROUS_LIMITS,
+    _empty_postgis,
+    load_test_catalog,
+    make_app,
+)
 from tests.contracts import wire
 
 WORKERS = 3
@@ -112,7 +117,7 @@ def live_database_url(
         url = f"sqlite:///{path}"
     else:
         url = request.getfixturevalue("postgis_schema")
-    _load_test_catalog(url)
+    load_test_catalog(url)
     yield url
     if request.param == "postgis":
         _empty_postgis(url)
@@ -130,7 +135,7 @@ def live_server(
     sandbox_path = tmp_path_factory.mktemp("sandbox") / "sandbox.sqlite"
     shutil.copy(spatialite_template, sandbox_path)
     sandbox_url = f"sqlite:///{sandbox_path}"
-    _load_test_catalog(sandbox_url)
+    load_test_catalog(sandbox_url)
     sandbox_key = _create_api_key(sandbox_url, sandbox=True)
     log = tmp_path_factory.mktemp("gunicorn") / "stderr.log"
     process = servers.start(
@@ -171,16 +176,6 @@ def _server_environment(database_url: str) -> dict[str, str]:
         **{f"OPEN311_{name}": value for name, value in GENEROUS_LIMITS.items()},
     )
     return env
-
-
-def _load_test_catalog(database_url: str) -> None:
-    app = make_app(database_url)
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
-        db.session.commit()
-        db.engine.dispose()
 
 
 def _create_api_key(database_url: str, sandbox: bool = False) -> str:

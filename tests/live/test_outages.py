@@ -44,8 +44,8 @@ from open311.extensions import db
 from open311.models import ServiceRequest
 from tests import servers
 from tests.builders import make_staff, pothole_form
-from tests.conftest import FIXTURE_CATALOG, make_app, new_api_key
-from tests.live.conftest import _create_api_key, _load_test_catalog, _server_environment
+from tests.conftest import FIXTURE_CATALOG, load_test_catalog, make_app, new_api_key
+from tests.live.conftest import _create_api_key, _server_environment
 
 pytestmark = pytest.mark.slow
 
@@ -137,7 +137,7 @@ def cluster() -> Iterator[Cluster]:
         upgrade_schema(app)
         with app.app_context():
             db.engine.dispose()
-        _load_test_catalog(cluster.url)
+        load_test_catalog(cluster.url)
         yield cluster
     finally:
         with contextlib.suppress(OSError, ValueError):
@@ -301,7 +301,7 @@ def test_server_log_holds_no_traceback(served: Served) -> None:
 def sqlite_app(tmp_path: Path, spatialite_template: Path) -> Iterator[Flask]:
     path = tmp_path / "open311.sqlite"
     shutil.copy(spatialite_template, path)
-    _load_test_catalog(f"sqlite:///{path}")
+    load_test_catalog(f"sqlite:///{path}")
     app = make_app(f"sqlite:///{path}", CATALOG_DIR=str(FIXTURE_CATALOG))
     yield app
     with app.app_context():

@@ -17,10 +17,15 @@ from open311 import sandbox
 from open311.accounts.keys import create_key
 from open311.catalog.loader import load_catalog, read_catalog
 from open311.config import PROJECT_DIR
-from open311.database import begin_write, upgrade_schema
+from open311.database import begin_write
 from open311.extensions import db
-from open311.models import Base
-from tests.conftest import FIXTURE_CATALOG, POSTGIS_URL, _empty_postgis, make_app
+from tests.conftest import (
+    FIXTURE_CATALOG,
+    POSTGIS_URL,
+    _empty_postgis,
+    make_app,
+    migrated_from_scratch,
+)
 
 # The sandbox's PostGIS database: OPEN311_TEST_POSTGIS_URL's, with a 2 after its name.
 SANDBOX_POSTGIS_URL = (
@@ -44,15 +49,7 @@ def sandbox_postgis_schema() -> str:
         if not exists:
             connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     admin.dispose()
-    app = make_app(SANDBOX_POSTGIS_URL)
-    with app.app_context():
-        with db.engine.begin() as connection:
-            connection.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS postgis")
-            Base.metadata.drop_all(connection)
-            connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        db.engine.dispose()
-    upgrade_schema(app)
-    return SANDBOX_POSTGIS_URL
+    return migrated_from_scratch(SANDBOX_POSTGIS_URL)
 
 
 @pytest.fixture
