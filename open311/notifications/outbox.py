@@ -310,7 +310,7 @@ def _matching(session: Session, service_request: ServiceRequest) -> Sequence[sa.
 
 
 @functools.cache
-def _subscriptions_matching(dialect: str) -> sa.Select[Any]:
+def _subscriptions_matching(dialect: str) -> sa.Select[*tuple[Any, ...]]:
     """The statement of _matching, built once per backend: every filing and every
     change runs it, and building it cost more than running it."""
     circle = circles_holding(

@@ -8,6 +8,7 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -299,7 +300,9 @@ def _insert_guards(dialect: str, count: int) -> sa.Insert:
     """INSERT … VALUES (one row per guard) ON CONFLICT DO NOTHING RETURNING guard,
     built once per backend and count: every POST with a key runs it."""
     names = ("api_key_id", "guard", "fingerprint", "service_request_id", "created_at")
-    rows = [{name: sa.bindparam(f"{name}_{i}") for name in names} for i in range(count)]
+    rows: list[dict[str, Any]] = [
+        {name: sa.bindparam(f"{name}_{i}") for name in names} for i in range(count)
+    ]
     statement: sa.Insert = insert_unless_present(dialect, ReplayGuard)
     return statement.values(rows).returning(_GUARDS.c.guard)
 
