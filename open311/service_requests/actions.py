@@ -8,7 +8,6 @@ import json
 import secrets
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -291,24 +290,17 @@ def _add_guards(
         for guard in guards
     ]
     connection = session.connection()
-    statement = _insert_guards(connection.dialect.name, len(rows))
-    return list(connection.execute(statement, _numbered(rows)).scalars())
+    statement = _insert_guards(connection.dialect.name)
+    return list(connection.execute(statement, rows).scalars())
 
 
 @functools.cache
-def _insert_guards(dialect: str, count: int) -> sa.Insert:
-    """INSERT … VALUES (one row per guard) ON CONFLICT DO NOTHING RETURNING guard,
-    built once per backend and count: every POST with a key runs it."""
-    names = ("api_key_id", "guard", "fingerprint", "service_request_id", "created_at")
-    rows: list[dict[str, Any]] = [
-        {name: sa.bindparam(f"{name}_{i}") for name in names} for i in range(count)
-    ]
+def _insert_guards(dialect: str) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING guard, built once per backend: every
+    POST with a key runs it, and one statement for all its rows (insertmanyvalues)
+    stays in SQLAlchemy's compiled cache, where one with the rows in VALUES did not."""
     statement: sa.Insert = insert_unless_present(dialect, ReplayGuard)
-    return statement.values(rows).returning(_GUARDS.c.guard)
-
-
-def _numbered(rows: list[dict[str, object]]) -> dict[str, object]:
-    return {f"{name}_{i}": value for i, row in enumerate(rows) for name, value in row.items()}
+    return statement.returning(_GUARDS.c.guard)
 
 
 def _withdraw(
