@@ -289,9 +289,10 @@ def _receivers(session: Session, service_request: ServiceRequest) -> list[_Recei
     return list(found.values())
 
 
-def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Subscription]:
+def _matching(session: Session, service_request: ServiceRequest) -> Sequence[sa.Row[Any]]:
     """Live, confirmed subscriptions to this request; to its service, areas or a circle
-    if it is public."""
+    if it is public. Rows of what a receiver needs, not objects: every filing reads
+    them, and loading whole subscriptions cost more than finding them."""
     public = service_request.intake is Intake.ACCEPTED
     where = {
         "service_code": service_request.service_code,
@@ -305,11 +306,11 @@ def _matching(session: Session, service_request: ServiceRequest) -> Sequence[Sub
         **{name: value if public else None for name, value in where.items()},
     }
     statement = _subscriptions_matching(session.get_bind().dialect.name)
-    return session.scalars(statement, parameters).all()
+    return session.execute(statement, parameters).all()
 
 
 @functools.cache
-def _subscriptions_matching(dialect: str) -> sa.Select[Subscription]:
+def _subscriptions_matching(dialect: str) -> sa.Select[*tuple[Any, ...]]:
     """The statement of _matching, built once per backend: every filing and every
     change runs it, and building it cost more than running it."""
     circle = circles_holding(
@@ -347,7 +348,7 @@ def _subscriptions_matching(dialect: str) -> sa.Select[Subscription]:
         Subscription.webhook_id.in_(sa.select(Webhook.id).where(Webhook.deleted_at.is_(None))),
     )
     return (
-        sa.select(Subscription)
+        sa.select(*RECEIVER_COLUMNS)
         .where(
             Subscription.cancelled_at.is_(None),
             Subscription.confirmed_at.is_not(None),  # a pending address hears nothing
@@ -358,7 +359,17 @@ def _subscriptions_matching(dialect: str) -> sa.Select[Subscription]:
     )
 
 
-def _expand(session: Session, subscription: Subscription) -> list[_Receiver]:
+# What _expand reads of a matching subscription.
+RECEIVER_COLUMNS = (
+    Subscription.id,
+    Subscription.channel,
+    Subscription.address,
+    Subscription.webhook_id,
+    Subscription.api_key_id,
+)
+
+
+def _expand(session: Session, subscription: sa.Row[Any]) -> list[_Receiver]:
     if subscription.channel is Channel.WEBHOOK:
         return [_Receiver(subscription.id, Channel.WEBHOOK, webhook_id=subscription.webhook_id)]
     if subscription.channel is Channel.ACCOUNT:

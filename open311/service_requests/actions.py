@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
@@ -9,11 +10,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
 from open311.catalog.answers import Answer, check_answers
+from open311.database import insert_unless_present
 from open311.errors import Conflict, InvalidRequest, NotFound
 from open311.estimates.actions import refresh_expected
 from open311.geocoding import Place
@@ -114,37 +115,26 @@ def submit_request(
     )
     if earlier is not None:
         return Filed(earlier, service, replayed=True)
-    try:
-        with session.begin_nested():
-            service_request = _new_request(session, service, submission, jurisdiction, now)
-            service_request.channel = channel
-            if media is not None and submission.photos:
-                service_request.media_url = media.url(submission.photos[0].name)
-            _put(service_request, place, area_codes_at(session, place.lon, place.lat))
-            service_request.attributes = answers
-            service_request.api_key_id = api_key.id if api_key else None
-            if filed_by is not None:
-                service_request.filed_by_staff_id = filed_by.id
-                service_request.channel = "phone"
-            # Before the INSERT, so that it writes the estimate with everything else.
-            refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
-            session.add(service_request)
-            session.flush()
-            if api_key:
-                _add_guards(session, api_key, guards, fingerprint, service_request, now)
-            outbox.request_filed(session, service_request)  # the filer follows; areas are told
-            if media is not None and submission.photos:
-                media_actions.attach_photos(session, service_request, submission.photos, media, now)
-    except IntegrityError:
-        # A concurrent copy of this POST won the race: answer with its request.
-        earlier = (
-            _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
-            if api_key
-            else None
-        )
-        if earlier is None:
-            raise
-        return Filed(earlier, service, replayed=True)
+    service_request = _new_request(session, service, submission, jurisdiction, now)
+    service_request.channel = "phone" if filed_by is not None else channel
+    service_request.filed_by_staff_id = filed_by.id if filed_by is not None else None
+    if media is not None and submission.photos:
+        service_request.media_url = media.url(submission.photos[0].name)
+    _put(service_request, place, area_codes_at(session, place.lon, place.lat))
+    service_request.attributes = answers
+    service_request.api_key_id = api_key.id if api_key else None
+    # Before the INSERT, so that it writes the estimate with everything else.
+    refresh_expected(session, service_request, now, time_zone=jurisdiction.time_zone)
+    session.add(service_request)
+    session.flush()
+    stored = _add_guards(session, api_key, guards, fingerprint, service_request, now)
+    if api_key and len(stored) < len(guards):  # a concurrent copy won: answer with its request
+        _withdraw(session, service_request, api_key, stored)
+        winner = _earlier_copy(session, api_key, guards, fingerprint, now - replay_window)
+        return Filed(_raced(winner), service, replayed=True)
+    outbox.request_filed(session, service_request)  # the filer follows; areas are told
+    if media is not None and submission.photos:
+        media_actions.attach_photos(session, service_request, submission.photos, media, now)
     return Filed(service_request, service, replayed=False)
 
 
@@ -274,12 +264,21 @@ def _earlier_copy(
 
 def _add_guards(
     session: Session,
-    api_key: ApiKey,
+    api_key: ApiKey | None,
     guards: list[str],
     fingerprint: str,
     service_request: ServiceRequest,
     now: datetime,
-) -> None:
+) -> list[str]:
+    """Store the request's guards (a POST with a key has them) and return those stored:
+    fewer than `guards` when a concurrent copy of this POST stored one of them first
+    (it committed after _earlier_copy looked).
+
+    Rows, not objects: one INSERT. It skips a guard already there instead of failing,
+    so the filing needs no SAVEPOINT (two round trips each time) to survive the race.
+    """
+    if api_key is None:
+        return []
     rows = [
         {
             "api_key_id": api_key.id,
@@ -290,8 +289,41 @@ def _add_guards(
         }
         for guard in guards
     ]
-    # Rows, not objects: one INSERT, and a concurrent copy's guard fails it at once.
-    session.connection().execute(sa.insert(ReplayGuard), rows)
+    connection = session.connection()
+    statement = _insert_guards(connection.dialect.name)
+    return list(connection.execute(statement, rows).scalars())
+
+
+@functools.cache
+def _insert_guards(dialect: str) -> sa.Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING guard, built once per backend: every
+    POST with a key runs it, and one statement for all its rows (insertmanyvalues)
+    stays in SQLAlchemy's compiled cache, where one with the rows in VALUES did not."""
+    statement: sa.Insert = insert_unless_present(dialect, ReplayGuard)
+    return statement.returning(_GUARDS.c.guard)
+
+
+def _withdraw(
+    session: Session, service_request: ServiceRequest, api_key: ApiKey, guards: list[str]
+) -> None:
+    """Undo the INSERTs of a request that lost the race: its `guards` stored, then the
+    request itself (nothing else refers to it yet)."""
+    if guards:
+        connection = session.connection()
+        connection.execute(_DELETE_GUARDS_OF_KEY, {"api_key_id": api_key.id, "guards": guards})
+    session.execute(
+        sa.delete(ServiceRequest).where(ServiceRequest.id == service_request.id),
+        execution_options={"synchronize_session": False},
+    )
+    session.expunge(service_request)
+
+
+def _raced(winner: ServiceRequest | None) -> ServiceRequest:
+    """The request of the copy that won the race. Its guard can only be gone already
+    when the replay window is shorter than the race (it expired at once)."""
+    if winner is None:
+        raise Conflict("A copy of this request was being filed at the same moment: send it again.")
+    return winner
 
 
 def review_request(
