@@ -5,9 +5,10 @@
         --database-url postgresql+psycopg://postgres@127.0.0.1:5432/open311_bench_load
     .venv/bin/python -m bench.load --replica-url postgresql+psycopg://…   # the same, one replica
 
-1. Takes the store as it is (open311_bench_10m, or --database-url; build one with
-   bench.neighbourhoods or bench.dashboard): migrates it, loads the Chicago catalogue,
-   areas and articles, adds an API key, and writes the plan bench/locustfile.py reads:
+1. Takes the store as it is (open311_bench_10m, or --database-url), or with --build
+   ROWS drops it and generates ROWS requests as bench.neighbourhoods does; migrates it,
+   loads the Chicago catalogue, areas and articles, adds an API key, and writes the
+   plan bench/locustfile.py reads:
    real places (the 2021 sample), wards, request ids and their services sampled from
    the store, the articles' words, POST forms of real services at real points.
 2. Starts gunicorn with deploy/gunicorn.conf.py (gthread workers) and nginx with
@@ -17,7 +18,10 @@
    offers --start-rate requests/s, then --rate-step more each step of --step-seconds,
    users pacing themselves with constant_throughput. A step passes with p99 under
    500 ms, no error, and at least 95% of the offered rate served. It stops at the
-   first step that fails; the highest passing rate is printed beside the limit.
+   first step that fails; the highest passing rate is printed beside the limit, with
+   the server CPU per request there (gunicorn, nginx, PostgreSQL, from /proc): unlike
+   the rate, it does not move with other work on the machine, so 1000 / it is what a
+   core serves.
 4. The soak: --soak-minutes (default 30) at 70% of that rate (or of --rate), sampling
    every --sample-seconds the private resident memory (RssAnon: the heap, not the
    shared libraries or PostgreSQL's shared buffers a process touches) of the gunicorn
@@ -26,7 +30,8 @@
    flat when for each of its processes seen throughout, the last third's mean is within
    10% of the first third's.
 5. Prints each step and the soak beside their limits, with the machine's load average
-   (locust shares the machine), and writes bench/out/load-<time>.json.
+   (locust shares the machine), and writes bench/out/load-<time>.json; locust's CSVs
+   and logs, gunicorn's and nginx's logs and the plan go to bench/out/load-<time>/.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +85,7 @@ class Step:
     p50: float
     p95: float
     p99: float
+    cpu_ms: float  # server CPU per request: gunicorn, nginx, PostgreSQL
     load_average: str
     failures: list[str] = field(default_factory=list)
 
@@ -119,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     plan = write_plan(options, dsn, tag)
     steps: list[Step] = []
     soak: dict[str, Any] = {}
-    with served(options) as (base_url, watch):
+    with served(options, dsn) as servers:
         facts["load average before"] = load_average()
-        rate = options.rate or ramp(base_url, plan, options, steps)
+        rate = options.rate or ramp(servers, plan, options, steps)
         if rate and options.soak_minutes > 0:
-            soak = soak_at(base_url, plan, SOAK_SHARE * rate, options, watch(dsn))
+            soak = soak_at(servers, plan, SOAK_SHARE * rate, options)
     report(options, facts, steps, soak, tag)
     ramp_ok = bool(options.rate) or any(step.passes for step in steps)
     return 0 if ramp_ok and soak.get("passes", True) else 1
@@ -137,7 +143,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--database-url",
         default=os.environ.get("OPEN311_BENCH_10M_URL", neighbourhoods.DEFAULT_URL),
     )
-    add("--replica-url", help="a streaming replica of --database-url: gunicorn reads from it")
+    add("--build", type=int, metavar="ROWS", help="drop --database-url, generate ROWS requests")
+    add("--replica-url", help="streaming replicas of --database-url (commas between): read from")
     add("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
     add("--threads", type=int, default=4, help="threads per worker (deploy/gunicorn.conf.py's)")
     add("--start-rate", type=float, default=10, help="the first step's requests/s")
@@ -161,7 +168,13 @@ def say(text: str) -> None:
 
 
 def prepare(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
-    """Migrate, catalogue, areas (bench.seed.prepare) and the articles search reads."""
+    """Migrate, catalogue, areas (bench.seed.prepare) and the articles search reads; first,
+    with --build, a new store as bench.neighbourhoods makes it."""
+    if options.build:
+        building = argparse.Namespace(
+            reuse=False, rows=options.build, seed=311, database_url=options.database_url
+        )
+        neighbourhoods.build(building, dsn)
     seed.prepare(options.database_url)
     app = create_app(seed.bench_config(options.database_url))
     with app.app_context():
@@ -229,46 +242,54 @@ def post_forms(dsn: str, key: str, key_id: int, tag: str) -> list[str]:
 
 # --- the servers ---------------------------------------------------------------------------
 
-Watch = Callable[[int], dict[str, list[int]]]
+
+@dataclass(frozen=True)
+class Servers:
+    base_url: str  # nginx's
+    gunicorn: int  # the masters' pids
+    nginx: int
+    databases: dict[str, str]  # kind of backend → its database's dsn: primary, replicas
+
+    def processes(self) -> dict[str, list[int]]:
+        """Each kind's processes now (workers and backends come and go)."""
+        kinds = {
+            "gunicorn master": [self.gunicorn],
+            "gunicorn workers": cpu.children(self.gunicorn),
+            "nginx master": [self.nginx],
+            "nginx workers": cpu.children(self.nginx),
+        }
+        return kinds | {kind: cpu.backends(dsn) for kind, dsn in self.databases.items()}
+
+    def pids(self) -> list[int]:
+        return [pid for pids in self.processes().values() for pid in pids]
 
 
 @contextmanager
-def served(options: argparse.Namespace) -> Iterator[tuple[str, Callable[[str], Watch]]]:
-    """gunicorn behind nginx; yields nginx's URL and what finds their processes."""
+def served(options: argparse.Namespace, dsn: str) -> Iterator[Servers]:
+    """gunicorn behind nginx, and where their processes are."""
     env = {"OPEN311_TRUSTED_PROXIES": "1"}
+    databases = {"PostgreSQL backends": dsn}
     if options.replica_url:
         env["OPEN311_DATABASE_REPLICA_URLS"] = options.replica_url
+        for number, url in enumerate(replica_urls(options), 1):
+            databases[f"PostgreSQL replica {number} backends"] = seed.psycopg_dsn(url)
     with (
         server.gunicorn(
             options.database_url,
             workers=options.workers,
             threads=options.threads,
-            log=OUT / "gunicorn-load.log",
+            log=options.folder / "gunicorn.log",
             config=GUNICORN_CONFIG,
             env=env,
         ) as app,
         nginx.nginx(app.base_url, options.folder / "nginx") as proxy,
     ):
+        yield Servers(proxy.base_url, app.pid, proxy.pid, databases)
 
-        def processes(dsn: str) -> Watch:
-            replica = seed.psycopg_dsn(options.replica_url) if options.replica_url else None
 
-            def find(locust_pid: int) -> dict[str, list[int]]:
-                kinds = {
-                    "gunicorn master": [app.pid],
-                    "gunicorn workers": cpu.children(app.pid),
-                    "nginx master": [proxy.pid],
-                    "nginx workers": cpu.children(proxy.pid),
-                    "PostgreSQL backends": cpu.backends(dsn),
-                    "locust": [locust_pid],
-                }
-                if replica:
-                    kinds["PostgreSQL replica backends"] = cpu.backends(replica)
-                return kinds
-
-            return find
-
-        yield proxy.base_url, processes
+def replica_urls(options: argparse.Namespace) -> list[str]:
+    """--replica-url: one URL, or several joined by commas as the setting takes them."""
+    return [url.strip() for url in (options.replica_url or "").split(",") if url.strip()]
 
 
 # --- locust --------------------------------------------------------------------------------
@@ -289,7 +310,6 @@ def locust(
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless",
         "--host", base_url, "--users", str(users), "--spawn-rate", str(users),
         "--run-time", f"{math.ceil(seconds)}s", "--stop-timeout", "10",
-        "--reset-stats",  # once every user runs: the spawning is not measured
         "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING",
     ]  # fmt: skip
     env = {
@@ -301,8 +321,8 @@ def locust(
     return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
 
 
-def read_stats(prefix: Path, offered: float) -> Step:
-    """The Aggregated line of locust's stats CSV, and its failures."""
+def read_stats(prefix: Path, offered: float, cpu_seconds: float) -> Step:
+    """The Aggregated line of locust's stats CSV, its failures, and the servers' CPU time."""
     with Path(f"{prefix}_stats.csv").open(newline="") as handle:
         total = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
     with Path(f"{prefix}_failures.csv").open(newline="") as handle:
@@ -319,34 +339,40 @@ def read_stats(prefix: Path, offered: float) -> Step:
         p50=float(total["50%"] or 0),
         p95=float(total["95%"] or 0),
         p99=float(total["99%"] or 0),
+        cpu_ms=cpu_seconds * 1000 / max(1, count),
         load_average=load_average(),
         failures=failures,
     )
 
 
 def run_for(
-    base_url: str, plan: Path, rate: float, seconds: float, options: argparse.Namespace, name: str
+    servers: Servers,
+    plan: Path,
+    rate: float,
+    seconds: float,
+    options: argparse.Namespace,
+    name: str,
 ) -> Step:
     prefix = options.folder / f"locust-{name}"
-    process = locust(base_url, plan, rate, seconds, options, prefix)
-    process.wait()
-    return read_stats(prefix, rate)
+    with cpu.CpuMeter(servers.pids) as meter:
+        locust(servers.base_url, plan, rate, seconds, options, prefix).wait()
+    return read_stats(prefix, rate, meter.seconds)
 
 
 # --- (1) the ramp ----------------------------------------------------------------------------
 
 
-def ramp(base_url: str, plan: Path, options: argparse.Namespace, steps: list[Step]) -> float:
+def ramp(servers: Servers, plan: Path, options: argparse.Namespace, steps: list[Step]) -> float:
     """Step the offered rate up until a step fails; the highest passing rate (0: none)."""
     say(f"ramp: {options.step_seconds} s a step; a step passes with p99 < {P99_LIMIT_MS:g} ms,"
         f" no error and ≥ {SERVED_SHARE:.0%} of the offered rate served")  # fmt: skip
-    warm = run_for(base_url, plan, options.start_rate, options.warmup_seconds, options, "warmup")
+    warm = run_for(servers, plan, options.start_rate, options.warmup_seconds, options, "warmup")
     say(f"warm-up, not judged: {options.warmup_seconds} s at {options.start_rate:g}/s,"
         f" p99 {warm.p99:.0f} ms, {warm.errors} errors")  # fmt: skip
     say(STEP_HEADER)
     rate, best = options.start_rate, 0.0
     while rate <= options.max_rate:
-        step = run_for(base_url, plan, rate, options.step_seconds, options, f"step-{rate:g}")
+        step = run_for(servers, plan, rate, options.step_seconds, options, f"step-{rate:g}")
         steps.append(step)
         say(step_line(step))
         if not step.passes:
@@ -356,19 +382,23 @@ def ramp(base_url: str, plan: Path, options: argparse.Namespace, steps: list[Ste
         best = rate
         rate += options.rate_step
     say(f"highest rate passing: {best:g} requests/s (limit: p99 < {P99_LIMIT_MS:g} ms, no error)")
+    passed = [step for step in steps if step.passes]
+    if passed:  # what a core would serve with nothing else on it: load-independent
+        cpu_ms = passed[-1].cpu_ms
+        say(f"server CPU per request at that rate: {cpu_ms:.1f} ms, {1000 / cpu_ms:.0f}/s per core")
     return best
 
 
 STEP_HEADER = (
     f"{'offered/s':>10}{'served/s':>10}{'requests':>10}{'errors':>8}"
-    f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}  {'result':<7}load average"
+    f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'CPU ms':>8}  {'result':<7}load average"
 )
 
 
 def step_line(step: Step) -> str:
     return (
         f"{step.offered:>10g}{step.served:>10.1f}{step.requests:>10}{step.errors:>8}"
-        f"{step.p50:>8.0f}{step.p95:>8.0f}{step.p99:>8.0f}"
+        f"{step.p50:>8.0f}{step.p95:>8.0f}{step.p99:>8.0f}{step.cpu_ms:>8.1f}"
         f"  {'PASS' if step.passes else 'FAIL':<7}{step.load_average}"
     )
 
@@ -377,20 +407,22 @@ def step_line(step: Step) -> str:
 
 
 def soak_at(
-    base_url: str, plan: Path, rate: float, options: argparse.Namespace, find: Watch
+    servers: Servers, plan: Path, rate: float, options: argparse.Namespace
 ) -> dict[str, Any]:
     """Run locust at `rate` for --soak-minutes, sampling every process's private memory."""
     seconds = options.soak_minutes * 60
     say(f"soak: {rate:g} requests/s for {options.soak_minutes:g} min, memory every"
         f" {options.sample_seconds:g} s, judged after {options.soak_warmup} s")  # fmt: skip
     prefix = options.folder / "locust-soak"
-    process = locust(base_url, plan, rate, seconds, options, prefix)
     started = time.monotonic()
     samples: list[tuple[float, dict[str, dict[int, float]]]] = []
-    while process.poll() is None:
-        samples.append((time.monotonic() - started, sample(find(process.pid))))
-        time.sleep(options.sample_seconds)
-    step = read_stats(prefix, rate)
+    with cpu.CpuMeter(servers.pids) as meter:
+        process = locust(servers.base_url, plan, rate, seconds, options, prefix)
+        while process.poll() is None:
+            kinds = {**servers.processes(), "locust": [process.pid]}
+            samples.append((time.monotonic() - started, sample(kinds)))
+            time.sleep(options.sample_seconds)
+    step = read_stats(prefix, rate, meter.seconds)
     memory = flatness(samples, options.soak_warmup)
     passes = step.passes and all(m.flat for m in memory if m.judged)
     print_soak(step, memory)
