@@ -418,10 +418,12 @@ def soak_at(
     samples: list[tuple[float, dict[str, dict[int, float]]]] = []
     with cpu.CpuMeter(servers.pids) as meter:
         process = locust(servers.base_url, plan, rate, seconds, options, prefix)
-        while process.poll() is None:
+        # Until the run time is up: then locust stops its users and exits.
+        while process.poll() is None and time.monotonic() - started < seconds:
             kinds = {**servers.processes(), "locust": [process.pid]}
             samples.append((time.monotonic() - started, sample(kinds)))
             time.sleep(options.sample_seconds)
+        process.wait()
     step = read_stats(prefix, rate, meter.seconds)
     memory = flatness(samples, options.soak_warmup)
     passes = step.passes and all(m.flat for m in memory if m.judged)
