@@ -474,7 +474,7 @@ def kind_memory(kind: str, first: list[dict[int, float]], last: list[dict[int, f
         sum(before.values()),
         sum(after.values()),
         worst,
-        judged=kind != "locust",
+        judged=kind != "locust" and bool(steady),  # a replica the app never read: none
     )
 
 
@@ -486,6 +486,7 @@ def print_soak(step: Step, memory: list[Memory]) -> None:
     say(f"{'process kind':<30}{'n':>4}{'first MB':>10}{'last MB':>10}{'worst':>8}  limit    result")
     for m in memory:
         verdict = ("PASS" if m.flat else "FAIL") if m.judged else "(not judged)"
+        verdict = verdict if m.processes else "(none seen throughout)"
         say(f"{m.kind:<30}{m.processes:>4}{m.first_mb:>10.1f}{m.last_mb:>10.1f}"
             f"{m.worst_ratio:>8.3f}  ±{FLAT_LIMIT:.0%}     {verdict}")  # fmt: skip
 
