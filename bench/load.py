@@ -22,7 +22,8 @@
    the server CPU per request there (gunicorn, nginx, PostgreSQL, from /proc): unlike
    the rate, it does not move with other work on the machine, so 1000 / it is what a
    core serves.
-4. The soak: --soak-minutes (default 30) at 70% of that rate (or of --rate), sampling
+4. The soak: --soak-minutes (default 30) at 70% of that rate (or of --rate): no error
+   and every process's memory flat, its latency shown but not judged. It samples
    every --sample-seconds the private resident memory (RssAnon: the heap, not the
    shared libraries or PostgreSQL's shared buffers a process touches) of the gunicorn
    master and workers, the nginx master and workers and the app's PostgreSQL backends;
@@ -426,7 +427,8 @@ def soak_at(
         process.wait()
     step = read_stats(prefix, rate, meter.seconds)
     memory = flatness(samples, options.soak_warmup)
-    passes = step.passes and all(m.flat for m in memory if m.judged)
+    # The soak's limits: no error, memory flat; its latency is shown, judged by the ramp.
+    passes = step.errors == 0 and step.requests > 0 and all(m.flat for m in memory if m.judged)
     print_soak(step, memory)
     return {"step": asdict(step), "memory": [asdict(m) for m in memory], "passes": passes,
             "samples": [[at, kinds] for at, kinds in samples]}  # fmt: skip
