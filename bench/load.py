@@ -396,11 +396,13 @@ STEP_HEADER = (
 )
 
 
-def step_line(step: Step) -> str:
+def step_line(step: Step, passes: bool | None = None) -> str:
+    """One step's figures; `passes`: the verdict when it is not the ramp's."""
+    passes = step.passes if passes is None else passes
     return (
         f"{step.offered:>10g}{step.served:>10.1f}{step.requests:>10}{step.errors:>8}"
         f"{step.p50:>8.0f}{step.p95:>8.0f}{step.p99:>8.0f}{step.cpu_ms:>8.1f}"
-        f"  {'PASS' if step.passes else 'FAIL':<7}{step.load_average}"
+        f"  {'PASS' if passes else 'FAIL':<7}{step.load_average}"
     )
 
 
@@ -429,7 +431,7 @@ def soak_at(
     memory = flatness(samples, options.soak_warmup)
     # The soak's limits: no error, memory flat; its latency is shown, judged by the ramp.
     passes = step.errors == 0 and step.requests > 0 and all(m.flat for m in memory if m.judged)
-    print_soak(step, memory)
+    print_soak(step, step.errors == 0, memory)
     return {"step": asdict(step), "memory": [asdict(m) for m in memory], "passes": passes,
             "samples": [[at, kinds] for at, kinds in samples]}  # fmt: skip
 
@@ -480,9 +482,9 @@ def kind_memory(kind: str, first: list[dict[int, float]], last: list[dict[int, f
     )
 
 
-def print_soak(step: Step, memory: list[Memory]) -> None:
+def print_soak(step: Step, no_error: bool, memory: list[Memory]) -> None:
     say(STEP_HEADER)
-    say(step_line(step))
+    say(step_line(step, no_error) + "  (judged: no error)")
     for failure in step.failures[:5]:
         say(f"    {failure}")
     say(f"{'process kind':<30}{'n':>4}{'first MB':>10}{'last MB':>10}{'worst':>8}  limit    result")
