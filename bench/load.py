@@ -89,6 +89,7 @@ class Step:
     cpu_ms: float  # server CPU per request: gunicorn, nginx, PostgreSQL
     load_average: str
     failures: list[str] = field(default_factory=list)
+    kinds: dict[str, dict[str, float]] = field(default_factory=dict)  # each request kind's
 
     @property
     def passes(self) -> bool:
@@ -323,9 +324,11 @@ def locust(
 
 
 def read_stats(prefix: Path, offered: float, cpu_seconds: float) -> Step:
-    """The Aggregated line of locust's stats CSV, its failures, and the servers' CPU time."""
+    """The Aggregated line of locust's stats CSV, each kind's, its failures, and the
+    servers' CPU time."""
     with Path(f"{prefix}_stats.csv").open(newline="") as handle:
-        total = next(row for row in csv.DictReader(handle) if row["Name"] == "Aggregated")
+        rows = {row["Name"]: row for row in csv.DictReader(handle)}
+    total = rows.pop("Aggregated")
     with Path(f"{prefix}_failures.csv").open(newline="") as handle:
         failures = [
             f"{row['Occurrences']} x {row['Method']} {row['Name']}: {row['Error']}"
@@ -343,7 +346,13 @@ def read_stats(prefix: Path, offered: float, cpu_seconds: float) -> Step:
         cpu_ms=cpu_seconds * 1000 / max(1, count),
         load_average=load_average(),
         failures=failures,
+        kinds={name: kind_figures(row) for name, row in rows.items()},
     )
+
+
+def kind_figures(row: dict[str, str]) -> dict[str, float]:
+    names = {"requests": "Request Count", "errors": "Failure Count", "p50": "50%", "p99": "99%"}
+    return {name: float(row[column] or 0) for name, column in names.items()}
 
 
 def run_for(
@@ -377,8 +386,7 @@ def ramp(servers: Servers, plan: Path, options: argparse.Namespace, steps: list[
         steps.append(step)
         say(step_line(step))
         if not step.passes:
-            for failure in step.failures[:5]:
-                say(f"    {failure}")
+            print_kinds(step)
             break
         best = rate
         rate += options.rate_step
@@ -404,6 +412,15 @@ def step_line(step: Step, passes: bool | None = None) -> str:
         f"{step.p50:>8.0f}{step.p95:>8.0f}{step.p99:>8.0f}{step.cpu_ms:>8.1f}"
         f"  {'PASS' if passes else 'FAIL':<7}{step.load_average}"
     )
+
+
+def print_kinds(step: Step) -> None:
+    """Which kinds of request were slow or failed."""
+    for name, figures in sorted(step.kinds.items(), key=lambda item: -item[1]["p99"]):
+        say(f"    {name:<30} {figures['requests']:>6.0f} requests, {figures['errors']:.0f} errors,"
+            f" p50 {figures['p50']:.0f} ms, p99 {figures['p99']:.0f} ms")  # fmt: skip
+    for failure in step.failures[:5]:
+        say(f"    {failure}")
 
 
 # --- (2) the soak ----------------------------------------------------------------------------
@@ -485,8 +502,7 @@ def kind_memory(kind: str, first: list[dict[int, float]], last: list[dict[int, f
 def print_soak(step: Step, no_error: bool, memory: list[Memory]) -> None:
     say(STEP_HEADER)
     say(step_line(step, no_error) + "  (judged: no error)")
-    for failure in step.failures[:5]:
-        say(f"    {failure}")
+    print_kinds(step)
     say(f"{'process kind':<30}{'n':>4}{'first MB':>10}{'last MB':>10}{'worst':>8}  limit    result")
     for m in memory:
         verdict = ("PASS" if m.flat else "FAIL") if m.judged else "(not judged)"
