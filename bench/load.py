@@ -155,6 +155,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=os.environ.get("OPEN311_BENCH_10M_URL", neighbourhoods.DEFAULT_URL),
     )
     add("--build", type=int, metavar="ROWS", help="drop --database-url, generate ROWS requests")
+    add("--as-is", action="store_true", help="no migration, catalogue, areas or articles")
     add("--replica-url", help="streaming replicas of --database-url (commas between): read from")
     add("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1, help="gunicorn workers")
     add("--threads", type=int, default=4, help="threads per worker (deploy/gunicorn.conf.py's)")
@@ -186,6 +187,8 @@ def prepare(options: argparse.Namespace, dsn: str) -> dict[str, Any]:
             reuse=False, rows=options.build, seed=311, database_url=options.database_url
         )
         neighbourhoods.build(building, dsn)
+    if options.as_is:
+        return neighbourhoods.facts_of(dsn)
     seed.prepare(options.database_url)
     app = create_app(seed.bench_config(options.database_url))
     with app.app_context():
