@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,12 +46,23 @@ class Running:
 
 @contextmanager
 def gunicorn(
-    database_url: str, *, workers: int, threads: int, log: Path, app: str = "wsgi:app"
+    database_url: str,
+    *,
+    workers: int,
+    threads: int,
+    log: Path,
+    app: str = "wsgi:app",
+    config: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[Running]:
-    """Start `gunicorn <app>` (ours: wsgi:app) on a free port; yield where it runs; stop it."""
+    """Start `gunicorn <app>` (ours: wsgi:app) on a free port; yield where it runs; stop it.
+
+    `config`: a gunicorn config file (deploy/gunicorn.conf.py) under the flags given
+    here; `env`: settings for the app on top of this process's environment."""
     port = free_port()
+    settings = ["--config", str(config)] if config else []
     command = [
-        sys.executable, "-m", "gunicorn", app,
+        sys.executable, "-m", "gunicorn", *settings, app,
         "--bind", f"127.0.0.1:{port}",
         "--workers", str(workers),
         "--threads", str(threads),
@@ -66,6 +77,7 @@ def gunicorn(
         "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),
         **UNLIMITED,
         **os.environ,
+        **(env or {}),
         "OPEN311_DATABASE_URL": database_url,
     }
     with log.open("ab") as output:

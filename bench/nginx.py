@@ -1,0 +1,106 @@
+"""Run nginx with deploy/nginx.conf in front of a server for the length of a `with` block.
+
+As tests/deploy runs it: the site file unchanged but for its listen address, its
+upstream and its access log, inside what Debian's /etc/nginx/nginx.conf provides,
+all in a folder of its own; but with one worker per CPU (Debian's `auto`), as a
+city's nginx runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from bench.server import READY_PATH, free_port
+from open311.config import PROJECT_DIR
+
+SITE = PROJECT_DIR / "deploy" / "nginx.conf"
+START_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Running:
+    base_url: str
+    pid: int  # nginx's master; the workers are its children
+
+
+@contextmanager
+def nginx(upstream: str, folder: Path) -> Iterator[Running]:
+    """nginx on a free port passing to `upstream` (http://host:port); files in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (folder / "site.conf").write_text(_site(port, upstream, folder))
+    (folder / "nginx.conf").write_text(_main_config(folder))
+    log = folder / "error.log"
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(log)]
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(base_url, process, log)
+        yield Running(base_url, process.pid)
+    finally:
+        process.send_signal(signal.SIGQUIT)  # nginx's graceful shutdown
+        process.wait(timeout=30)
+
+
+def _site(port: int, upstream: str, folder: Path) -> str:
+    site = SITE.read_text()
+    for needle, replacement in (
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"),
+        ("/var/log/nginx/open311.access.log", str(folder / "access.log")),
+    ):
+        if site.count(needle) != 1:
+            raise RuntimeError(f"deploy/nginx.conf no longer has {needle!r} once")
+        site = site.replace(needle, replacement)
+    return site
+
+
+def _main_config(folder: Path) -> str:
+    """Debian's nginx.conf around the site. As root, the workers stay root: the `user`
+    Debian names (www-data) could not write this folder."""
+    user = "user root root;" if os.geteuid() == 0 else ""
+    temp = {name: folder / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
+    for path in temp.values():
+        path.mkdir(exist_ok=True)
+    return f"""{user}
+worker_processes auto;
+pid {folder / "nginx.pid"};
+daemon off;
+error_log {folder / "error.log"} warn;
+events {{ worker_connections 4096; }}
+http {{
+    client_body_temp_path {temp["client_body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
+    include {folder / "site.conf"};
+}}
+"""
+
+
+def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nginx exited with {process.returncode}; see {log}")
+        try:
+            if requests.get(base_url + READY_PATH, timeout=5).status_code == 200:
+                return
+        except (requests.ConnectionError, requests.Timeout):  # still starting
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"nginx did not answer within {START_TIMEOUT:.0f} s; see {log}")
