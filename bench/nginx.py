@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,8 +38,8 @@ def nginx(upstream: str, folder: Path) -> Iterator[Running]:
     """nginx on a free port passing to `upstream` (http://host:port); files in `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    (folder / "site.conf").write_text(_site(port, upstream, folder))
-    (folder / "nginx.conf").write_text(_main_config(folder))
+    (folder / "site.conf").write_text(site_config(port, [upstream], folder))
+    (folder / "nginx.conf").write_text(main_config(folder))
     log = folder / "error.log"
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     command = [binary, "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(log)]
@@ -55,11 +55,14 @@ def nginx(upstream: str, folder: Path) -> Iterator[Running]:
         process.wait(timeout=30)
 
 
-def _site(port: int, upstream: str, folder: Path) -> str:
+def site_config(port: int, upstreams: Sequence[str], folder: Path) -> str:
+    """deploy/nginx.conf with only its listen address, its upstream's servers (base URLs)
+    and its access log changed; the suite's nginx (tests/deploy) runs the same."""
     site = SITE.read_text()
+    servers = "\n    ".join(f"server {url.removeprefix('http://')};" for url in upstreams)
     for needle, replacement in (
         ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server {upstream.removeprefix('http://')};"),
+        ("server 127.0.0.1:8000;", servers),
         ("/var/log/nginx/open311.access.log", str(folder / "access.log")),
     ):
         if site.count(needle) != 1:
@@ -68,19 +71,23 @@ def _site(port: int, upstream: str, folder: Path) -> str:
     return site
 
 
-def _main_config(folder: Path) -> str:
-    """Debian's nginx.conf around the site. As root, the workers stay root: the `user`
-    Debian names (www-data) could not write this folder."""
+def main_config(folder: Path, workers: str = "auto", connections: int = 4096) -> str:
+    """What Debian's /etc/nginx/nginx.conf provides around the site, in `folder`.
+
+    As root, nginx's workers switch to the `user` named (www-data in Debian's file), who
+    could not write this folder: they stay root here. As anyone else nginx cannot
+    switch, and the directive is left out.
+    """
     user = "user root root;" if os.geteuid() == 0 else ""
     temp = {name: folder / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
     for path in temp.values():
         path.mkdir(exist_ok=True)
     return f"""{user}
-worker_processes auto;
+worker_processes {workers};
 pid {folder / "nginx.pid"};
 daemon off;
 error_log {folder / "error.log"} warn;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {connections}; }}
 http {{
     client_body_temp_path {temp["client_body"]};
     proxy_temp_path {temp["proxy"]};

@@ -4,7 +4,6 @@ each on a free port with its own temporary files, logs and pid."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import socket
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench import nginx as bench_nginx
 from open311.config import PROJECT_DIR
 from tests import servers
 from tests.conftest import load_test_catalog
@@ -67,18 +67,9 @@ def nginx(upstream: str | Sequence[str], folder: Path, port: int | None = None) 
     address and the upstream's servers are changed."""
     folder.mkdir()
     port = port or free_port()
-    site = NGINX_SITE.read_text()
     upstreams = [upstream] if isinstance(upstream, str) else upstream
-    servers_lines = "\n    ".join(f"server {url.removeprefix('http://')};" for url in upstreams)
-    for needle, replacement in (
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", servers_lines),
-        ("/var/log/nginx/open311.access.log", str(folder / "access.log")),
-    ):
-        assert site.count(needle) == 1, f"deploy/nginx.conf no longer has {needle!r}"
-        site = site.replace(needle, replacement)
-    (folder / "site.conf").write_text(site)
-    (folder / "nginx.conf").write_text(_main_config(folder))
+    (folder / "site.conf").write_text(bench_nginx.site_config(port, upstreams, folder))
+    (folder / "nginx.conf").write_text(bench_nginx.main_config(folder, "1", 1024))
     log = folder / "error.log"
     command = [_nginx_binary(), "-p", str(folder), "-c", str(folder / "nginx.conf"), "-e", str(log)]
     process = subprocess.Popen(
@@ -88,35 +79,6 @@ def nginx(upstream: str | Sequence[str], folder: Path, port: int | None = None) 
         yield _wait_for_nginx(process, log, f"http://127.0.0.1:{port}")
     finally:
         servers.stop(process, signal.SIGQUIT)  # nginx's graceful shutdown
-
-
-def _main_config(folder: Path) -> str:
-    """What Debian's /etc/nginx/nginx.conf provides around a site, in `folder`.
-
-    As root, nginx's workers switch to the `user` named (www-data in Debian's file), who
-    could not write our temporary folders: they stay root here. As anyone else nginx
-    cannot switch, and the directive is left out.
-    """
-    user = "user root root;" if os.geteuid() == 0 else ""
-    temp = {name: folder / name for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")}
-    for path in temp.values():
-        path.mkdir()
-    return f"""{user}
-worker_processes 1;
-pid {folder / "nginx.pid"};
-daemon off;
-error_log {folder / "error.log"} info;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {folder / "access.log"};
-    client_body_temp_path {temp["client_body"]};
-    proxy_temp_path {temp["proxy"]};
-    fastcgi_temp_path {temp["fastcgi"]};
-    uwsgi_temp_path {temp["uwsgi"]};
-    scgi_temp_path {temp["scgi"]};
-    include {folder / "site.conf"};
-}}
-"""
 
 
 def _nginx_binary() -> str:
