@@ -17,6 +17,7 @@ without those limits: that work takes minutes on purpose.
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -384,6 +385,12 @@ def insert_unless_present(dialect_name: str, entity: Any) -> Any:
 
 
 def bound_postgresql(engine: sa.Engine, app: Flask) -> None:
+    # The listeners hold the app weakly: Flask-SQLAlchemy keeps each app's engines in a
+    # WeakKeyDictionary keyed by the app, and an engine whose listeners held its app
+    # would keep its own key alive, and with it every app a process ever made.
+    served: Timeouts = app.extensions[TIMEOUTS]
+    app_ref = weakref.ref(app)
+
     @sa.event.listens_for(engine, "do_connect")
     def _connect(
         _dialect: Any, _record: Any, cargs: Any, cparams: dict[str, Any]
@@ -391,7 +398,6 @@ def bound_postgresql(engine: sa.Engine, app: Flask) -> None:
         # Connections start with the served timeouts, so that serving costs no
         # round trip. Ours go first in `options`: a URL's own settings (a city's
         # longer statement_timeout) come after, and win.
-        served: Timeouts = app.extensions[TIMEOUTS]
         cparams.setdefault("connect_timeout", served.connect)
         given = cparams.get("options")
         cparams["options"] = " ".join(filter(None, [served.postgresql_options(), given]))
@@ -401,15 +407,22 @@ def bound_postgresql(engine: sa.Engine, app: Flask) -> None:
 
     @sa.event.listens_for(engine, "connect")
     def _started(_dbapi_connection: Any, record: Any) -> None:
-        record.info[APPLIED] = app.extensions[TIMEOUTS]
+        record.info[APPLIED] = served
 
     @sa.event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        wanted = timeouts_now(app)
+        wanted = _timeouts_of(app_ref, served)
         dbapi_connection.answer_timeout = wanted.answer or None  # after a long read too
         if record.info.get(APPLIED) != wanted:
-            _set_postgresql_timeouts(dbapi_connection, wanted, served=app.extensions[TIMEOUTS])
+            _set_postgresql_timeouts(dbapi_connection, wanted, served=served)
             record.info[APPLIED] = wanted
+
+
+def _timeouts_of(app_ref: weakref.ref[Flask], served: Timeouts) -> Timeouts:
+    """timeouts_now of the app an engine's listener was made for (held weakly); the
+    served ones if that app is gone and its engine is still used (disposing)."""
+    app = app_ref()
+    return served if app is None else timeouts_now(app)
 
 
 def _set_postgresql_timeouts(
@@ -430,6 +443,9 @@ def _set_postgresql_timeouts(
 
 
 def _tune_sqlite(engine: sa.Engine, app: Flask) -> None:
+    served: Timeouts = app.extensions[TIMEOUTS]
+    app_ref = weakref.ref(app)  # as bound_postgresql's listeners, not the app itself
+
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let us issue BEGIN ourselves (see _on_begin).
@@ -441,7 +457,7 @@ def _tune_sqlite(engine: sa.Engine, app: Flask) -> None:
 
     @sa.event.listens_for(engine, "checkout")
     def _checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
-        wanted = timeouts_now(app)
+        wanted = _timeouts_of(app_ref, served)
         if record.info.get(APPLIED) != wanted:
             busy = round(wanted.sqlite_busy * 1000)
             dbapi_connection.execute(f"PRAGMA busy_timeout={busy}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -13,7 +16,7 @@ from open311.database import TIMEOUTS, allow_a_long_read, as_unavailable, timeou
 from open311.extensions import db
 from open311.models.base import utcnow
 from open311.workflow import dashboard as dashboard_module
-from tests.conftest import POSTGIS_URL, make_app
+from tests.conftest import BACKENDS, POSTGIS_URL, make_app
 
 
 @pytest.mark.skipif(not POSTGIS_URL, reason="PostgreSQL's session options (.ci/run sets the URL)")
@@ -143,3 +146,18 @@ def test_the_dashboards_figures_read_as_reports(app, monkeypatch):
         dashboard_module.overdue_by_service(db.session(), None, utcnow())
         db.session.remove()
     assert len(asked) == 2
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_app_dropped_is_freed_with_its_engines(backend, tmp_path):
+    """Flask-SQLAlchemy keeps each app's engines in a WeakKeyDictionary keyed by the app:
+    an engine listener holding its app kept every app alive (the suite grew to gigabytes)."""
+    url = f"sqlite:///{tmp_path / 'freed.sqlite'}" if backend == "spatialite" else POSTGIS_URL
+    app = make_app(url)
+    with app.test_request_context():
+        db.session.execute(sa.text("SELECT 1"))  # a connection checked out and back
+        db.session.remove()
+    freed = weakref.ref(app)
+    del app
+    gc.collect()
+    assert freed() is None
