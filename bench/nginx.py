@@ -12,15 +12,12 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
-
-from bench.server import READY_PATH, free_port
+from bench.server import free_port, wait_until_ready
 from open311.config import PROJECT_DIR
 
 SITE = PROJECT_DIR / "deploy" / "nginx.conf"
@@ -48,7 +45,7 @@ def nginx(upstream: str, folder: Path) -> Iterator[Running]:
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(base_url, process, log)
+        wait_until_ready(base_url, process, "nginx", str(log), START_TIMEOUT)
         yield Running(base_url, process.pid)
     finally:
         process.send_signal(signal.SIGQUIT)  # nginx's graceful shutdown
@@ -97,17 +94,3 @@ http {{
     include {folder / "site.conf"};
 }}
 """
-
-
-def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}; see {log}")
-        try:
-            if requests.get(base_url + READY_PATH, timeout=5).status_code == 200:
-                return
-        except (requests.ConnectionError, requests.Timeout):  # still starting
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"nginx did not answer within {START_TIMEOUT:.0f} s; see {log}")

@@ -84,26 +84,30 @@ def gunicorn(
         process = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=output, stderr=output)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_ready(base_url, process)
+        wait_until_ready(base_url, process)
         yield Running(base_url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
 
 
-def _wait_until_ready(
-    base_url: str, process: subprocess.Popen[bytes], timeout: float = 180
+def wait_until_ready(
+    base_url: str,
+    process: subprocess.Popen[bytes],
+    what: str = "gunicorn",
+    log: str = "bench/out/gunicorn.log",
+    timeout: float = 180,
 ) -> None:
+    """Until `base_url` answers READY_PATH with 200; RuntimeError if `process` (`what`,
+    logging to `log`) exits first or nothing answers within `timeout` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(
-                f"gunicorn exited with {process.returncode}; see bench/out/gunicorn.log"
-            )
+            raise RuntimeError(f"{what} exited with {process.returncode}; see {log}")
         try:
             if requests.get(base_url + READY_PATH, timeout=30).status_code == 200:
                 return
-        except (requests.ConnectionError, requests.Timeout):  # still booting
+        except (requests.ConnectionError, requests.Timeout):  # still starting
             pass
         time.sleep(0.2)
-    raise RuntimeError(f"gunicorn did not answer within {timeout} s")
+    raise RuntimeError(f"{what} did not answer within {timeout:.0f} s; see {log}")
