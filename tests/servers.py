@@ -45,6 +45,18 @@ def start(env: Mapping[str, str], log: Path, *arguments: str) -> subprocess.Pope
         )
 
 
+def flask_command(
+    env: Mapping[str, str], *arguments: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """`flask open311 <arguments>` as a process of its own, as a city's cron or process
+    supervisor runs it: the app (FLASK_APP) and its settings come from `env`."""
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "open311", *arguments],
+        cwd=PROJECT_DIR, env=dict(env), capture_output=True, text=True, timeout=timeout,
+        check=False,
+    )  # fmt: skip
+
+
 def wait_until_serving(
     process: subprocess.Popen[bytes],
     log: Path,

@@ -8,16 +8,13 @@ real SMTP server (aiosmtpd); the test opens the link from the message.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from open311.config import PROJECT_DIR
+from tests import servers
 from tests.browser.conftest import DESKTOP, PHONE, new_page
 from tests.builders import bearer, make_staff, pothole_form
 from tests.conftest import make_app, new_api_key
@@ -47,15 +44,7 @@ def send_outbox(site: Any, smtp_port: int) -> None:
         "OPEN311_SMTP_HOST": "127.0.0.1",
         "OPEN311_SMTP_PORT": str(smtp_port),
     }
-    flask = Path(sys.executable).with_name("flask")
-    done = subprocess.run(
-        [str(flask), "--app", "wsgi", "open311", "send-outbox", "--once"],
-        cwd=PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = servers.flask_command({**env, "FLASK_APP": "wsgi"}, "send-outbox", "--once")
     assert done.returncode == 0, done.stderr
 
 

@@ -235,14 +235,7 @@ def run_outbox_worker(city: City) -> None:
         "OPEN311_SMTP_HOST": "127.0.0.1",
         "OPEN311_SMTP_PORT": str(city.smtp_port),
     }
-    done = subprocess.run(
-        [sys.executable, "-m", "flask", "open311", "send-outbox", "--once"],
-        cwd=PROJECT_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = servers.flask_command(environment, "send-outbox", "--once")
     assert done.returncode == 0, done.stderr
 
 

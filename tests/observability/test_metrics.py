@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
@@ -18,6 +16,7 @@ from open311.config import PROJECT_DIR
 from open311.extensions import db
 from open311.models import DeliveryState, Notification
 from open311.models.base import utcnow
+from tests import servers
 from tests.builders import pothole_form
 from tests.conftest import make_app
 from tests.notifications.conftest import (
@@ -188,10 +187,7 @@ def test_an_outbox_worker_process_adds_its_failures_to_the_shared_directory(
         "OPEN311_OUTBOX_MAX_ATTEMPTS": "1",
         "OPEN311_SECRET_KEY": secrets.token_urlsafe(32),  # a command refuses the development key
     }
-    worker = subprocess.run(
-        [sys.executable, "-m", "flask", "open311", "send-outbox", "--once"],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+    worker = servers.flask_command(env, "send-outbox", "--once", timeout=120)
     assert worker.returncode == 0, worker.stderr
     assert "0 delivered, 0 to retry, 1 parked" in worker.stdout
     registry = CollectorRegistry()
