@@ -105,6 +105,15 @@ def sms_key(session: Session) -> ApiKey:
     return _own_key(session, SMS_KEY_NAME)
 
 
+CONSOLE_KEY_NAME = "Staff console (phone)"
+
+
+def console_key(session: Session) -> ApiKey:
+    """The key requests a call-taker files carry, made on first use (as site_key): with it
+    the API's replay guards hold for the console's form too, so a double click files once."""
+    return _own_key(session, CONSOLE_KEY_NAME)
+
+
 def _own_key(session: Session, name: str) -> ApiKey:
     found = session.scalar(
         sa.select(ApiKey)

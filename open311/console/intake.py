@@ -11,6 +11,7 @@ the staff API's filing (submit_request with the call-taker as filed_by: channel 
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import Any, Final
 
@@ -18,10 +19,10 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from open311.accounts.keys import site_key
+from open311.accounts.keys import console_key, site_key
 from open311.catalog import queries as catalog_queries
 from open311.console.views import bp, jurisdiction, viewer
-from open311.errors import InvalidRequest, Open311Error
+from open311.errors import Conflict, InvalidRequest, Open311Error
 from open311.extensions import db
 from open311.knowledge import search
 from open311.models import Service
@@ -90,6 +91,9 @@ def _form(
         questions=service_form.questions(service),
         notes=service_form.notes(service),
         values=values,
+        # The report's own key, kept through the checks: filing the form twice (a double
+        # click, a second tab) files once.
+        form_key=values.get(service_form.IDEMPOTENCY_KEY, [None])[0] or secrets.token_urlsafe(16),
         errors=service_form.in_page_order(errors, service.attributes),
         nearby=nearby,
         place=place,
@@ -123,10 +127,18 @@ def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
             session_,
             checked.submission,
             jurisdiction=jurisdiction(),
-            api_key=None,
+            api_key=console_key(session_),
+            # Two callers may report the same thing in the same words: only the form's
+            # key makes a second filing the same request.
             replay_window=timedelta(0),
+            idempotency_key=service_form.idempotency_key(None, request.form),
             filed_by=viewer(),
         )
+    except Conflict:
+        session_.rollback()
+        values.pop(service_form.IDEMPOTENCY_KEY, None)  # a new form: it may be filed
+        message = _("This form was filed already with other answers: check them, then file it.")
+        return _form(service, values, {service_form.FORM: message}, 409)
     except InvalidRequest as error:
         session_.rollback()
         return _form(
@@ -134,8 +146,11 @@ def intake_post(service_code: str) -> tuple[str, int] | BaseResponse:
         )
     number = filed.service_request.number
     session_.commit()
-    signals.request_filed.send("console")
-    flash(_("Request %(number)s filed for the caller.", number=number), "success")
+    if filed.replayed:
+        flash(_("Request %(number)s was filed already for this caller.", number=number), "info")
+    else:
+        signals.request_filed.send("console")
+        flash(_("Request %(number)s filed for the caller.", number=number), "success")
     return redirect(url_for("console.request_page", number=number), 303)
 
 

@@ -40,6 +40,8 @@ FIELDS: Final = (
     "first_name",
     "last_name",
 )
+IDEMPOTENCY_KEY: Final = "idempotency_key"  # the form field beside the Idempotency-Key header
+MAX_KEY_LENGTH: Final = 200
 MEDIA: Final = "media"  # the photos' file input
 LOCATION: Final = "address_string"  # where place problems show: the address box, beside the map
 FORM: Final = "form"  # a problem no single field owns
@@ -160,6 +162,19 @@ def _place_message(field: str, message: str) -> str:
     if field == "address_string" and "could not be placed" in message:
         return _("We could not find that address in the city. Check it, or put a pin on the map.")
     return message
+
+
+def idempotency_key(header: str | None, form: Mapping[str, str]) -> str | None:
+    """The key a page gave this report when it was written: the Idempotency-Key header
+    (a report kept offline, sent by script) or the form field of that name.
+
+    The domain treats it as the API does: the same key and content again is the
+    same request; the same key with other content is a Conflict.
+    """
+    key = (header or form.get(IDEMPOTENCY_KEY) or "").strip()
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidRequest(f"Idempotency-Key: at most {MAX_KEY_LENGTH} characters.")
+    return key or None
 
 
 def questions(service: Service) -> list[dict[str, Any]]:

@@ -19,14 +19,20 @@ from open311.pages.service_form import (
     attribute_id,
     check,
     errors_of,
+    idempotency_key,
     in_page_order,
 )
 from open311.web.i18n import _
 
-__all__ = ["FORM", "Checked", "attribute_id", "check", "errors_of", "in_page_order"]
-
-IDEMPOTENCY_KEY: Final = "idempotency_key"  # the form field beside the Idempotency-Key header
-MAX_KEY_LENGTH: Final = 200
+__all__ = [
+    "FORM",
+    "Checked",
+    "attribute_id",
+    "check",
+    "errors_of",
+    "idempotency_key",
+    "in_page_order",
+]
 
 
 def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> MultiDict[str, str]:
@@ -39,19 +45,6 @@ def params_of(service_code: str, form: MultiDict[str, str], device_id: str) -> M
     same pothole in the same words each get their own request.
     """
     return service_form.params_of(service_code, form, device_id)
-
-
-def idempotency_key(header: str | None, form: Mapping[str, str]) -> str | None:
-    """The key a browser gave this report when it was written: the Idempotency-Key header
-    (a report kept offline, sent by script) or the form field of that name.
-
-    The domain treats it as the API does: the same key and content again is the
-    same request; the same key with other content is a Conflict.
-    """
-    key = (header or form.get(IDEMPOTENCY_KEY) or "").strip()
-    if len(key) > MAX_KEY_LENGTH:
-        raise InvalidRequest(f"Idempotency-Key: at most {MAX_KEY_LENGTH} characters.")
-    return key or None
 
 
 def coordinates(args: Mapping[str, str]) -> tuple[float, float]:

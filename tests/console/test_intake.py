@@ -3,6 +3,8 @@ following instead of filing, filing (channel phone), and who may use it."""
 
 from __future__ import annotations
 
+import re
+
 import sqlalchemy as sa
 
 from open311.extensions import db
@@ -49,6 +51,57 @@ def test_a_call_taker_files_for_a_caller(app, browser):
     assert stored.email == "caller@example.org"
     assert stored.attributes == {"WHEREIST": "TRAFFIC"}
     assert browser.get(filed.headers["Location"]).status_code == 200
+
+
+def form_key(page: str) -> str:
+    found = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert found, "the intake form carries its own key"
+    return found.group(1)
+
+
+def test_the_same_form_filed_twice_files_once(app, browser):
+    call_taker(app, browser)
+    checked = browser.post("/console/intake/PHF", {**ANSWERS, "step": "check"})
+    key = form_key(checked.get_data(as_text=True))
+    assert key == form_key(checked.get_data(as_text=True))  # the checks keep it
+    first = browser.post("/console/intake/PHF", {**ANSWERS, "idempotency_key": key, "step": "file"})
+    again = browser.post("/console/intake/PHF", {**ANSWERS, "idempotency_key": key, "step": "file"})
+    assert first.status_code == again.status_code == 303
+    assert first.headers["Location"] == again.headers["Location"]
+    assert stored_requests(app) == 1
+    page = browser.get(again.headers["Location"]).get_data(as_text=True)
+    number = again.headers["Location"].rsplit("/", 1)[-1]
+    assert f"Request {number} was filed already for this caller." in page
+
+
+def test_two_callers_with_the_same_words_get_a_request_each(app, browser):
+    call_taker(app, browser)
+    keys = [form_key(browser.get("/console/intake/PHF").get_data(as_text=True)) for _ in "ab"]
+    assert keys[0] != keys[1]
+    filed = [
+        browser.post("/console/intake/PHF", {**ANSWERS, "idempotency_key": key, "step": "file"})
+        for key in keys
+    ]
+    assert filed[0].headers["Location"] != filed[1].headers["Location"]
+    assert stored_requests(app) == 2
+
+
+def test_a_filed_form_sent_again_with_other_answers_is_refused_with_a_new_form(app, browser):
+    call_taker(app, browser)
+    key = form_key(browser.get("/console/intake/PHF").get_data(as_text=True))
+    browser.post("/console/intake/PHF", {**ANSWERS, "idempotency_key": key, "step": "file"})
+    changed = {**ANSWERS, "description": "Caller: two holes", "idempotency_key": key}
+    refused = browser.post("/console/intake/PHF", {**changed, "step": "file"})
+    assert refused.status_code == 409
+    page = refused.get_data(as_text=True)
+    assert "This form was filed already with other answers" in page
+    assert "Caller: two holes" in page  # the call-taker's answers are kept
+    assert form_key(page) != key
+    assert stored_requests(app) == 1
+    filed = browser.post("/console/intake/PHF", {**changed, "idempotency_key": form_key(page),
+                                                  "step": "file"})  # fmt: skip
+    assert filed.status_code == 303
+    assert stored_requests(app) == 2
 
 
 def test_bad_answers_are_shown_beside_their_fields_and_nothing_is_stored(app, browser):
