@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import Flask
@@ -58,7 +59,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def create_sandbox_app(production: Flask) -> Flask:
     """The partner sandbox under /open311/sandbox: production's settings and jurisdiction,
-    its own store, and the GeoReport API alone (no site, console, staff API or feeds)."""
+    its own store and request numbers, and the GeoReport API alone (no site, console,
+    staff API or feeds)."""
     app = Flask(__name__, instance_relative_config=True)
     app.request_class = StrictRequest
     app.config.from_mapping(production.config)
@@ -68,7 +70,11 @@ def create_sandbox_app(production: Flask) -> Flask:
     db.init_app(app)
     observability.init_app(app)
     database.init_app(app)
-    app.extensions["open311.jurisdiction"] = production.extensions["open311.jurisdiction"]
+    # Production's boundary and geocoder (built once), numbering requests as the sandbox.
+    city: Jurisdiction = production.extensions["open311.jurisdiction"]
+    app.extensions["open311.jurisdiction"] = replace(
+        city, number_prefix=app.config["REQUEST_NUMBER_PREFIX"]
+    )
     rate_limits.init_app(app)
     sandbox.require_store(app)
     georeport.init_app(app, url_prefix=sandbox.PREFIX)

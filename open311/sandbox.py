@@ -34,6 +34,8 @@ EXTENSION: Final = "open311.sandbox"
 # Sandbox keys start with this, so either side can tell a key meant for the other
 # without reading the other's database (as test and live keys do elsewhere).
 KEY_MARK: Final = "sandbox-"
+# Sandbox request numbers start with this (TEST-SR26-00000001): never one of production's.
+NUMBER_MARK: Final = "TEST-"
 _SLASHES = re.compile(r"/{2,}")
 _READY: Final = "open311.sandbox_ready"  # app.extensions: its store was found made
 NOT_SET_UP_RETRY_SECONDS: Final = 3600
@@ -73,7 +75,8 @@ def api_root(config: Mapping[str, Any]) -> str:
 
 def settings(production: Mapping[str, Any]) -> dict[str, Any]:
     """What makes a copy of production's configuration the sandbox's: its own store,
-    its own photos and its own rate-limit counts (key ids repeat across the stores)."""
+    its own photos, its own rate-limit counts (key ids repeat across the stores) and its
+    own request numbers."""
     url = production["SANDBOX_DATABASE_URI"]
     if _same_database(url, production["SQLALCHEMY_DATABASE_URI"]):
         raise SandboxMisconfigured(
@@ -89,6 +92,9 @@ def settings(production: Mapping[str, Any]) -> dict[str, Any]:
         "MEDIA_ROOT": str(media_root.with_name(f"{media_root.name}-sandbox")),
         "MEDIA_S3_PREFIX": f"sandbox/{production['MEDIA_S3_PREFIX']}",
         "RATE_LIMIT_KEY_PREFIX": f"{production['RATE_LIMIT_KEY_PREFIX']}-sandbox",
+        # Each store counts its own numbers: without a mark of its own, the sandbox's
+        # first request would carry production's first number.
+        "REQUEST_NUMBER_PREFIX": f"{NUMBER_MARK}{production['REQUEST_NUMBER_PREFIX']}",
     }
 
 

@@ -76,6 +76,15 @@ def test_what_is_filed_in_production_never_appears_in_the_sandbox(client, api_ke
     assert client.get(f"{SANDBOX}/requests.json").json == []
 
 
+def test_sandbox_numbers_are_never_productions(client, api_key, sandbox_key):
+    filed = client.post(f"{PRODUCTION}/requests.json", data=pothole_form(api_key))
+    production = filed.json[0]["service_request_id"]
+    number = file_in_sandbox(client, sandbox_key)
+    assert number == sandbox.NUMBER_MARK + production  # each store counts from its first
+    assert client.get(f"{PRODUCTION}/requests/{number}.json").status_code == 404
+    assert client.get(f"{SANDBOX}/requests/{production}.json").status_code == 404
+
+
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 def test_a_production_key_is_refused_in_the_sandbox(app, client, api_key, fmt):
     response = client.post(f"{SANDBOX}/requests.{fmt}", data=pothole_form(api_key))
