@@ -272,13 +272,8 @@ def lift_statement_timeouts(session: Session) -> None:
     session's transaction (PostgreSQL): a feed's COPY is one statement that runs as
     long as the feed, and its cursor waits idle while the client reads. Each
     reply is still awaited at most DATABASE_ANSWER_TIMEOUT_SECONDS."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    session.execute(
-        sa.text(
-            "SELECT set_config('statement_timeout', '0', true),"
-            " set_config('idle_in_transaction_session_timeout', '0', true)"
-        )
+    _set_for_this_transaction(
+        session, statement_timeout="0", idle_in_transaction_session_timeout="0"
     )
 
 
@@ -291,13 +286,19 @@ def allow_a_long_read(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     seconds = float(current_app.config["DATABASE_REPORT_TIMEOUT_SECONDS"])
-    session.execute(
-        sa.text("SELECT set_config('statement_timeout', :ms, true)"),
-        {"ms": str(round(seconds * 1000))},
-    )
+    _set_for_this_transaction(session, statement_timeout=str(round(seconds * 1000)))
     dbapi_connection: Any = session.connection().connection.dbapi_connection
     if getattr(dbapi_connection, "answer_timeout", None):  # a BoundedConnection's bound
         dbapi_connection.answer_timeout = max(dbapi_connection.answer_timeout, seconds)
+
+
+def _set_for_this_transaction(session: Session, **settings: str) -> None:
+    """Set these server settings until the transaction ends (PostgreSQL; set_config's
+    is_local), in one round trip."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    calls = ", ".join(f"set_config('{name}', :{name}, true)" for name in settings)
+    session.execute(sa.text(f"SELECT {calls}"), settings)
 
 
 def _means_unavailable(error: BaseException) -> bool:
