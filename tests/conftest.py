@@ -115,12 +115,19 @@ def load_test_catalog(database_url: str) -> None:
 
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "spatialite":
-        path = tmp_path / "open311.sqlite"
-        shutil.copy(request.getfixturevalue("spatialite_template"), path)
-        yield f"sqlite:///{path}"
+    yield from fresh_store(request, request.param, tmp_path / "open311.sqlite", "postgis_schema")
+
+
+def fresh_store(
+    request: pytest.FixtureRequest, backend: str, file: Path, postgis_fixture: str
+) -> Iterator[str]:
+    """A migrated store's URL for one test: a copy of the SpatiaLite template at `file`,
+    or the PostGIS database `postgis_fixture` gives, emptied after the test."""
+    if backend == "spatialite":
+        shutil.copy(request.getfixturevalue("spatialite_template"), file)
+        yield f"sqlite:///{file}"
     else:
-        url = request.getfixturevalue("postgis_schema")
+        url = request.getfixturevalue(postgis_fixture)
         yield url
         _empty_postgis(url)
 

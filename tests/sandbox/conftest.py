@@ -4,7 +4,6 @@ catalogue too."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from open311.extensions import db
 from tests.conftest import (
     FIXTURE_CATALOG,
     POSTGIS_URL,
-    _empty_postgis,
+    fresh_store,
     make_app,
     migrated_from_scratch,
 )
@@ -55,14 +54,8 @@ def sandbox_postgis_schema() -> str:
 @pytest.fixture
 def sandbox_url(request: pytest.FixtureRequest, database_url: str, tmp_path: Path) -> Iterator[str]:
     """The sandbox's store, on the same backend as production's."""
-    if database_url.startswith("sqlite"):
-        path = tmp_path / "sandbox.sqlite"
-        shutil.copy(request.getfixturevalue("spatialite_template"), path)
-        yield f"sqlite:///{path}"
-    else:
-        url = request.getfixturevalue("sandbox_postgis_schema")
-        yield url
-        _empty_postgis(url)
+    backend = "spatialite" if database_url.startswith("sqlite") else "postgis"
+    yield from fresh_store(request, backend, tmp_path / "sandbox.sqlite", "sandbox_postgis_schema")
 
 
 @pytest.fixture
