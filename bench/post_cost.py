@@ -10,15 +10,28 @@ this process per POST (time.process_time), the CPU time of the PostgreSQL backen
 that served them (bench.cpu, from /proc), and the statements per POST by their first
 words, counted by an engine event (BEGIN and COMMIT are not statements there).
 Unlike bench.georeport's rates, these move little with other load on the machine.
+
+Then the budget, measured the same way in this process:
+- the same forms refused before any statement (no api_key: 403), and with a key
+  but an unknown service (404: the key's and the service's reads, then the error):
+  what the edge's checks cost whatever the filing does;
+- with --breakdown, where a filing's CPU goes: the process CPU spent inside each
+  step of the filing (wrapped for the run; steps nest: submit_request holds the
+  others, and a flush inside a step counts in both).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
 import os
 import secrets
+import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +45,26 @@ from open311 import create_app
 from open311.extensions import db
 
 PATH = "/open311/v2/requests.json"
+# The filing's steps --breakdown times: (module, attribute), each replaced for the run
+# where its callers look it up.
+STEPS = (
+    ("open311.georeport.views", "caller_key"),
+    ("open311.service_requests.submissions", "submission"),
+    ("open311.service_requests.actions", "submit_request"),
+    ("open311.catalog.queries", "active_service"),
+    ("open311.service_requests.actions", "_place"),
+    ("open311.service_requests.actions", "_fingerprint"),
+    ("open311.service_requests.actions", "_earlier_copy"),
+    ("open311.service_requests.numbers", "next_number"),
+    ("open311.service_requests.actions", "area_codes_at"),
+    ("open311.service_requests.actions", "refresh_expected"),
+    ("open311.service_requests.actions", "_add_guards"),
+    ("open311.notifications.subscriptions", "follow_as_filer"),
+    ("open311.notifications.outbox", "_fan_out"),
+    ("sqlalchemy.orm", "Session.flush"),
+    ("sqlalchemy.orm", "Session.commit"),
+    ("open311.formats.render", "document"),
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,7 +94,78 @@ def main(argv: list[str] | None = None) -> int:
     print(f"statements per POST   {sum(statements.values()) / options.posts:.2f}")
     for statement, count in statements.most_common():
         print(f"  {count / options.posts:5.2f}  {statement}")
+    forms = [report.form for report in reports[options.warmup :]]
+    print("the budget: the same forms refused early, python CPU per POST")
+    no_key = [{k: v for k, v in form.items() if k != "api_key"} for form in forms]
+    print(f"  {_cpu_per_post(client, no_key, 403):6.2f} ms  no api_key: 403, no statement")
+    unknown = [{**form, "service_code": "no-such-service"} for form in forms]
+    print(f"  {_cpu_per_post(client, unknown, 404):6.2f} ms  a key, an unknown service: 404")
+    if options.breakdown:
+        spent: Counter[str] = Counter()
+        with _timed_steps(spent):
+            total = _cpu_per_post(client, _fresh(reports, options.posts), 200)
+        print(f"where a filing's python CPU goes ({total:.2f} ms per POST in all)")
+        for step, seconds in spent.most_common():
+            print(f"  {1000 * seconds / options.posts:6.2f} ms  {step}")
     return 0
+
+
+def _fresh(reports: list[workload.Report], count: int) -> list[dict[str, Any]]:
+    """The timed forms again, each a new report (another description): not a replay."""
+    return [
+        {**report.form, "description": f"{report.form.get('description', '')} again"}
+        for report in reports[-count:]
+    ]
+
+
+def _cpu_per_post(client: FlaskClient, forms: list[dict[str, Any]], status: int) -> float:
+    started = time.process_time()
+    for form in forms:
+        _post(client, form, status)
+    return 1000 * (time.process_time() - started) / len(forms)
+
+
+@contextmanager
+def _timed_steps(spent: Counter[str]) -> Iterator[None]:
+    """Each of STEPS replaced by a wrapper adding its process CPU to `spent`; put back after."""
+    replaced: list[tuple[Any, str, Any]] = []
+    for module_name, path in STEPS:
+        owner: Any = importlib.import_module(module_name)
+        *parents, name = path.split(".")
+        for parent in parents:
+            owner = getattr(owner, parent)
+        original = getattr(owner, name)
+        for holder in _holders(module_name, owner, name, original):
+            replaced.append((holder, name, original))
+            setattr(holder, name, _timing(original, path, spent))
+    try:
+        yield
+    finally:
+        for holder, name, original in reversed(replaced):
+            setattr(holder, name, original)
+
+
+def _holders(module_name: str, owner: Any, name: str, original: Any) -> list[Any]:
+    """`owner` and every open311 module that imported `original` under `name`."""
+    found = [owner]
+    for module in list(sys.modules.values()):
+        if module is owner or not getattr(module, "__name__", "").startswith("open311"):
+            continue
+        if getattr(module, name, None) is original:
+            found.append(module)
+    return found
+
+
+def _timing(function: Callable[..., Any], label: str, spent: Counter[str]) -> Any:
+    @functools.wraps(function)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            spent[label] += time.process_time() - started
+
+    return timed
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -71,6 +175,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--database-url", default=os.environ.get("OPEN311_BENCH_URL", DEFAULT_URL))
     add("--posts", type=int, default=500, help="timed POSTs (default 500)")
     add("--warmup", type=int, default=50, help="untimed POSTs first")
+    add("--breakdown", action="store_true", help="time each step of the filing too")
     return parser.parse_args(argv)
 
 
@@ -88,9 +193,9 @@ def _counter(statements: Counter[str]) -> Any:
     return count
 
 
-def _post(client: FlaskClient, form: dict[str, Any]) -> None:
+def _post(client: FlaskClient, form: dict[str, Any], status: int = 200) -> None:
     response = client.post(PATH, data=form)
-    if response.status_code != 200:
+    if response.status_code != status:
         body = response.get_data(as_text=True)
         raise RuntimeError(f"POST answered {response.status_code}: {body}")
 
