@@ -163,13 +163,21 @@ def in_sandbox() -> Iterator[Flask]:
 @open311_cli.command("init-sandbox")
 @click.pass_context
 def init_sandbox(context: click.Context) -> None:
-    """Create or upgrade the sandbox's store and load production's catalogue and articles
-    into it (idempotent: run it after each load-catalog)."""
+    """Create or upgrade the sandbox's store and load production's catalogue, articles and
+    areas into it (idempotent: run it after each load-catalog or load of areas)."""
+    from open311.areas.loader import load_areas, stored_areas
+
+    areas = stored_areas(db.session())  # production's: a sandbox request gets its ward
+    db.session.rollback()  # only read
     with in_sandbox() as sandbox_app:
         upgrade_schema(sandbox_app)
         context.invoke(load_catalog_command)
         context.invoke(load_articles_command)
-    click.echo("sandbox is up to date")
+        with writing() as session:
+            for kind, shapes in areas.items():
+                load_areas(session, kind, shapes)
+    counts = ", ".join(f"{len(shapes)} {kind}" for kind, shapes in areas.items())
+    click.echo(f"sandbox is up to date (areas: {counts or 'none'})")
 
 
 @open311_cli.command("empty-sandbox")

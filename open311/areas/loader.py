@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import shapely
 import sqlalchemy as sa
-from geoalchemy2.shape import from_shape
+from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import MultiPolygon, Polygon, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
@@ -82,6 +82,17 @@ def load_areas(session: Session, kind: str, shapes: Sequence[AreaShape]) -> int:
     session.flush()
     refresh_statistics(session, Area.__tablename__)  # every POST looks its point up
     return len(shapes)
+
+
+def stored_areas(session: Session) -> dict[str, list[AreaShape]]:
+    """Every stored area, by kind, as load_areas takes them: one store's map for another."""
+    found: dict[str, list[AreaShape]] = {}
+    for area in session.scalars(sa.select(Area).order_by(Area.kind, Area.code)):
+        geometry = to_shape(area.geometry)
+        if not isinstance(geometry, MultiPolygon):  # stored by load_areas, so never
+            raise AreaError(f"{area.kind} {area.code}: stored as {geometry.geom_type}")
+        found.setdefault(area.kind, []).append(AreaShape(area.code, area.name, geometry))
+    return found
 
 
 def _features(path: Path) -> list[Any]:

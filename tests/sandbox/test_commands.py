@@ -7,7 +7,15 @@ import sqlalchemy as sa
 
 from open311 import sandbox
 from open311.extensions import db
-from open311.models import ApiKey, Base, Notification, Service, ServiceRequest, Subscription
+from open311.models import (
+    ApiKey,
+    Area,
+    Base,
+    Notification,
+    Service,
+    ServiceRequest,
+    Subscription,
+)
 from tests.builders import make_staff, pothole_form, stored_requests
 from tests.conftest import make_app
 
@@ -114,15 +122,36 @@ def test_init_sandbox_makes_a_store_with_production_catalogue(database_url, tmp_
         assert before.status_code == 503  # told, not a 500 (CheckedClient checks <errors>)
         assert b"not set up yet" in before.data
         assert before.headers["Retry-After"]
+    for loaded in ("load-catalog", "load-chicago-areas"):  # production's catalogue and map
+        assert run(app, loaded).exit_code == 0
     result = run(app, "init-sandbox")
     assert result.exit_code == 0, result.output
-    assert "sandbox is up to date" in result.output
+    assert "sandbox is up to date (areas: 77 community_area" in result.output
     services = client.get(f"{SANDBOX}/services.json")
     assert services.status_code == 200
     assert {s["service_code"] for s in services.json} >= {"PHF", "SCB"}
     assert run(app, "init-sandbox").exit_code == 0  # again: nothing changes
+    assert areas_of(sandbox.app_of(app)) == areas_of(app)
+    wards = []
+    for root, key in (
+        (SANDBOX, run(app, "sandbox-key", "create", "Partner").output),
+        ("/open311/v2", run(app, "create-key", "Partner").output),
+    ):
+        filed = client.post(f"{root}/requests.json", data=pothole_form(key.split()[-1]))
+        number = filed.json[0]["service_request_id"]
+        [stored] = client.get(f"{root}/requests/{number}.json?extensions=true").json
+        wards.append(stored["extended_attributes"]["ward"])
+    assert wards[0] is not None
+    assert wards[0] == wards[1]  # City Hall's ward, in the sandbox as in production
     with sandbox.app_of(app).app_context():
         db.engine.dispose()
+
+
+def areas_of(app) -> list[tuple[str, str, str]]:
+    with app.app_context():
+        rows = db.session.execute(sa.select(Area.kind, Area.code, Area.name)).all()
+        db.session.remove()
+    return sorted(tuple(row) for row in rows)
 
 
 @pytest.mark.parametrize("command", [["empty-sandbox"], ["sandbox-key", "list"]])
