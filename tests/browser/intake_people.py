@@ -73,3 +73,16 @@ def request_channel(database_url: str, number: str) -> tuple[str | None, str | N
         ).one()
         db.engine.dispose()
     return row.channel, row.address
+
+
+def numbers_described(database_url: str, description: str) -> list[str]:
+    """The numbers of the requests filed with this description."""
+    app = make_app(database_url)
+    with app.app_context():
+        found = list(
+            db.session.scalars(
+                sa.select(ServiceRequest.number).where(ServiceRequest.description == description)
+            )
+        )
+        db.engine.dispose()
+    return found

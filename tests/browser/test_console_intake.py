@@ -14,6 +14,7 @@ from tests.browser.conftest import DESKTOP, new_page
 from tests.browser.console_people import PASSWORD
 from tests.browser.intake_people import (
     followers_of,
+    numbers_described,
     pothole_at,
     request_channel,
     seed_call_taker,
@@ -25,11 +26,13 @@ NEAR = "100 W Madison St"
 ELSEWHERE = "1600 W Division St"
 
 
-def answer(page, address: str, caller_email: str) -> None:
+def answer(
+    page, address: str, caller_email: str, description: str = "Caller says the hole is deep"
+) -> None:
     page.fill("#address_string", address)
     # USWDS draws the radio on its label; the input itself is off screen.
     page.locator("label[for^='attr-WHEREIST']").first.click()
-    page.fill("#description", "Caller says the hole is deep")
+    page.fill("#description", description)
     page.fill("#email", caller_email)
     page.fill("#first_name", "Ana")
 
@@ -83,4 +86,29 @@ def test_a_call_taker_follows_one_and_files_another(browser, site, axe, errors_o
         "phone",
         "1600 W DIVISION ST, CHICAGO, IL, 60622",
     )
+    assert errors_on_page == []
+
+
+def test_a_double_click_on_file_files_once(browser, site, errors_on_page):
+    """The call-taker double-clicks "File a new request": Chromium sends the form twice
+    (the second submission replaces the first navigation); one request is filed, and the
+    page shown is its own."""
+    tag = "d" + secrets.token_hex(2)
+    call_taker = seed_call_taker(site.database_url, tag)
+    described = f"Caller double-clicked {tag}"
+    page = new_page(browser, errors_on_page, viewport=DESKTOP)
+    page.goto(site.url("/console/sign-in"))
+    page.fill("#email", call_taker)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/queue"))
+    page.goto(site.url("/console/intake/PHF"))
+    answer(page, ELSEWHERE, f"caller.{tag}@example.org", described)
+    page.click("button[name=step][value=check]")
+    page.wait_for_selector("#nearby-title")
+    page.dblclick("button[name=step][value=file]")
+    page.wait_for_url(re.compile(r"/console/requests/"))
+    page.wait_for_load_state("networkidle")
+    [number] = numbers_described(site.database_url, described)
+    assert page.url.endswith(f"/console/requests/{number}")
     assert errors_on_page == []
