@@ -32,6 +32,9 @@ What it does:
    and SQLAlchemy Core running only the raw INSERT and a COMMIT, the most any
    Flask app filing these reports can do here. The POST's targets are against
    it (issue 15): 40% of its rate or more, and at most 5 ms of server CPU.
+   The same forms without their api_key go to our server too, refused (403)
+   before any statement: what the edge's checks (limits, logs, metrics,
+   parameters, the key's absence) cost of that budget whatever the filing does.
 5. Server CPU per request, from /proc: gunicorn's workers plus their
    PostgreSQL backends for ours, the PostgreSQL backend alone for raw SQL.
    Unlike latency and throughput, this does not move with other load.
@@ -48,7 +51,7 @@ import os
 import sys
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -124,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     ) as running:
         gets, cpu_ms = measure_gets(running, dsn, options)
         posts, cpu_ms["POST"] = measure_posts(running, dsn, warmup, timed, options)
+        # The same forms without their key: what the edge's checks cost before any statement.
+        _refused, cpu_ms["REFUSED"] = measure_posts(
+            running, dsn, keyless(warmup), keyless(timed), options, status=403
+        )
     with server.gunicorn(
         options.database_url,
         workers=options.workers,
@@ -238,10 +245,13 @@ def measure_posts(
     warmup: list[workload.Report],
     timed: list[workload.Report],
     options: argparse.Namespace,
+    status: int = 200,
 ) -> tuple[Throughput, float]:
-    """POSTs per second from concurrent clients, and the server CPU ms per POST."""
+    """POSTs per second from concurrent clients, and the server CPU ms per POST; each
+    answered `status`."""
     url = f"{running.base_url}{REQUESTS_PATH}.json"
-    with measure.opened([measure.HttpPoster(url) for _ in range(options.clients)]) as posters:
+    posters = [measure.HttpPoster(url, status) for _ in range(options.clients)]
+    with measure.opened(posters):
         warm = measure.run_concurrently([r.form for r in warmup], posters)
         if warm.errors:
             raise SystemExit(f"POST warm-up failed: {warm.errors[:3]}")
@@ -249,6 +259,10 @@ def measure_posts(
         with cpu.CpuMeter(app_processes(running, dsn)) as meter:
             posts = measure.run_concurrently([r.form for r in timed], posters)
     return posts, meter.seconds * 1000 / len(timed)
+
+
+def keyless(reports: list[workload.Report]) -> list[workload.Report]:
+    return [replace(r, form={k: v for k, v in r.form.items() if k != "api_key"}) for r in reports]
 
 
 def measure_inserts(
@@ -314,6 +328,7 @@ def table(results: Results) -> list[Line]:
             absolute=True,
         ),
         Line("  Flask + the INSERT alone (ms)", cpu_ms["FLOOR"], cpu_ms["INSERT"]),
+        Line("  refused (403), no statement (ms)", cpu_ms["REFUSED"], cpu_ms["INSERT"]),
     ]
 
 
