@@ -21,6 +21,7 @@ import weakref
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Final
 
 import psycopg
@@ -327,6 +328,17 @@ def begin_write(session: Session) -> None:
     """
     read_from(session, None)
     session.connection(execution_options=IMMEDIATE)
+
+
+def spend_once(session: Session, entity: Any, row_id: int, now: datetime) -> bool:
+    """Set `used_at` of the `entity` row `row_id` unless it is set already, by one
+    conditional UPDATE; whether this call set it. Of two uses of a one-time link at the
+    same moment (two tabs, two app servers), the second finds it used."""
+    spent = session.execute(
+        sa.update(entity).where(entity.id == row_id, entity.used_at.is_(None)).values(used_at=now),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(spent.rowcount == 1)  # type: ignore[attr-defined]  # a CursorResult
 
 
 def read_without_a_transaction(session: Session) -> None:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from open311.accounts import passwords
 from open311.accounts.signin import end_sessions_of
+from open311.database import spend_once
 from open311.errors import Conflict, NotFound
 from open311.models import PasswordReset, Staff
 from open311.notifications import outbox
@@ -55,13 +55,7 @@ def use_reset(session: Session, keys: LinkKeys, token: str, plaintext: str, now:
     staff = session.get(Staff, reset.staff_id)
     assert staff is not None
     password_hash = passwords.hash_password(plaintext)
-    spent = session.execute(
-        sa.update(PasswordReset)
-        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
-        .values(used_at=now),
-        execution_options={"synchronize_session": False},
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+    if not spend_once(session, PasswordReset, reset.id, now):
         raise Conflict("This link was used already: ask an administrator for a new one.")
     staff.password_hash = password_hash
     end_sessions_of(session, staff.id)

@@ -25,6 +25,7 @@ from marshmallow import ValidationError, validate
 from sqlalchemy.orm import Session
 
 from open311.catalog import queries as catalog_queries
+from open311.database import spend_once
 from open311.errors import Gone, InvalidRequest, NotFound
 from open311.models import Intake, ResidentSession, ServiceRequest, SignInLink, Status
 from open311.models.base import utcnow
@@ -113,13 +114,7 @@ def use_link(
     browser in: the new session and the token for its cookie (never stored)."""
     now = utcnow()
     link = link_to_use(session, keys, token, now)
-    spent = session.execute(
-        sa.update(SignInLink)
-        .where(SignInLink.id == link.id, SignInLink.used_at.is_(None))
-        .values(used_at=now),
-        execution_options={"synchronize_session": False},
-    )
-    if spent.rowcount != 1:  # type: ignore[attr-defined]  # a CursorResult
+    if not spend_once(session, SignInLink, link.id, now):
         raise Gone("This sign-in link was used already. Ask for a new one.")
     # This address's expired sessions go: the table holds the live ones and a few more.
     session.execute(
