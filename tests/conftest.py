@@ -104,12 +104,23 @@ def migrated_from_scratch(database_url: str) -> str:
 
 def load_test_catalog(database_url: str) -> None:
     """The test catalogue, loaded into a migrated database by an app of its own."""
-    app = make_app(database_url)
+    release(with_test_catalog(make_app(database_url)))
+
+
+def with_test_catalog(app: Flask) -> Flask:
+    """The test catalogue loaded into the app's database; the app."""
     with app.app_context():
         session = db.session()
         begin_write(session)
         load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
         db.session.commit()
+    return app
+
+
+def release(app: Flask) -> None:
+    """Close the app's session and its pooled connections (a test's end)."""
+    with app.app_context():
+        db.session.remove()
         db.engine.dispose()
 
 
@@ -146,15 +157,8 @@ def app(database_url: str, tmp_path: Path) -> Iterator[Flask]:
     app = make_app(
         database_url, CATALOG_DIR=str(FIXTURE_CATALOG), MEDIA_ROOT=str(tmp_path / "media")
     )
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield with_test_catalog(app)
+    release(app)
 
 
 @pytest.fixture

@@ -13,12 +13,8 @@ import sqlean
 from flask import Flask
 
 from open311.backup.sqlite import back_up
-from open311.catalog.loader import load_catalog, read_catalog
-from open311.config import PROJECT_DIR
-from open311.database import begin_write
-from open311.extensions import db
 from tests.builders import pothole_form
-from tests.conftest import FIXTURE_CATALOG, make_app, new_api_key
+from tests.conftest import FIXTURE_CATALOG, make_app, new_api_key, with_test_catalog
 
 FILED = 3  # requests filed through the API before each backup
 BULK_ROWS = 400  # rows of 64 KiB: a file big enough that the copy takes a while
@@ -30,12 +26,7 @@ def served(spatialite_template: Path, tmp_path: Path) -> Flask:
     """A file database (copied from the migrated template) holding FILED requests."""
     path = tmp_path / "open311.sqlite"
     shutil.copy(spatialite_template, path)
-    app = make_app(f"sqlite:///{path}", CATALOG_DIR=str(FIXTURE_CATALOG))
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
-        db.session.commit()
+    app = with_test_catalog(make_app(f"sqlite:///{path}", CATALOG_DIR=str(FIXTURE_CATALOG)))
     api_key = new_api_key(app, "Backup partner")
     client = app.test_client()
     for n in range(FILED):

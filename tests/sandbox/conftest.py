@@ -14,8 +14,6 @@ from sqlalchemy.engine import make_url
 
 from open311 import sandbox
 from open311.accounts.keys import create_key
-from open311.catalog.loader import load_catalog, read_catalog
-from open311.config import PROJECT_DIR
 from open311.database import begin_write
 from open311.extensions import db
 from tests.conftest import (
@@ -24,6 +22,8 @@ from tests.conftest import (
     fresh_store,
     make_app,
     migrated_from_scratch,
+    release,
+    with_test_catalog,
 )
 
 # The sandbox's PostGIS database: OPEN311_TEST_POSTGIS_URL's, with a 2 after its name.
@@ -67,17 +67,12 @@ def app(database_url: str, sandbox_url: str, tmp_path: Path) -> Iterator[Flask]:
         CATALOG_DIR=str(FIXTURE_CATALOG),
         MEDIA_ROOT=str(tmp_path / "media"),
     )
-    for each in (app, sandbox.app_of(app)):
-        with each.app_context():
-            session = db.session()
-            begin_write(session)
-            load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
-            db.session.commit()
+    both = (app, sandbox.app_of(app))
+    for each in both:
+        with_test_catalog(each)
     yield app
-    for each in (app, sandbox.app_of(app)):
-        with each.app_context():
-            db.session.remove()
-            db.engine.dispose()
+    for each in both:
+        release(each)
 
 
 @pytest.fixture

@@ -9,11 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from open311.catalog.loader import load_catalog, read_catalog
-from open311.config import PROJECT_DIR
-from open311.database import begin_write
-from open311.extensions import db
-from tests.conftest import FIXTURE_CATALOG, make_app
+from tests.conftest import FIXTURE_CATALOG, make_app, release, with_test_catalog
 from tests.sms.provider import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Provider, serve
 
 SPANISH = """[services.PHF]
@@ -47,12 +43,5 @@ def app(database_url: str, tmp_path: Path, provider: Provider) -> Iterator[Flask
         SMS_TWILIO_FROM=CITY_NUMBER,
         SMS_GATEWAY="open311.sms.twilio:TwilioSmsGateway.from_config",
     )
-    with app.app_context():
-        session = db.session()
-        begin_write(session)
-        load_catalog(session, read_catalog(FIXTURE_CATALOG, PROJECT_DIR / "schemas"))
-        db.session.commit()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    yield with_test_catalog(app)
+    release(app)
