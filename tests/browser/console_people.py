@@ -3,8 +3,10 @@ database with the same functions as the CLI's (no console page is skipped)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -90,3 +92,13 @@ def forget_failed_sign_ins(database_url: str) -> None:
             sorted(signin.FAILURES))))  # fmt: skip
         db.session.commit()
         db.engine.dispose()
+
+
+def sign_in_to_queue(page: Any, site: Any, email: str) -> None:
+    """Sign in with PASSWORD as staff who give no code (call-takers, supervisors), and
+    wait for the queue."""
+    page.goto(site.url("/console/sign-in"))
+    page.fill("#email", email)
+    page.fill("#password", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(re.compile(r"/console/queue"))

@@ -11,7 +11,7 @@ import secrets
 import pytest
 
 from tests.browser.conftest import DESKTOP, new_page
-from tests.browser.console_people import PASSWORD
+from tests.browser.console_people import sign_in_to_queue
 from tests.browser.intake_people import (
     followers_of,
     numbers_described,
@@ -44,11 +44,7 @@ def test_a_call_taker_follows_one_and_files_another(browser, site, axe, errors_o
     caller = f"caller.{tag}@example.org"
     page = new_page(browser, errors_on_page, viewport=DESKTOP)
 
-    page.goto(site.url("/console/sign-in"))
-    page.fill("#email", call_taker)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/console/queue"))
+    sign_in_to_queue(page, site, call_taker)
     page.click("nav >> text=New call")
     page.wait_for_url(re.compile(r"/console/intake"))
     axe.check(page)
@@ -97,11 +93,7 @@ def test_a_double_click_on_file_files_once(browser, site, errors_on_page):
     call_taker = seed_call_taker(site.database_url, tag)
     described = f"Caller double-clicked {tag}"
     page = new_page(browser, errors_on_page, viewport=DESKTOP)
-    page.goto(site.url("/console/sign-in"))
-    page.fill("#email", call_taker)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/console/queue"))
+    sign_in_to_queue(page, site, call_taker)
     page.goto(site.url("/console/intake/PHF"))
     answer(page, ELSEWHERE, f"caller.{tag}@example.org", described)
     page.click("button[name=step][value=check]")

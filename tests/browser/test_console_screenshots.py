@@ -15,7 +15,7 @@ import pytest
 
 from open311.config import PROJECT_DIR
 from tests.browser.conftest import DESKTOP, PHONE, new_page, wait_until
-from tests.browser.console_people import PASSWORD, seed_console
+from tests.browser.console_people import PASSWORD, seed_console, sign_in_to_queue
 from tests.browser.intake_people import pothole_at, seed_call_taker
 
 pytestmark = pytest.mark.slow
@@ -74,11 +74,7 @@ def test_the_intake(browser, site, axe, errors_on_page, shots, size, viewport):
     call_taker = seed_call_taker(site.database_url, tag)
     pothole_at(site.base_url, site.database_url, "120 W Madison St", "Deep pothole in the bus lane")
     page = new_page(browser, errors_on_page, viewport=viewport)
-    page.goto(site.url("/console/sign-in"))
-    page.fill("#email", call_taker)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(r"/console/queue"))
+    sign_in_to_queue(page, site, call_taker)
     page.goto(site.url("/console/intake/PHF"))
     page.fill("#address_string", "120 W Madison St")
     page.locator("label[for^='attr-WHEREIST']").first.click()
