@@ -21,6 +21,7 @@ from open311.catalog.translations import check_translations
 from open311.database import begin_write, keep_served_timeouts, upgrade_schema
 from open311.errors import Open311Error
 from open311.extensions import db
+from open311.jobs import runs_alone
 from open311.knowledge.loader import ArticleError, load_articles, read_articles
 from open311.models import Role
 from open311.opendata.readers import FORMATS as IMPORT_FORMATS
@@ -181,6 +182,7 @@ def init_sandbox(context: click.Context) -> None:
 
 
 @open311_cli.command("empty-sandbox")
+@runs_alone("empty-sandbox")
 def empty_sandbox() -> None:
     """Delete every request filed in the sandbox, and what followed from them; keys,
     webhooks and the catalogue stay."""
@@ -409,6 +411,7 @@ def tag_areas_command(retag: bool) -> None:
 
 
 @open311_cli.command("find-patterns")
+@runs_alone("find-patterns")
 def find_patterns_command() -> None:
     """Find repeat places and hotspots again (meant for a schedule, e.g. hourly).
 
@@ -548,6 +551,7 @@ def generate_history_command(rows: int, years: float, seed: int | None) -> None:
 
 
 @open311_cli.command("backup")
+@runs_alone("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 def backup_command(path: Path, force: bool) -> None:
@@ -621,6 +625,7 @@ def export_requests(
 
 
 @open311_cli.command("learn-estimates")
+@runs_alone("learn-estimates")
 def learn_estimates_command() -> None:
     """Learn days-to-close from the closed history; re-estimate every open request.
 
@@ -679,6 +684,7 @@ def backtest_command(split: datetime) -> None:
 
 
 @open311_cli.command("sweep-media")
+@runs_alone("sweep-media")
 @click.option(
     "--grace",
     type=click.IntRange(min=0),
@@ -701,6 +707,7 @@ def sweep_media(grace: int | None) -> None:
 
 
 @open311_cli.command("sweep-sign-ins")
+@runs_alone("sweep-sign-ins")
 def sweep_sign_ins() -> None:
     """Delete expired sign-in links and password resets, expired resident sessions and
     console sessions idle too long (the sign-in audit is kept)."""
@@ -820,6 +827,7 @@ def delete_webhook_command(key_id: int, webhook_id: int) -> None:
 
 
 @open311_cli.command("resend-sms")
+@runs_alone("resend-sms")
 def resend_sms() -> None:
     """Send the text replies the provider refused or that were never handed over
     (those younger than a conversation's 30 minutes); run it from cron, say each minute."""
