@@ -55,7 +55,7 @@ demo-db: $(SECRET_KEY_FILE)
 	$(WITH_KEY) $(VENV)/bin/flask open311 load-catalog
 	$(WITH_KEY) $(VENV)/bin/flask open311 load-articles
 	$(WITH_KEY) $(VENV)/bin/flask open311 load-chicago-areas
-	$(WITH_KEY) $(VENV)/bin/flask open311 load-demo
+	$(WITH_KEY) $(VENV)/bin/flask open311 load-demo --move-to-now
 	$(WITH_KEY) $(VENV)/bin/flask open311 tag-areas
 	$(WITH_KEY) $(VENV)/bin/flask open311 learn-estimates
 	$(WITH_KEY) $(VENV)/bin/flask open311 init-sandbox

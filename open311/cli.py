@@ -321,17 +321,41 @@ def deactivate_staff(staff_id: int) -> None:
 @click.argument(
     "path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False
 )
-def load_demo(path: Path | None) -> None:
-    """Load real Chicago requests (the first of 2021) into the store; idempotent."""
+@click.option(
+    "--move-to-now",
+    is_flag=True,
+    help="Move the dates forward by whole weeks, the newest to 4-5 weeks ago (make run).",
+)
+def load_demo(path: Path | None, move_to_now: bool) -> None:
+    """Load real Chicago requests (the first of 2021) into the store; idempotent.
+
+    With --move-to-now their dates move forward so that the site's and the console's
+    views of recent weeks show them (open311/demo/replay.py); requests loaded before
+    keep their dates."""
+    import tempfile
+
+    from open311.demo import replay
+    from open311.models.base import utcnow
     from open311.opendata.imports import import_requests
 
     path = path or DEMO_REQUESTS
-    session = db.session()
-    begin_write(session)
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
-    report = import_requests(session, path, time_zone=time_zone)
-    db.session.commit()
+    with tempfile.TemporaryDirectory() as folder:
+        source, move = path, None
+        if move_to_now:
+            now = utcnow().astimezone(time_zone).replace(tzinfo=None)
+            source = Path(folder) / "moved.csv"
+            move = replay.move_file(path, source, now)
+        session = db.session()
+        begin_write(session)
+        report = import_requests(session, source, time_zone=time_zone)
+        db.session.commit()
     click.echo(f"{report.inserted} demo requests loaded from {path.name}")
+    if move is not None:
+        click.echo(
+            f"their dates moved {move.weeks} weeks forward: the City filed them between "
+            f"{move.first:%Y-%m-%d %H:%M} and {move.newest:%Y-%m-%d %H:%M}"
+        )
 
 
 @open311_cli.command("derive-chicago")

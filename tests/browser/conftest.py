@@ -55,7 +55,8 @@ AXE_CACHE = PROJECT_DIR / ".cache" / f"axe-core-{AXE_VERSION}"
 START_TIMEOUT = 60.0
 PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 800}
-# What `make demo-db` runs, in its order (the Makefile's demo-db target).
+# What `make demo-db` runs, in its order (the Makefile's demo-db target), but with the
+# City's own dates (no --move-to-now): what the tests find does not move with the day.
 SEED_COMMANDS = (
     "load-catalog",
     "load-articles",
