@@ -3,6 +3,14 @@ and logs that never hold a key, a token or a signed link."""
 
 from __future__ import annotations
 
+import os
+
+# Set but empty means unset, as it does for our settings: prometheus_client switches to
+# multiprocess mode on the variable's presence alone, and would write its files into
+# whatever directory the process started in. Before the library is first imported.
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR") == "":
+    del os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
 from flask import Flask
 
 from open311.observability import exchanges, logs, metrics, views

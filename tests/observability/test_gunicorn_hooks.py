@@ -3,8 +3,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from types import SimpleNamespace
 
+from open311.config import PROJECT_DIR
 from open311.observability import gunicorn_hooks
 
 
@@ -68,3 +72,19 @@ def test_ready_with_redis_or_without_a_key_says_nothing(monkeypatch):
     monkeypatch.delenv("OPEN311_SECRET_KEY")  # the workers refuse to start, and say why
     gunicorn_hooks.when_ready(server)
     assert server.warnings == []
+
+
+def test_an_empty_directory_setting_writes_no_files_where_the_process_started(tmp_path):
+    """prometheus_client goes multiprocess on the variable's presence alone; set but
+    empty, it wrote its .db files into the working directory of every process."""
+    script = (
+        "from open311 import create_app\n"
+        "app = create_app({'TESTING': True, 'SECRET_KEY': 'k' * 40,\n"
+        "                  'SQLALCHEMY_DATABASE_URI': 'sqlite://', 'SANDBOX_DATABASE_URI': ''})\n"
+        "assert app.test_client().get('/healthz').status_code == 200\n"
+        "from open311.observability import metrics\n"
+        "metrics.REQUESTS_FILED.labels('georeport').inc()\n"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": "", "PYTHONPATH": str(PROJECT_DIR)}
+    subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, check=True)
+    assert list(tmp_path.iterdir()) == []
