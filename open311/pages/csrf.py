@@ -35,7 +35,8 @@ def check() -> None:
     """Refuse a POST whose token is missing or not this visitor's."""
     expected = session.get(_KEY, "")
     given = request.form.get(FIELD, "")
-    if not expected or not hmac.compare_digest(str(expected), given):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError: a 500).
+    if not expected or not hmac.compare_digest(str(expected).encode(), given.encode()):
         raise BadRequest(_("This form has expired. Go back, reload the page and send it again."))
 
 

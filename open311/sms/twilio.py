@@ -46,7 +46,8 @@ def is_signed(auth_token: str, url: str, params: Iterable[tuple[str, str]], give
     could sign with it)."""
     if not auth_token or not given:
         return False
-    return hmac.compare_digest(signature(auth_token, url, params), given)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError: a 500).
+    return hmac.compare_digest(signature(auth_token, url, params).encode(), given.encode())
 
 
 @dataclass(frozen=True)

@@ -178,6 +178,12 @@ def test_a_bad_signature_is_refused_and_nothing_is_stored(app, client, provider)
     assert response.status_code == 403
     unsigned = client.post("/sms/twilio", data={"From": RESIDENT, "Body": "x", "MessageSid": "SM1"})
     assert unsigned.status_code == 403
+    odd = client.post(  # a header's bytes beyond ASCII (was a 500)
+        "/sms/twilio",
+        data={"From": RESIDENT, "Body": "x", "MessageSid": "SM2"},
+        headers={"X-Twilio-Signature": "sign\u00e9"},
+    )
+    assert odd.status_code == 403
     assert stored(app, SmsMessage) == []
     assert stored(app, SmsConversation) == []
     assert provider.sent == []

@@ -56,6 +56,11 @@ def test_a_post_without_the_csrf_token_is_refused_and_stores_nothing(app, client
     response = client.post("/services/PHF", data={**CITY_HALL, "attribute[WHEREIST]": "CURB"})
     assert response.status_code == 400
     assert "This form has expired" in response.text
+    token_of(client)  # the visitor has a token; the form sends another, not in ASCII (a 500)
+    forged = {**CITY_HALL, "attribute[WHEREIST]": "CURB", "csrf_token": "jeton-\u00fc"}
+    response = client.post("/services/PHF", data=forged)
+    assert response.status_code == 400
+    assert "This form has expired" in response.text
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest)) == 0
 
