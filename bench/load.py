@@ -30,9 +30,10 @@
    locust's own beside them, not judged. After --soak-warmup seconds, a process kind is
    flat when its memory per process, averaged over the last third of the samples, is
    within 10% of the first third's, and so is each of its processes seen throughout.
-5. Prints each step and the soak beside their limits, with the machine's load average
-   (locust shares the machine), and writes bench/out/load-<time>.json; locust's CSVs
-   and logs, gunicorn's and nginx's logs and the plan go to bench/out/load-<time>/.
+5. Prints each step and the soak beside their limits, with how busy the machine's CPUs
+   were meanwhile (locust shares the machine; bench.cpu.MachineMeter), and writes
+   bench/out/load-<time>.json; locust's CSVs and logs, gunicorn's and nginx's logs and
+   the plan go to bench/out/load-<time>/.
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Step:
     p95: float
     p99: float
     cpu_ms: float  # server CPU per request: gunicorn, nginx, PostgreSQL
-    load_average: str
+    machine: str  # how busy the machine's CPUs were over the step (bench.cpu.MachineMeter)
     failures: list[str] = field(default_factory=list)
     kinds: dict[str, dict[str, float]] = field(default_factory=dict)  # each request kind's
 
@@ -335,7 +336,7 @@ def locust(
     return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=log, stderr=log)
 
 
-def read_stats(prefix: Path, offered: float, cpu_seconds: float) -> Step:
+def read_stats(prefix: Path, offered: float, cpu_seconds: float, machine: str) -> Step:
     """The Aggregated line of locust's stats CSV, each kind's, its failures, and the
     servers' CPU time."""
     with Path(f"{prefix}_stats.csv").open(newline="") as handle:
@@ -356,7 +357,7 @@ def read_stats(prefix: Path, offered: float, cpu_seconds: float) -> Step:
         p95=float(total["95%"] or 0),
         p99=float(total["99%"] or 0),
         cpu_ms=cpu_seconds * 1000 / max(1, count),
-        load_average=load_average(),
+        machine=machine,
         failures=failures,
         kinds={name: kind_figures(row) for name, row in rows.items()},
     )
@@ -376,9 +377,9 @@ def run_for(
     name: str,
 ) -> Step:
     prefix = options.folder / f"locust-{name}"
-    with cpu.CpuMeter(servers.pids) as meter:
+    with cpu.CpuMeter(servers.pids) as meter, cpu.MachineMeter() as machine:
         locust(servers.base_url, plan, rate, seconds, options, prefix).wait()
-    return read_stats(prefix, rate, meter.seconds)
+    return read_stats(prefix, rate, meter.seconds, str(machine))
 
 
 # --- (1) the ramp ----------------------------------------------------------------------------
@@ -412,7 +413,7 @@ def ramp(servers: Servers, plan: Path, options: argparse.Namespace, steps: list[
 
 STEP_HEADER = (
     f"{'offered/s':>10}{'served/s':>10}{'requests':>10}{'errors':>8}"
-    f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'CPU ms':>8}  {'result':<7}load average"
+    f"{'p50 ms':>8}{'p95 ms':>8}{'p99 ms':>8}{'CPU ms':>8}  {'result':<7}machine"
 )
 
 
@@ -422,7 +423,7 @@ def step_line(step: Step, passes: bool | None = None) -> str:
     return (
         f"{step.offered:>10g}{step.served:>10.1f}{step.requests:>10}{step.errors:>8}"
         f"{step.p50:>8.0f}{step.p95:>8.0f}{step.p99:>8.0f}{step.cpu_ms:>8.1f}"
-        f"  {'PASS' if passes else 'FAIL':<7}{step.load_average}"
+        f"  {'PASS' if passes else 'FAIL':<7}{step.machine}"
     )
 
 
@@ -448,7 +449,7 @@ def soak_at(
     prefix = options.folder / "locust-soak"
     started = time.monotonic()
     samples: list[tuple[float, dict[str, dict[int, float]]]] = []
-    with cpu.CpuMeter(servers.pids) as meter:
+    with cpu.CpuMeter(servers.pids) as meter, cpu.MachineMeter() as machine:
         process = locust(servers.base_url, plan, rate, seconds, options, prefix)
         # Until the run time is up: then locust stops its users and exits.
         while process.poll() is None and time.monotonic() - started < seconds:
@@ -456,7 +457,7 @@ def soak_at(
             samples.append((time.monotonic() - started, sample(kinds)))
             time.sleep(options.sample_seconds)
         process.wait()
-    step = read_stats(prefix, rate, meter.seconds)
+    step = read_stats(prefix, rate, meter.seconds, str(machine))
     memory = flatness(samples, options.soak_warmup)
     # The soak's limits: no error, memory flat; its latency is shown, judged by the ramp.
     passes = step.errors == 0 and step.requests > 0 and all(m.flat for m in memory if m.judged)

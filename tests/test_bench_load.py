@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import time
+
 from bench.load import Memory, flatness
 
 WORKERS = "gunicorn workers"
@@ -55,3 +58,20 @@ def test_the_warmup_is_not_judged() -> None:
 def test_a_kind_never_seen_is_not_judged() -> None:
     memory = judged(soak(*({WORKERS: {1: 100.0}, "replica": {}} for _ in range(6))))
     assert not memory["replica"].judged
+
+
+def test_the_machine_meter_reads_what_the_cpus_did_meanwhile() -> None:
+    from bench.cpu import MachineMeter
+
+    with MachineMeter() as idle:
+        time.sleep(0.3)
+    with MachineMeter() as spinning:
+        deadline = time.process_time() + 0.5
+        while time.process_time() < deadline:
+            pass
+    assert 0 <= idle.busy <= 1
+    assert 0 <= spinning.stolen <= 1
+    # One core spun for the whole block: at least its share of every CPU's time.
+    assert spinning.busy >= 0.8 / (os.cpu_count() or 1)
+    assert str(spinning).startswith("CPUs ")
+    assert "busy" in str(spinning)
