@@ -40,14 +40,36 @@ class Probe:
 @dataclass(frozen=True)
 class Readiness:
     checks: Mapping[str, str]  # check → OK, or what is wrong
+    judged: frozenset[str] | None = None  # the checks that decide `ready`; None: every one
 
     @property
     def ready(self) -> bool:
-        return all(outcome == OK for outcome in self.checks.values())
+        return all(outcome == OK for name, outcome in self.checks.items() if self._judges(name))
 
     def payload(self) -> dict[str, object]:
-        not_ready = sorted(name for name, outcome in self.checks.items() if outcome != OK)
+        not_ready = sorted(
+            name for name, outcome in self.checks.items() if outcome != OK and self._judges(name)
+        )
         return {"ready": self.ready, "checks": dict(self.checks), "not_ready": not_ready}
+
+    def judging(self, asked: str | None) -> Readiness:
+        """Ready by the checks named in `asked` (commas between; None: all), every check
+        still shown. A load balancer asks for database,schema: the outbox is one for all
+        servers, and a stalled outbox worker would take every server out at once.
+        ValueError names the checks there are when `asked` names another."""
+        if asked is None:
+            return self
+        names = frozenset(name.strip() for name in asked.split(",") if name.strip())
+        unknown = names - set(self.checks)
+        if unknown or not names:
+            raise ValueError(
+                f"checks: {', '.join(sorted(unknown)) or 'none given'} is not one of "
+                f"{', '.join(self.checks)}"
+            )
+        return Readiness(self.checks, names)
+
+    def _judges(self, name: str) -> bool:
+        return self.judged is None or name in self.judged
 
 
 @dataclass

@@ -22,7 +22,10 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    readiness = _prober().readiness(db.engine, utcnow())
+    try:
+        readiness = _prober().readiness(db.engine, utcnow()).judging(request.args.get("checks"))
+    except ValueError as error:
+        return jsonify(error=str(error)), 400
     payload = readiness.payload() | replicas.readiness(replicas.looked_at(current_app))
     return jsonify(payload), 200 if readiness.ready else 503
 

@@ -107,9 +107,23 @@ def test_readyz_turns_unready_while_a_due_notification_waits_and_ready_once_sent
         r"a due notification has waited 60[0-2] s for an outbox worker \(more than 300 s\)",
         response.json["checks"]["outbox"],
     )
+    # A load balancer's check leaves the shared outbox out: every server would fail it.
+    for_traffic = client.get("/readyz?checks=database,schema")
+    assert for_traffic.status_code == 200
+    assert for_traffic.json["ready"] is True
+    assert for_traffic.json["not_ready"] == []
+    assert for_traffic.json["checks"]["outbox"].startswith("a due notification has waited")
+    assert client.get("/readyz?checks=outbox").status_code == 503
     drain(app)
     assert [n.state for n in notifications(app)] == [DeliveryState.DELIVERED]
     assert client.get("/readyz").status_code == 200
+
+
+def test_readyz_refuses_checks_it_does_not_have(client):
+    for asked in ("database,disk", ",", "Database"):
+        response = client.get(f"/readyz?checks={asked}")
+        assert response.status_code == 400
+        assert "is not one of database, schema, outbox" in response.json["error"]
 
 
 def test_the_outbox_check_can_be_switched_off(app, client, api_key, receiver):
