@@ -149,3 +149,29 @@ _SINGLE_CHECKERS: dict[str, Callable[[Mapping[str, Any], str, ZoneInfo], Answer]
     "string": _string,
     "text": _text,
 }
+
+
+def labelled(
+    definition: Sequence[Mapping[str, Any]], answers: Mapping[str, Any]
+) -> list[tuple[str, str]]:
+    """Stored answers as staff read them: each question's words and the names of the
+    options chosen, in the form's order. An answer to a question the catalogue no longer
+    asks, or a key it no longer offers, keeps its code: what was answered is never hidden."""
+    asked = {question["code"]: question for question in definition}
+    order = {code: (question.get("order", 0), code) for code, question in asked.items()}
+    shown = []
+    for code in sorted(answers, key=lambda c: order.get(c, (math.inf, c))):
+        question = asked.get(code, {})
+        names = {option["key"]: option["name"] for option in question.get("values", [])}
+        value = answers[code]
+        chosen = value if isinstance(value, list) else [value]
+        text = ", ".join(names.get(str(v), _plain(v)) for v in chosen)
+        shown.append((question.get("description") or code, text))
+    return shown
+
+
+def _plain(value: Any) -> str:
+    """A number as it was typed (3, not 3.0); anything else as text."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

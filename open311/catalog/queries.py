@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,6 +24,12 @@ def active_service(session: Session, code: str) -> Service:
     if service is None or not service.active:
         raise NotFound(f"service_code {code!r} is not a service of this jurisdiction.")
     return service
+
+
+def questions(session: Session, code: str) -> list[dict[str, Any]]:
+    """A service's questions, an inactive one's too (its requests keep their answers)."""
+    service = session.get(Service, code)
+    return list(service.attributes) if service is not None else []
 
 
 def service_names(session: Session) -> dict[str, str]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from open311.accounts import staff as staff_accounts
+from open311.catalog.answers import labelled
 from open311.media.actions import photo_url
 from open311.models import RequestEvent, RequestPhoto, ServiceRequest, Staff, Status
 from open311.service_requests.emergency import is_flagged
@@ -50,11 +51,13 @@ def detail(
     names: dict[str, str],
     time_zone: ZoneInfo,
     now: datetime,
+    questions: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """The request page's head: the card, with what the reporter gave."""
+    """The request page's head: the card, with what the reporter gave (`questions`: its
+    service's, which name the answers)."""
     return {
         **card(service_request, names, time_zone, now),
-        "answers": sorted((service_request.attributes or {}).items()),
+        "answers": labelled(questions, service_request.attributes or {}),
         "reporter": {
             "name": " ".join(
                 part for part in (service_request.first_name, service_request.last_name) if part

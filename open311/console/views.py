@@ -470,7 +470,8 @@ def request_page(number: str) -> str:
              "distance_m": round(p.distance_m)}
             for p in queries.likely_parents(session_, service_request, rule)
         ]  # fmt: skip
-    item = pages.detail(service_request, names, time_zone, now)
+    questions = catalog_queries.questions(session_, service_request.service_code)
+    item = pages.detail(service_request, names, time_zone, now, questions)
     points = [
         {"number": item["number"], "lat": item["lat"], "long": item["long"],
          "service": item["service"], "overdue": item["overdue"], "main": True},

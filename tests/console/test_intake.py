@@ -50,7 +50,10 @@ def test_a_call_taker_files_for_a_caller(app, browser):
     assert stored.channel == "phone"
     assert stored.email == "caller@example.org"
     assert stored.attributes == {"WHEREIST": "TRAFFIC"}
-    assert browser.get(filed.headers["Location"]).status_code == 200
+    shown = browser.get(filed.headers["Location"])
+    assert shown.status_code == 200
+    # The answer as the caller heard it, not its codes.
+    assert "<dt>Where is the pothole?</dt><dd>Traffic lane</dd>" in shown.get_data(as_text=True)
 
 
 def form_key(page: str) -> str:
