@@ -86,8 +86,8 @@ class MachineMeter:
     From /proc/stat's first line: `busy` is the share of CPU time spent in user, nice,
     system, irq and softirq, `stolen` the share the hypervisor gave to other guests.
     Over a step of load this says what the load average cannot here: on these virtual
-    machines the 1-minute load average swung from 0.04 to 11.7 within minutes of
-    steady load.
+    machines the 1-minute load average swung by two orders of magnitude within minutes
+    of steady load.
     """
 
     busy = 0.0
@@ -97,12 +97,7 @@ class MachineMeter:
         self.before = machine_ticks()
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exception: object) -> None:
         after = machine_ticks()
         user, nice, system, idle, iowait, irq, softirq, steal = (
             a - b for a, b in zip(after, self.before, strict=True)
