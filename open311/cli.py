@@ -351,7 +351,7 @@ def load_demo(path: Path | None, move_to_now: bool) -> None:
         report = import_requests(session, source, time_zone=time_zone)
         db.session.commit()
     click.echo(f"{report.inserted} demo requests loaded from {path.name}")
-    if move is not None:
+    if move is not None and report.inserted:
         click.echo(
             f"their dates moved {move.weeks} weeks forward: the City filed them between "
             f"{move.first:%Y-%m-%d %H:%M} and {move.newest:%Y-%m-%d %H:%M}"

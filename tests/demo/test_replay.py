@@ -80,3 +80,4 @@ def test_the_demo_moved_to_now_fills_the_last_90_days(app, client):
     assert 12 < open_now < loaded // 2  # more open than the City's 12 today, most closed
     again = runner.invoke(args=["open311", "load-demo", "--move-to-now"])
     assert again.output.startswith("0 demo requests")
+    assert "moved" not in again.output  # what was loaded keeps its dates
