@@ -332,24 +332,14 @@ def load_demo(path: Path | None, move_to_now: bool) -> None:
     With --move-to-now their dates move forward so that the site's and the console's
     views of recent weeks show them (open311/demo/replay.py); requests loaded before
     keep their dates."""
-    import tempfile
-
     from open311.demo import replay
     from open311.models.base import utcnow
-    from open311.opendata.imports import import_requests
 
     path = path or DEMO_REQUESTS
     time_zone = current_app.extensions["open311.jurisdiction"].time_zone
-    with tempfile.TemporaryDirectory() as folder:
-        source, move = path, None
-        if move_to_now:
-            now = utcnow().astimezone(time_zone).replace(tzinfo=None)
-            source = Path(folder) / "moved.csv"
-            move = replay.move_file(path, source, now)
-        session = db.session()
-        begin_write(session)
-        report = import_requests(session, source, time_zone=time_zone)
-        db.session.commit()
+    now = utcnow().astimezone(time_zone).replace(tzinfo=None) if move_to_now else None
+    with writing() as session:
+        report, move = replay.import_demo(session, path, time_zone, now)
     click.echo(f"{report.inserted} demo requests loaded from {path.name}")
     if move is not None and report.inserted:
         click.echo(

@@ -16,10 +16,16 @@ from __future__ import annotations
 
 import csv
 import gzip
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from open311.opendata.imports import ImportReport, import_requests
 
 # The columns of the City's export (open311/opendata/chicago.py reads them).
 FILED, CHANGED, CLOSED, STATUS = "created_date", "last_modified_date", "closed_date", "status"
@@ -34,6 +40,18 @@ class Move:
     weeks: int
     first: datetime  # the City's first and newest filing times, local
     newest: datetime
+
+
+def import_demo(
+    session: Session, path: Path, time_zone: ZoneInfo, now: datetime | None
+) -> tuple[ImportReport, Move | None]:
+    """Import the City's file `path`: as it is, or moved as of `now` (local wall time)."""
+    if now is None:
+        return import_requests(session, path, time_zone=time_zone), None
+    with tempfile.TemporaryDirectory() as folder:
+        moved = Path(folder) / "moved.csv"
+        move = move_file(path, moved, now)
+        return import_requests(session, moved, time_zone=time_zone), move
 
 
 def move_file(source: Path, target: Path, now: datetime) -> Move:
