@@ -565,7 +565,6 @@ def generate_history_command(rows: int, years: float, seed: int | None) -> None:
 
 
 @open311_cli.command("backup")
-@runs_alone("backup")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 def backup_command(path: Path, force: bool) -> None:

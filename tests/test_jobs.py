@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import click
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 
@@ -73,13 +75,15 @@ def test_locks_are_per_command(app):
     assert sessions_left(app) == 0
 
 
-def test_the_lock_is_free_after_a_run_that_failed(app, tmp_path):
-    taken_already = tmp_path / "there.sqlite"
-    taken_already.write_text("")
-    result = app.test_cli_runner().invoke(args=["open311", "backup", str(taken_already)])
-    assert result.exit_code != 0  # it exists, and --force was not given (or not SQLite)
-    with app.app_context(), jobs.held("backup") as taken:
-        assert taken
+def test_the_lock_is_free_after_a_run_that_failed(app):
+    def fails() -> None:
+        raise click.ClickException("the run failed")
+
+    with app.app_context():
+        with pytest.raises(click.ClickException):
+            jobs.runs_alone("probe")(fails)()
+        with jobs.held("probe") as taken:
+            assert taken
 
 
 def test_a_second_holder_is_refused_until_the_first_lets_go(app):
