@@ -57,15 +57,15 @@ def import_demo(
 def move_file(source: Path, target: Path, now: datetime) -> Move:
     """Write `source` (the City's gzipped CSV) to `target` (plain CSV) with its dates
     moved as the module says; `now` is local wall time without a zone, as the file's."""
-    with gzip.open(source, "rt", encoding="utf-8", newline="") as rows:
-        filed = [_parsed(row[FILED]) for row in csv.DictReader(rows)]
+    with gzip.open(source, "rt", encoding="utf-8", newline="") as text:
+        reader = csv.DictReader(text)
+        rows, columns = list(reader), list(reader.fieldnames or ())
+    filed = [_parsed(row[FILED]) for row in rows]
     move = Move(weeks_to(max(filed), now - AGE), min(filed), max(filed))
-    with gzip.open(source, "rt", encoding="utf-8", newline="") as rows:
-        reader = csv.DictReader(rows)
-        with target.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(reader.fieldnames or ()))
-            writer.writeheader()
-            writer.writerows(moved_rows(reader, move.weeks * WEEK, now))
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(moved_rows(iter(rows), move.weeks * WEEK, now))
     return move
 
 
